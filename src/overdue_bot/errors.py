@@ -1,0 +1,47 @@
+"""The one family of exceptions the library raises.
+
+::
+
+    OverdueBotError
+     ├── KnowledgeError (ValueError)   a YAML file of the knowledge base is malformed
+     ├── StoreError (RuntimeError)     a session store cannot be opened or used
+     └── MissingExtraError (ImportError) an optional extra is not installed
+
+Each subclass also inherits the builtin it resembles, so callers may catch either.
+"""
+
+from __future__ import annotations
+
+
+class OverdueBotError(Exception):
+    """Base class of every error raised by overdue_bot."""
+
+
+class KnowledgeError(OverdueBotError, ValueError):
+    """A knowledge-base file is malformed; the message names the file, the intent and the field."""
+
+    def __init__(self, file: str, message: str, *, intent: str | None = None,
+                 field: str | None = None) -> None:
+        self.file = file
+        self.intent = intent
+        self.field = field
+        where = file
+        if intent:
+            where += f": intent {intent!r}"
+        if field:
+            where += f": {field!r}"
+        super().__init__(f"{where}: {message}")
+
+
+class StoreError(OverdueBotError, RuntimeError):
+    """A session store could not be opened or used."""
+
+
+class MissingExtraError(OverdueBotError, ImportError):
+    """An optional dependency is missing; the message says which extra to install."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional extra {extra!r}: "
+            f"pip install 'overdue-bot[{extra}]'"
+        )

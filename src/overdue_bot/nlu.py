@@ -1,0 +1,70 @@
+"""From raw text to a Parse: normalise, extract and mask slots, canonicalise, match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .knowledge import Knowledge
+from .matcher import Example, Matcher, features
+from .models import Parse
+from .slots import MASKS, SlotExtractor
+from .text import Replacer, clean, has_question, strip_noise
+from .tokenizer import Tokenizer
+
+#: below this score nothing is understood and the intent is out_of_scope
+THRESHOLD = 0.30
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the pipeline read off one message (for parse(), debugging and tests)."""
+
+    cleaned: str
+    canonical: str
+    tokens: tuple[str, ...]
+    slots: dict
+    question: bool
+
+
+class Understanding:
+    """The pure NLU pipeline built from a knowledge base."""
+
+    def __init__(self, kb: Knowledge, *, threshold: float = THRESHOLD) -> None:
+        self.kb = kb
+        self.threshold = threshold
+        self.typos = Replacer(kb.typos)
+        self.synonyms = Replacer(kb.synonyms)
+        self.slots = SlotExtractor(kb.platforms, kb.not_lender_after)
+        words = [*kb.words, *set(kb.synonyms.values()), *MASKS.values()]
+        words += [a for p in kb.platforms for a in (p.name, *p.aliases)]
+        self.tokenizer = Tokenizer(words)
+        self.examples: list[tuple[str, str]] = [(ex, it.name) for it in kb.intents for ex in it.examples]
+        built = []
+        for text, intent in self.examples:
+            a = self.analyse(text)
+            built.append((Example(a.canonical, intent), self._features(a)))
+        self.matcher = Matcher(built)
+
+    def analyse(self, text: str) -> Analysis:
+        cleaned = self.typos(clean(text))
+        found = self.slots.extract(cleaned)
+        masked = found.masked(cleaned)
+        canonical = strip_noise(self.synonyms(masked))
+        tokens = tuple(self.tokenizer.cut(canonical)) if canonical else ()
+        return Analysis(cleaned, canonical, tokens, found.slots, has_question(cleaned))
+
+    @staticmethod
+    def _features(a: Analysis) -> set[str]:
+        return features(a.canonical, a.tokens, a.question)
+
+    def parse(self, text: str) -> Parse:
+        a = self.analyse(text)
+        if not a.canonical or not any(ch.isalnum() for ch in a.canonical):
+            ranking = [("out_of_scope", 1.0)] + [(i, 0.0) for i in self.matcher.intents if i != "out_of_scope"]
+            return Parse(text, "out_of_scope", 1.0, a.slots, ranking[:5])
+        ranking = self.matcher.rank(a.canonical, self._features(a))
+        intent, score = ranking[0]
+        confidence = max(0.0, min(1.0, score))
+        if score < self.threshold:
+            intent = "out_of_scope"
+        return Parse(text, intent, round(confidence, 4), a.slots, [(i, round(s, 4)) for i, s in ranking[:5]])

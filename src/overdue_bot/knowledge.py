@@ -163,6 +163,9 @@ def _answers(raw: Any, file: str, intent: str) -> tuple[Answer, ...]:
         when = _condition(item.get("when"), file, intent, f"{fld}.when")
         name = str(item.get("name") or (f"variant{i + 1}" if when else "default"))
         out.append(Answer(text.strip(), when, name))
+    if out[-1].when:
+        raise KnowledgeError(file, "the last answer must have no 'when': it is the general answer "
+                             "given when no condition holds", intent=intent, field=f"answers[{len(out) - 1}]")
     return tuple(out)
 
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 # how much each kind of feature counts
-_TYPE_WEIGHT = {"w": 1.0, "b": 0.7, "c": 0.25, "q": 0.6}
+_TYPE_WEIGHT = {"w": 1.0, "b": 1.0, "c": 0.4, "q": 0.6}
 # how the three kinds of evidence are combined
-WEIGHTS = (0.55, 0.25, 0.20)
+WEIGHTS = (0.4, 0.4, 0.2)
 STOPWORDS = frozenset("的 了 吗 呢 啊 吧 呀 哦 嘛 么 我 你 我的 是 在 就 都 也 和 跟 与 还是 那 这 请问 你好 一下 下".split())
 
 
@@ -53,10 +53,18 @@ class Matcher:
         self.intents = sorted({ex.intent for ex in self.examples})
         n = len(examples)
         df: dict[str, int] = defaultdict(int)
-        for _, feats in examples:
+        intent_df: dict[str, set[str]] = defaultdict(set)
+        for ex, feats in examples:
             for f in feats:
                 df[f] += 1
-        self.idf = {f: (math.log((n + 1) / (d + 1)) + 1.0) * _TYPE_WEIGHT[f[0]] for f, d in df.items()}
+                intent_df[f].add(ex.intent)
+        k = len(self.intents)
+        # a feature is worth what it tells apart: rare across examples and, above all, across intents
+        self.idf = {
+            f: (0.5 * math.log((n + 1) / (d + 1)) + math.log((k + 1) / len(intent_df[f])) + 0.2)
+            * _TYPE_WEIGHT[f[0]]
+            for f, d in df.items()
+        }
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.norms: list[float] = []
         centroids: dict[str, dict[str, float]] = {i: defaultdict(float) for i in self.intents}

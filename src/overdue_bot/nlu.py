@@ -12,7 +12,7 @@ from .text import Replacer, clean, has_question, strip_noise
 from .tokenizer import Tokenizer
 
 #: below this score nothing is understood and the intent is out_of_scope
-THRESHOLD = 0.30
+THRESHOLD = 0.18
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +58,18 @@ class Understanding:
         return features(a.canonical, a.tokens, a.question)
 
     def parse(self, text: str) -> Parse:
+        return self.understand(text)[0]
+
+    def understand(self, text: str) -> tuple[Parse, Analysis]:
+        """The parse and the analysis it came from."""
         a = self.analyse(text)
         if not a.canonical or not any(ch.isalnum() for ch in a.canonical):
             ranking = [("out_of_scope", 1.0)] + [(i, 0.0) for i in self.matcher.intents if i != "out_of_scope"]
-            return Parse(text, "out_of_scope", 1.0, a.slots, ranking[:5])
+            return Parse(text, "out_of_scope", 1.0, a.slots, ranking[:5]), a
         ranking = self.matcher.rank(a.canonical, self._features(a))
         intent, score = ranking[0]
         confidence = max(0.0, min(1.0, score))
         if score < self.threshold:
             intent = "out_of_scope"
-        return Parse(text, intent, round(confidence, 4), a.slots, [(i, round(s, 4)) for i, s in ranking[:5]])
+        ranking5 = [(i, round(s, 4)) for i, s in ranking[:5]]
+        return Parse(text, intent, round(confidence, 4), a.slots, ranking5), a

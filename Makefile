@@ -1,0 +1,34 @@
+# `make chat` and `make test` work on a fresh clone with only python3 and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: chat test eval bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+chat: $(STAMP)
+	$(BIN)/python run_bot.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+eval: $(STAMP)
+	$(BIN)/overdue-bot eval ../shared/eval/real_labeled.yaml --no-misses
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/latency.py
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check src tests benchmarks run_bot.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,28 @@
+"""overdue-bot: a Chinese assistant for people who are late on a loan or a credit card payment.
+
+>>> from overdue_bot import Bot
+>>> bot = Bot()
+>>> bot.parse("好分期逾期两天会联系我的联系人吗").intent
+'contact_emergency_contacts'
+"""
+
+from __future__ import annotations
+
+from .bot import Bot
+from .errors import KnowledgeError, MissingExtraError, OverdueBotError, StoreError
+from .knowledge import load as load_knowledge
+from .models import Parse, Reply
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bot",
+    "KnowledgeError",
+    "MissingExtraError",
+    "OverdueBotError",
+    "Parse",
+    "Reply",
+    "StoreError",
+    "__version__",
+    "load_knowledge",
+]

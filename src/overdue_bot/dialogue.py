@@ -1,0 +1,242 @@
+"""The conversation as a state machine: (session, understood message) → (session, answer).
+
+Pure: no I/O, no clock, no store.  The whole behaviour is the TRANSITIONS table below; each
+event is recognised by ``classify`` and handled by one small method.
+
+States: ``idle``; ``awaiting:<slot>`` after the bot asked for a slot; ``clarify`` after it
+asked which of two intents was meant; ``ended`` after goodbye (the next message starts afresh).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .knowledge import Intent, Knowledge
+from .models import Parse
+from .render import choose, fill, matches
+
+#: (state, event) → handler; "*" is any state.  The first match wins.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("*", "interrupt"): "answer",             # distress, human agent: always, in any state
+    ("*", "goodbye"): "end",
+    ("clarify", "choice"): "answer_choice",    # 前者 / 第二个 / the intent's own words
+    ("awaiting", "slot_filled"): "answer_pending",
+    ("awaiting", "dont_know"): "answer_general",
+    ("awaiting", "miss"): "ask_again_or_general",
+    ("*", "ambiguous"): "clarify",             # two intents too close to call
+    ("*", "question"): "answer_or_ask",        # a topic question (asks for a needed slot)
+    ("*", "follow_up"): "answer_last",         # 花呗呢 / 不对，是十天: same topic, new slots
+    ("*", "chat"): "answer",                   # greet, thanks, inform …
+    ("*", "unknown"): "answer",
+}
+
+CHAT = frozenset({"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope"})
+INTERRUPT = frozenset({"distress", "human_agent"})
+_FIRST = re.compile(r"^(?:前者|前面|第一|第一个|1|a|上面|上一个|前一个)")
+_SECOND = re.compile(r"^(?:后者|后面|第二|第二个|2|b|下面|后一个)")
+_DONT_KNOW = re.compile(r"不知道|不记得|记不清|不清楚|不确定|忘了几|说不上来|不太清楚|没注意|不晓得")
+#: what is left of an elliptical follow-up once slots are masked: 那P呢, D呢, 如果是P的话
+_ELLIPSIS = re.compile(r"^(?:那|那么|那要是|要是|如果是|换成|还有|不对|不是|其实|我|是|就|已经|逾期|都|的话|了|呢|吗|啊|呀|哦|的|[PDA])*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """What the bot remembers of one conversation: slots and state, never the messages."""
+
+    state: str = "idle"
+    slots: dict[str, Any] = field(default_factory=dict)
+    last_intent: str | None = None
+    pending: str | None = None
+    asks: int = 0
+    options: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "slots": dict(self.slots), "last_intent": self.last_intent,
+                "pending": self.pending, "asks": self.asks, "options": list(self.options)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Session:
+        if not data:
+            return cls()
+        return cls(str(data.get("state") or "idle"), dict(data.get("slots") or {}),
+                   data.get("last_intent"), data.get("pending"), int(data.get("asks") or 0),
+                   tuple(data.get("options") or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The dialogue's answer to one message."""
+
+    text: str
+    intent: str | None
+    variant: str
+    event: str
+
+
+class Dialogue:
+    """Applies the transition table with the knowledge base's answers."""
+
+    def __init__(self, kb: Knowledge) -> None:
+        self.kb = kb
+        self.intents: dict[str, Intent] = {it.name: it for it in kb.intents}
+        self.kinds = {p.name: p.kind for p in kb.platforms}
+        self.texts = kb.texts
+
+    # ------------------------------------------------------------------ events
+    def classify(self, session: Session, parse: Parse, residue: str) -> str:
+        """Name the event a message is, given where the conversation stands."""
+        intent, conf = parse.intent, parse.confidence
+        state = session.state.split(":")[0]
+        if intent in INTERRUPT:
+            return "interrupt"
+        if intent == "goodbye":
+            return "goodbye"
+        if state == "clarify" and self._choice(session, parse) is not None:
+            return "choice"
+        if state == "awaiting":
+            slot = session.state.split(":", 1)[1]
+            if slot in parse.slots:
+                return "slot_filled"
+            if _DONT_KNOW.search(parse.text):
+                return "dont_know"
+        elliptical = bool(parse.slots) and bool(_ELLIPSIS.match(residue))
+        if elliptical and session.last_intent in self.intents and session.last_intent not in CHAT:
+            return "follow_up"
+        if intent not in CHAT and intent in self.intents:
+            if self._ambiguous(parse):
+                return "ambiguous"
+            return "question"
+        if parse.slots and session.last_intent in self.intents and session.last_intent not in CHAT:
+            return "follow_up"
+        if state == "awaiting":
+            return "miss"
+        return "chat" if intent in self.intents else "unknown"
+
+    def _ambiguous(self, parse: Parse) -> bool:
+        topics = [(i, s) for i, s in parse.ranking if i not in CHAT]
+        if len(topics) < 2 or parse.ranking[0][0] in CHAT:
+            return False
+        (_, s1), (_, s2) = topics[0], topics[1]
+        return s1 < 0.32 and s1 - s2 < 0.015
+
+    def _choice(self, session: Session, parse: Parse) -> str | None:
+        text = parse.text.strip().lower()
+        if len(session.options) < 2:
+            return None
+        if _FIRST.match(text):
+            return session.options[0]
+        if _SECOND.match(text):
+            return session.options[1]
+        if parse.intent in session.options:
+            return parse.intent
+        return None
+
+    # ------------------------------------------------------------------ step
+    def step(self, session: Session, parse: Parse, residue: str = "") -> tuple[Session, Turn]:
+        """Advance one message."""
+        if session.state == "ended":
+            session = Session()
+        event = self.classify(session, parse, residue)
+        slots = {**session.slots, **parse.slots}
+        session = replace(session, slots=slots)
+        state = session.state.split(":")[0]
+        handler = TRANSITIONS.get((state, event)) or TRANSITIONS[("*", event)]
+        new, turn = getattr(self, "_" + handler)(session, parse, event)
+        return new, turn
+
+    # ------------------------------------------------------------------ handlers
+    def _answer(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        name = p.intent if p.intent in self.intents else "out_of_scope"
+        text, variant = self.render(name, s.slots)
+        last = name if name not in CHAT else s.last_intent
+        return (replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
+                Turn(text, name, variant, event))
+
+    def _end(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        text, variant = self.render("goodbye", s.slots)
+        return Session(state="ended"), Turn(text, "goodbye", variant, event)
+
+    def _answer_choice(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        chosen = self._choice(s, p) or s.options[0]
+        return self._answer_or_ask(replace(s, options=()), replace(p, intent=chosen), event)
+
+    def _answer_pending(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        name = s.pending or s.last_intent or "inform"
+        text, variant = self.render(name, s.slots)
+        return (replace(s, state="idle", pending=None, asks=0, last_intent=name),
+                Turn(text, name, variant, event))
+
+    def _answer_general(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        name = s.pending or "inform"
+        missing = set(self.intents[name].needs) if name in self.intents else set()
+        slots = {k: v for k, v in s.slots.items() if k not in missing}
+        text, variant = self.render(name, slots)
+        lead = str(self.texts.get("forget_slot") or "")
+        return (replace(s, state="idle", pending=None, asks=0, last_intent=name),
+                Turn(f"{lead}\n{text}" if lead else text, name, variant, event))
+
+    def _ask_again_or_general(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        if s.asks >= 2 or s.pending not in self.intents:
+            return self._answer_general(s, p, event)
+        it = self.intents[s.pending]
+        return replace(s, asks=s.asks + 1), Turn(it.ask, it.name, "ask", event)
+
+    def _answer_or_ask(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        it = self.intents[p.intent]
+        missing = [slot for slot in it.needs if s.slots.get(slot) is None]
+        if missing:
+            return (replace(s, state=f"awaiting:{missing[0]}", pending=it.name, asks=1,
+                            last_intent=it.name, options=()),
+                    Turn(it.ask, it.name, "ask", event))
+        return self._answer(s, p, event)
+
+    def _answer_last(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        return self._answer_or_ask(s, replace(p, intent=s.last_intent or p.intent), event)
+
+    def _clarify(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+        topics = [i for i, _ in p.ranking if i not in CHAT][:2]
+        labels = [self.intents[i].label for i in topics]
+        template = str(self.texts.get("clarify") or "您是想问{first}，还是{second}？")
+        text = fill(template, {"first": f"“{labels[0]}”", "second": f"“{labels[1]}”"})
+        return (replace(s, state="clarify", options=tuple(topics), pending=None),
+                Turn(text, None, "clarify", event))
+
+    # ------------------------------------------------------------------ answers
+    def values(self, slots: dict[str, Any]) -> dict[str, Any]:
+        """Template values derived from the slots (stage, M bucket, platform notes …)."""
+        days = slots.get("days_overdue")
+        platform = slots.get("platform")
+        kind = self.kinds.get(platform) if platform else None
+        values: dict[str, Any] = {k: v for k, v in slots.items() if v is not None}
+        if platform:
+            values["platform_suffix"] = f"（{platform}）"
+            kinfo = self.kb.kinds.get(kind or "", {})
+            values["platform_kind_label"] = kinfo.get("label", "")
+            values["platform_lead"] = "\n" + fill(str(kinfo.get("note", "")), {"platform": platform})
+        if days is not None:
+            values["days_text"] = f"{days}天"
+            values["m_bucket"] = ("M1" if days <= 30 else "M2" if days <= 60 else "M3" if days <= 90 else "M3+")
+            values["severity"] = "轻度逾期" if days <= 7 else "中度逾期" if days <= 30 else "重度逾期"
+        snippets = self.texts.get("snippets") or {}
+        for name, variants in snippets.items():
+            for v in variants:
+                if matches(v.get("when") or {}, slots, kind):
+                    values[name] = fill(str(v.get("text", "")), values)
+                    break
+        return values
+
+    def render(self, intent: str, slots: dict[str, Any]) -> tuple[str, str]:
+        """The answer text of an intent for these slots, and the variant chosen."""
+        it = self.intents.get(intent) or self.intents.get("out_of_scope")
+        if it is None:
+            return "", "none"
+        platform = slots.get("platform")
+        variant = choose(it.answers, slots, self.kinds.get(platform) if platform else None)
+        if variant is None:
+            variant = it.answers[-1]
+        text = fill(variant.text, self.values(slots))
+        if it.legal and self.texts.get("disclaimer"):
+            text += "\n" + str(self.texts["disclaimer"])
+        return text, variant.name

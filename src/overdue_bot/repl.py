@@ -1,0 +1,158 @@
+"""The terminal chat: ``python run_bot.py`` or ``overdue-bot chat``.
+
+On a terminal it uses readline (history, editing of wide characters) and colours; with stdin
+piped it reads one message per line and prints one reply block per line, so it can be scripted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from .models import Reply
+
+HELP = """命令：
+  /help   显示帮助
+  /reset  清空本次对话记住的信息，重新开始
+  /debug  打开或关闭调试信息（意图、置信度、前三名、槽位、状态、答案变体）
+  /quit   退出（也可以按 Ctrl-D）"""
+
+
+def _colour(on: bool) -> tuple[str, str, str, str]:
+    if not on:
+        return "", "", "", ""
+    return "\033[36m", "\033[2m", "\033[1m", "\033[0m"
+
+
+def debug_line(r: Reply) -> str:
+    """One reply's inner workings, for /debug and --debug."""
+    p = r.parse
+    top = ", ".join(f"{i} {s:.2f}" for i, s in (p.ranking[:3] if p else []))
+    why = {
+        "ask": "缺少必需的槽位，先追问",
+        "clarify": "前两名意图分数太接近，请用户选择",
+        "default": "通用答案（没有更具体的条件成立）",
+    }.get(r.variant, f"条件成立：{r.variant}")
+    parsed = f"parse={p.intent} ({p.confidence:.2f}) " if p else ""
+    return (f"[debug] intent={r.intent} confidence={r.confidence:.2f} {parsed}top3=[{top}] "
+            f"slots={r.slots} state={r.state} variant={r.variant} ({why})")
+
+
+def _utf8(stream: TextIO) -> None:
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(encoding="utf-8", errors="replace")
+        except (ValueError, OSError):
+            pass
+
+
+def run(bot: object, *, debug: bool = False, stdin: TextIO | None = None, stdout: TextIO | None = None,
+        interactive: bool | None = None) -> int:
+    """Run the loop until /quit, Ctrl-D or end of input; returns the exit status."""
+    from .bot import Bot
+
+    assert isinstance(bot, Bot)
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    if interactive is None:
+        interactive = stdin.isatty() and stdout.isatty()
+    cyan, dim, bold, reset = _colour(interactive and stdout.isatty() and "NO_COLOR" not in os.environ)
+    session = f"repl-{os.getpid()}"
+    history = Path(os.environ.get("OVERDUE_BOT_HISTORY", Path.home() / ".overdue_bot_history"))
+    if interactive:
+        try:
+            import readline
+
+            try:
+                readline.read_history_file(history)
+            except OSError:
+                pass
+        except ImportError:
+            readline = None  # type: ignore[assignment]
+        print(f"{bold}逾期问答助手{reset}  输入 /help 查看命令，/quit 退出", file=stdout)
+        print(f"{cyan}{bot.greeting}{reset}\n", file=stdout)
+
+    def read() -> str | None:
+        if interactive:
+            # \001..\002 tell readline the colour codes take no width, so editing stays aligned
+            prompt = f"\001{bold}\002你：\001{reset}\002" if bold else "你："
+            return input(prompt)
+        line = stdin.readline()
+        return None if line == "" else line.rstrip("\n")
+
+    try:
+        while True:
+            try:
+                line = read()
+            except EOFError:
+                line = None
+            if line is None:
+                break
+            command = line.strip().lower()
+            if command in ("/quit", "/exit", "/q"):
+                break
+            if command == "/help":
+                print(HELP, file=stdout)
+                continue
+            if command == "/reset":
+                bot.reset(session)
+                print("（已重新开始，之前说过的信息都已清空）", file=stdout)
+                continue
+            if command == "/debug":
+                debug = not debug
+                print(f"（调试信息已{'打开' if debug else '关闭'}）", file=stdout)
+                continue
+            r = bot.reply(line, session_id=session)
+            if debug:
+                print(f"{dim}{debug_line(r)}{reset}", file=stdout)
+            prefix = "助手：" if interactive else ""
+            print(f"{cyan}{prefix}{r.text}{reset}\n", file=stdout)
+            stdout.flush()
+    except KeyboardInterrupt:
+        print("", file=stdout)
+    finally:
+        if interactive:
+            try:
+                import readline
+
+                readline.write_history_file(history)
+            except (ImportError, OSError):
+                pass
+    if interactive:
+        print("再见！", file=stdout)
+    return 0
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--debug", action="store_true", help="show intent, confidence, top-3, slots and state")
+    ap.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
+    ap.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+
+
+def chat(args: argparse.Namespace) -> int:
+    from .bot import Bot
+    from .stores import open_store
+
+    _utf8(sys.stdout)
+    _utf8(sys.stdin)
+    bot = Bot(args.intents, store=open_store(args.store))
+    return run(bot, debug=args.debug)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of run_bot.py."""
+    from .errors import OverdueBotError
+
+    ap = argparse.ArgumentParser(prog="run_bot.py", description="Chat with overdue-bot in the terminal.")
+    add_arguments(ap)
+    args = ap.parse_args(argv)
+    try:
+        return chat(args)
+    except OverdueBotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

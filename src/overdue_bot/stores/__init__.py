@@ -1,0 +1,59 @@
+"""Session stores: where a conversation's slots and state live between messages.
+
+A store holds small JSON-ready dicts keyed by session id and offers a per-session lock, so two
+messages of one session (a retry, a double click, two workers) are applied one after the other.
+``open_store`` turns a URL (``memory:``, ``sqlite:///path.db``, ``redis://host:port/0``) into a store.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
+
+from ..errors import StoreError
+from .memory import MemoryStore
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """What the bot needs from a store."""
+
+    def get(self, session_id: str) -> dict[str, Any] | None: ...
+
+    def set(self, session_id: str, data: dict[str, Any]) -> None: ...
+
+    def delete(self, session_id: str) -> None: ...
+
+    def lock(self, session_id: str) -> AbstractContextManager[object]: ...
+
+
+def open_store(url: str | None) -> SessionStore:
+    """A store from a URL: memory: (default), sqlite:///path/to.db, redis://host:port/0."""
+    if not url or url in ("memory", "memory:"):
+        return MemoryStore()
+    if url.startswith("sqlite:"):
+        from .sqlite import SQLiteStore
+
+        path = url[len("sqlite:"):].removeprefix("//")
+        return SQLiteStore(path or "sessions.db")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from .redis import RedisStore
+
+        return RedisStore(url)
+    raise StoreError(f"unknown store URL {url!r}: use memory:, sqlite:///path.db or redis://host:port/0")
+
+
+def __getattr__(name: str) -> Any:
+    # SQLiteStore and RedisStore load on first use: redis is an optional extra
+    if name == "SQLiteStore":
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore
+    if name == "RedisStore":
+        from .redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(name)
+
+
+__all__ = ["MemoryStore", "RedisStore", "SQLiteStore", "SessionStore", "open_store"]

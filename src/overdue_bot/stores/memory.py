@@ -1,0 +1,71 @@
+"""The default store: a bounded, expiring dict in this process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class MemoryStore:
+    """Sessions in memory, least recently used first out, each expiring after ``ttl`` seconds.
+
+    Bounded by ``max_sessions`` so that a long-running process does not grow without limit.
+    """
+
+    def __init__(self, *, ttl: float = 24 * 3600, max_sessions: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be at least 1 (got {max_sessions})")
+        self.ttl = ttl
+        self.max_sessions = max_sessions
+        self._clock = clock
+        self._data: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._mutex = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, session_id: str) -> dict[str, Any] | None:
+        with self._mutex:
+            item = self._data.get(session_id)
+            if item is None:
+                return None
+            stamp, data = item
+            if self._clock() - stamp > self.ttl:
+                del self._data[session_id]
+                return None
+            self._data.move_to_end(session_id)
+            return dict(data)
+
+    def set(self, session_id: str, data: dict[str, Any]) -> None:
+        with self._mutex:
+            self._data[session_id] = (self._clock(), dict(data))
+            self._data.move_to_end(session_id)
+            while len(self._data) > self.max_sessions:
+                self._data.popitem(last=False)
+
+    def delete(self, session_id: str) -> None:
+        with self._mutex:
+            self._data.pop(session_id, None)
+
+    @contextmanager
+    def lock(self, session_id: str) -> Iterator[None]:
+        """Serialise the messages of one session; other sessions go on in parallel."""
+        with self._mutex:
+            lock, users = self._locks.get(session_id, (threading.Lock(), 0))
+            self._locks[session_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._mutex:
+                lock, users = self._locks[session_id]
+                if users <= 1:
+                    del self._locks[session_id]
+                else:
+                    self._locks[session_id] = (lock, users - 1)

@@ -1,0 +1,139 @@
+"""Scripted dialogue tests: YAML conversations replayed against a Bot.
+
+A file is a list of ``{dialogue: name, turns: [{user, intent?, slots?, says?, state?}, ...]}``.
+Run them with ``overdue-bot test PATH...``, as pytest items (the plugin collects
+``test_*.yaml`` under tests/), or from Python with ``run_file`` / ``run_paths``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .bot import Bot
+from .errors import KnowledgeError
+from .evaluate import slot_ok
+
+_TURN_KEYS = {"user", "intent", "slots", "says", "state", "not_says"}
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    name: str
+    turns: tuple[dict[str, Any], ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFailure:
+    index: int
+    user: str
+    problems: tuple[str, ...]
+    ranking: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    dialogue: Dialogue
+    failures: tuple[TurnFailure, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def describe(self) -> str:
+        """A per-turn diff of expected against actual."""
+        lines = [f"{self.dialogue.source}: {self.dialogue.name}"]
+        for f in self.failures:
+            lines.append(f"  turn {f.index + 1}: {f.user}")
+            lines += [f"    {p}" for p in f.problems]
+            top = ", ".join(f"{i} {s:.2f}" for i, s in f.ranking[:3])
+            lines.append(f"    top-3: {top}")
+        return "\n".join(lines)
+
+
+def load_file(path: str | Path) -> list[Dialogue]:
+    """Read and check one dialogue file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise KnowledgeError(str(path), f"cannot read the dialogue file: {exc}") from exc
+    if not isinstance(data, list):
+        raise KnowledgeError(str(path), "a dialogue file must be a YAML list of dialogues")
+    out = []
+    for i, d in enumerate(data):
+        if not isinstance(d, dict) or not isinstance(d.get("turns"), list) or not d["turns"]:
+            raise KnowledgeError(str(path), f"dialogue {i + 1} needs a non-empty 'turns' list")
+        name = str(d.get("dialogue") or f"dialogue {i + 1}")
+        for j, t in enumerate(d["turns"]):
+            if not isinstance(t, dict) or "user" not in t:
+                raise KnowledgeError(str(path), f"turn {j + 1} needs 'user'", intent=name)
+            unknown = set(t) - _TURN_KEYS
+            if unknown:
+                raise KnowledgeError(str(path), f"turn {j + 1}: unknown key {sorted(unknown)[0]!r}",
+                                     intent=name)
+        out.append(Dialogue(name, tuple(d["turns"]), str(path)))
+    return out
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def run(dialogue: Dialogue, bot: Bot) -> Result:
+    """Replay one dialogue in a fresh session and compare every turn."""
+    sid = f"test-{uuid.uuid4().hex}"
+    failures = []
+    try:
+        for i, turn in enumerate(dialogue.turns):
+            user = "" if turn["user"] is None else str(turn["user"])
+            r = bot.reply(user, session_id=sid)
+            problems = []
+            if "intent" in turn and r.intent != turn["intent"]:
+                problems.append(f"intent: expected {turn['intent']}, got {r.intent}")
+            if "state" in turn and r.state != turn["state"]:
+                problems.append(f"state: expected {turn['state']}, got {r.state}")
+            for name, want in (turn.get("slots") or {}).items():
+                if not slot_ok(want, r.slots.get(name)):
+                    problems.append(f"slot {name}: expected {want!r}, got {r.slots.get(name)!r}")
+            for text in _as_list(turn.get("says")):
+                if text not in r.text:
+                    problems.append(f"says: {text!r} not in reply: {r.text[:80]!r}…")
+            for text in _as_list(turn.get("not_says")):
+                if text in r.text:
+                    problems.append(f"not_says: {text!r} is in the reply")
+            if problems:
+                ranking = tuple(r.parse.ranking) if r.parse else ()
+                failures.append(TurnFailure(i, user, tuple(problems), ranking))
+    finally:
+        bot.reset(sid)
+    return Result(dialogue, tuple(failures))
+
+
+def collect(paths: Iterable[str | Path]) -> list[Path]:
+    """Dialogue files named by paths: files as given, folders searched for *.yaml / *.yml."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml"))
+        else:
+            files.append(p)
+    return files
+
+
+def run_paths(paths: Sequence[str | Path], bot: Bot | None = None) -> list[Result]:
+    """Run every dialogue of every file under paths."""
+    bot = bot or Bot()
+    return [run(d, bot) for f in collect(paths) for d in load_file(f)]
+
+
+def run_file(path: str | Path, bot: Bot | None = None) -> list[Result]:
+    return run_paths([path], bot)

@@ -38,7 +38,8 @@ class Example:
 def features(text: str, tokens: Sequence[str], question: bool) -> set[str]:
     """The feature set of a masked, canonical text."""
     feats = {"w" + t for t in tokens if t not in STOPWORDS}
-    chars = text.replace(" ", "")
+    # characters and bigrams only of Chinese text: Latin words are already whole tokens
+    chars = "".join(ch for ch in text if ord(ch) > 0x2e80 or ch in "PDA")
     feats.update("b" + chars[i:i + 2] for i in range(len(chars) - 1))
     feats.update("c" + ch for ch in chars)
     feats.add("q?" if question else "q.")
@@ -65,6 +66,7 @@ class Matcher:
             * _TYPE_WEIGHT[f[0]]
             for f, d in df.items()
         }
+        self.oov = 0.5 * (0.5 * math.log(n + 1) + math.log(k + 1) + 0.2)
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.norms: list[float] = []
         centroids: dict[str, dict[str, float]] = {i: defaultdict(float) for i in self.intents}
@@ -88,7 +90,10 @@ class Matcher:
     def rank(self, text: str, feats: set[str]) -> list[tuple[str, float]]:
         """Every intent with a score in [0, 1], best first."""
         qw = {f: self.idf[f] for f in feats if f in self.idf}
-        qnorm = math.sqrt(sum(w * w for w in qw.values())) or 1.0
+        # words never seen in any example still count in the norm: a message that is mostly
+        # unknown (another topic, another language) must not look confident
+        unseen = sum((self.oov * _TYPE_WEIGHT[f[0]]) ** 2 for f in feats if f not in self.idf)
+        qnorm = math.sqrt(sum(w * w for w in qw.values()) + unseen) or 1.0
         dots: dict[int, float] = defaultdict(float)
         cent: dict[str, float] = defaultdict(float)
         for f, w in qw.items():

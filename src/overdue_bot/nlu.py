@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .knowledge import Knowledge
@@ -10,6 +11,9 @@ from .models import Parse
 from .slots import MASKS, SlotExtractor
 from .text import Replacer, clean, has_question, strip_noise
 from .tokenizer import Tokenizer
+
+# spaces inside Chinese text or between a number and its unit carry nothing: 逾期 7 天
+_INNER_SPACE = re.compile(r"(?<=[\u4e00-\u9fff\d])\s+(?=[\u4e00-\u9fff\d])")
 
 #: below this score nothing is understood and the intent is out_of_scope
 THRESHOLD = 0.18
@@ -46,7 +50,7 @@ class Understanding:
         self.matcher = Matcher(built)
 
     def analyse(self, text: str) -> Analysis:
-        cleaned = self.typos(clean(text))
+        cleaned = _INNER_SPACE.sub("", self.typos(clean(text)))
         found = self.slots.extract(cleaned)
         masked = found.masked(cleaned)
         canonical = strip_noise(self.synonyms(masked))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .numerals import to_int
+from .numerals import parse_number, to_int
 
 #: placeholders the matcher sees instead of slot values
 MASKS = {"platform": "P", "days_overdue": "D", "amount": "A"}
@@ -51,19 +51,19 @@ class Extraction:
 _N = r"[\d零〇一二两俩三仨四五六七八九十百几]"
 _DURATION = re.compile(
     rf"(?P<n>半|\*+|{_N}+(?:[到至或~\-]{_N}+)?)(?P<m1>多)?"
-    r"(?P<u>个半月|个多月|个月|个星期|个礼拜|个工作日|工作日|星期|礼拜|周|天|日|月|年)(?P<half>半)?(?P<m2>多)?"
+    r"(?P<u>个半月|个多月|个月|个星期|个礼拜|个工作日|工作日|星期|礼拜|周|天|日|月|年)(?P<half>半)?(?P<m2>多(?!少))?"
 )
 _UNIT_DAYS = {"天": 1, "日": 1, "工作日": 1, "个工作日": 1, "周": 7, "星期": 7, "个星期": 7,
               "礼拜": 7, "个礼拜": 7, "个月": 30, "个多月": 30, "月": 30, "个半月": 30, "年": 365}
-_FILLER = re.compile(r"(?:了|已经|已|都|快|大概|大约|差不多|将近|近|有|约|才|就|只|共|总共|一共|刚|刚刚|还|款|了足足|足足)+$")
+_FILLER = re.compile(r"(?:了|已经|已|都|快|大概|大约|差不多|将近|近|有|约|才|就|只|共|总共|一共|刚|刚刚|了足足|足足|整整)+$")
 _OVERDUE_VERB = re.compile(
-    r"(?:逾期|超期|晚|迟|拖|拖欠|推迟|延迟|延期|延后|超|超过|超出|过了|慢|欠|没还|未还|晚交|迟交|"
+    r"(?:逾期|超期|晚还|迟还|还款逾期|晚|迟|拖|拖欠|推迟|延迟|延期|延后|超|超过|超出|过了|慢|欠|没还|未还|晚交|迟交|"
     r"宽延|缓|往后推|推|押后|拖延|差)$"
 )
 _NOT_DAYS_BEFORE = re.compile(
-    r"(?:第|最后|最后的|前|每|这|那|上|下|近|再过|过|没过|不到|不满|没到|不足|不超过|明天|今天|当天|昨天|"
+    r"(?:第|最后|最后的|前|每|这|那几|上|下|近|再过|过|没过|不到|不满|没到|不足|不超过|明天|今天|当天|昨天|"
     r"前天|后天|宽限|宽限期|宽限期是|宽限期有|期限|期限是|为期|周期|分|借了|贷了|借款期|利息|罚息|"
-    r"还了|还款了|还清了|还完了|工资|发工资|每隔|隔|头)$"
+    r"还了|还款了|还清了|还完了|还|工资|发工资|每隔|隔|头|借|贷)$"
 )
 _NOT_DAYS_AFTER = re.compile(r"^(?:宽限|的宽限|前|以前|之前|后发|后才发|后有钱|后到账|才发|才到|的利息|利息是|是多少|多少|要多少|收多少|几块|的罚息)")
 _RANGE_PAIR = re.compile(r"^([一二两三四五六七八九])([二两三四五六七八九])$")
@@ -150,16 +150,11 @@ def _find_amount(text: str, taken: list[tuple[int, int]]) -> tuple[int | None, l
             if len(n) < 3 or len(n) > 6 or not (_AMOUNT_CONTEXT_BEFORE.search(before)
                                                   or _AMOUNT_CONTEXT_AFTER.match(after)):
                 continue
-        value = to_int(n) if not n[0].isdigit() else None
-        if value is None:
-            try:
-                value = int(round(float(n)))
-            except ValueError:
-                continue
-        if unit in ("万", "w"):
-            value *= 10000
-        elif unit in ("千", "k"):
-            value *= 1000
+        number = parse_number(n)
+        if number is None:
+            continue
+        number *= {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(unit or "", 1)
+        value = int(round(number))
         if value < 10:
             continue
         return value, [(start, end)]

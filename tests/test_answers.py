@@ -1,0 +1,50 @@
+"""Answers people can trust: the seed question, safety answers, platform- and amount-awareness."""
+
+from __future__ import annotations
+
+from overdue_bot import Bot
+
+
+def test_seed_question_at_two_days(fresh_bot: Bot) -> None:
+    """At 2 days the answer says contacts are not the first step and when they may be contacted."""
+    r = fresh_bot.reply("好分期逾期两天会联系我的联系人吗", "seed")
+    assert r.intent == "contact_emergency_contacts"
+    assert r.slots == {"platform": "好分期", "days_overdue": 2}
+    assert "不会一上来就找你的联系人" in r.text
+    assert "联系不上你本人时" in r.text
+    assert "不构成法律意见" in r.text
+
+
+def test_two_days_and_three_months_differ(bot: Bot) -> None:
+    a = bot.dialogue.render("contact_emergency_contacts", {"days_overdue": 2})[0]
+    b = bot.dialogue.render("contact_emergency_contacts", {"days_overdue": 90})[0]
+    assert a != b and "委外" in b
+
+
+def test_distress_gives_hotlines_first(fresh_bot: Bot) -> None:
+    r = fresh_bot.reply("还不上钱我真的不想活了", "d")
+    assert r.intent == "distress"
+    for number in ("12356", "400-161-9995", "010-82951332"):
+        assert number in r.text
+
+
+def test_card_only_rules_only_for_cards(bot: Bot) -> None:
+    """个性化分期 and 恶意透支 appear for credit cards, never for online lenders."""
+    card = bot.dialogue.render("negotiate_repayment", {"platform": "招商银行"})[0]
+    online = bot.dialogue.render("negotiate_repayment", {"platform": "借呗"})[0]
+    assert "个性化分期" in card and "最长5年" in card
+    assert "最长5年" not in online
+    sued_card = bot.dialogue.render("lawsuit_risk", {"platform": "信用卡", "amount": 60000})[0]
+    sued_online = bot.dialogue.render("lawsuit_risk", {"platform": "美团借钱", "amount": 60000})[0]
+    assert "5万元" in sued_card and "60000" in sued_card
+    assert "恶意透支要同时满足" not in sued_online
+
+
+def test_credit_repair_window_is_closed(bot: Bot) -> None:
+    text = bot.dialogue.render("credit_record_removal", {})[0]
+    assert "已经结束" in text and "骗局" in text
+
+
+def test_platform_note_names_the_kind(bot: Bot) -> None:
+    text = bot.dialogue.render("credit_report", {"platform": "好分期", "days_overdue": 3})[0]
+    assert "微财数科" in text and "网络小额贷款" in text

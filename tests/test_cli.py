@@ -1,0 +1,60 @@
+"""The command line and the REPL, run as real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env={"PATH": "/usr/bin:/bin", "LANG": "C"})
+
+
+def test_repl_piped_gives_one_block_per_line() -> None:
+    """Scripted use: one reply block per input line, UTF-8 even under LANG=C."""
+    out = _run("run_bot.py", "--debug", stdin="好分期逾期两天会联系我的联系人吗\n那会上征信吗\n/quit\n")
+    assert out.returncode == 0, out.stderr
+    blocks = [b for b in out.stdout.split("\n\n") if b.strip()]
+    assert "intent=contact_emergency_contacts" in out.stdout and "intent=credit_report" in out.stdout
+    assert "state=idle" in out.stdout and "variant=days_1_7" in out.stdout
+    assert len([b for b in blocks if "[debug]" in b]) == 2
+
+
+def test_repl_commands() -> None:
+    out = _run("run_bot.py", stdin="/help\n/debug\n花呗逾期三天了\n/reset\n")
+    assert "/reset" in out.stdout and "调试信息已打开" in out.stdout and "已重新开始" in out.stdout
+
+
+def test_module_and_script_are_the_same_cli(tmp_path) -> None:
+    f = tmp_path / "set.yaml"
+    f.write_text("- {text: 逾期会上征信吗, intent: credit_report, slots: {}}\n"
+                 "- {text: 花呗逾期两天会联系家人吗, intent: contact_emergency_contacts, slots: {platform: 花呗, days_overdue: 2}}\n",
+                 encoding="utf-8")
+    out = _run("-m", "overdue_bot", "eval", str(f))
+    assert out.returncode == 0, out.stderr
+    assert "intent accuracy: 1.0000 (2/2)" in out.stdout and "slot accuracy: 1.0000" in out.stdout
+
+
+def test_dialogue_test_command_fails_on_a_wrong_expectation(tmp_path) -> None:
+    f = tmp_path / "d.yaml"
+    f.write_text("- dialogue: wrong on purpose\n  turns:\n    - user: 逾期会上征信吗\n      intent: greet\n",
+                 encoding="utf-8")
+    out = _run("-m", "overdue_bot", "test", str(f))
+    assert out.returncode == 1
+    assert "intent: expected greet, got credit_report" in out.stdout and "top-3:" in out.stdout
+
+
+def test_bad_eval_file_is_a_clear_error(tmp_path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text("{not: a list}", encoding="utf-8")
+    out = _run("-m", "overdue_bot", "eval", str(f))
+    assert out.returncode == 2 and "bad.yaml" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_dialogue_folder_passes() -> None:
+    out = _run("-m", "overdue_bot", "test", "tests/dialogues")
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert " passed, 0 failed" in out.stdout

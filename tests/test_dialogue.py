@@ -1,0 +1,119 @@
+"""The conversation: context, follow-ups, asking for slots, interrupts, threads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from overdue_bot import Bot
+from overdue_bot.stores import MemoryStore
+
+
+def test_seed_conversation(fresh_bot: Bot) -> None:
+    """The five-turn seed conversation keeps context and follows corrections."""
+    b, s = fresh_bot, "seed"
+    r = b.reply("好分期逾期两天会联系我和我的联系人吗?", s)
+    assert (r.intent, r.slots, r.state) == ("contact_emergency_contacts", {"platform": "好分期", "days_overdue": 2}, "idle")
+    r = b.reply("那会上征信吗", s)
+    assert r.intent == "credit_report" and r.slots["platform"] == "好分期"
+    r = b.reply("花呗呢", s)
+    assert r.intent == "credit_report" and r.slots == {"platform": "花呗", "days_overdue": 2}
+    r = b.reply("不对，我其实逾期十天了", s)
+    assert r.intent == "credit_report" and r.slots["days_overdue"] == 10
+    r = b.reply("我这算严重吗", s)
+    assert r.intent == "overdue_severity" and "中度逾期" in r.text
+
+
+def test_asks_for_missing_slot_then_answers(fresh_bot: Bot) -> None:
+    r = fresh_bot.reply("逾期算严重吗", "a")
+    assert r.state == "awaiting:days_overdue" and r.intent == "overdue_severity"
+    r = fresh_bot.reply("三个月", "a")
+    assert r.state == "idle" and r.intent == "overdue_severity" and "重度逾期" in r.text
+
+
+def test_dont_know_gives_general_answer(fresh_bot: Bot) -> None:
+    fresh_bot.reply("我这种情况严重吗", "k")
+    r = fresh_bot.reply("不记得了", "k")
+    assert r.state == "idle" and r.intent == "overdue_severity" and r.variant == "default"
+
+
+def test_second_miss_gives_general_answer(fresh_bot: Bot) -> None:
+    fresh_bot.reply("逾期算严重吗", "m")
+    r = fresh_bot.reply("嗯", "m")
+    assert r.state == "awaiting:days_overdue"
+    r = fresh_bot.reply("好吧", "m")
+    assert r.state == "idle" and r.variant == "default"
+
+
+def test_new_question_while_waiting(fresh_bot: Bot) -> None:
+    fresh_bot.reply("逾期算严重吗", "n")
+    r = fresh_bot.reply("会被起诉吗", "n")
+    assert r.intent == "lawsuit_risk" and r.state == "idle"
+
+
+def test_distress_interrupts_waiting(fresh_bot: Bot) -> None:
+    fresh_bot.reply("逾期算严重吗", "x")
+    r = fresh_bot.reply("我真的撑不下去了想死", "x")
+    assert r.intent == "distress" and "12356" in r.text
+
+
+def test_goodbye_ends_and_next_starts_afresh(fresh_bot: Bot) -> None:
+    fresh_bot.reply("花呗逾期五天会上征信吗", "g")
+    r = fresh_bot.reply("好的再见", "g")
+    assert r.state == "ended" and r.slots == {}
+    r = fresh_bot.reply("会上征信吗", "g")
+    assert r.slots == {} and r.state == "idle"
+
+
+def test_reset_forgets(fresh_bot: Bot) -> None:
+    fresh_bot.reply("花呗逾期五天了", "r")
+    fresh_bot.reset("r")
+    assert fresh_bot.reply("会上征信吗", "r").slots == {}
+
+
+def test_sessions_do_not_store_messages(fresh_bot: Bot) -> None:
+    fresh_bot.reply("花呗逾期五天了，我的手机号13812345678", "p")
+    stored = fresh_bot.store.get("p")
+    assert stored is not None and "13812345678" not in repr(stored) and "手机号" not in repr(stored)
+
+
+def test_bad_input_never_raises(fresh_bot: Bot) -> None:
+    for text in ["", "   ", "\x00\x01\x1b[31m", "😭😭😭", "a" * 1_000_000, "逾期" * 100_000, None, 12345,
+                 "How long until my credit report is updated?", "ありがとう"]:
+        r = fresh_bot.reply(text, "bad")  # type: ignore[arg-type]
+        assert r.text.strip()
+
+
+def test_threads_never_see_each_others_slots(bot: Bot) -> None:
+    """8 threads × many sessions replying at once: every session keeps exactly its own slots."""
+    b = Bot.__new__(Bot)
+    b.__dict__.update(bot.__dict__)
+    b.store = MemoryStore()
+    platforms = ["花呗", "借呗", "好分期", "微粒贷", "京东白条", "美团借钱", "分期乐", "安逸花"]
+    errors: list[str] = []
+
+    def worker(k: int) -> None:
+        for i in range(40):
+            sid = f"t{k}-{i % 5}"
+            days = k * 100 + i % 5 + 1
+            r = b.reply(f"{platforms[k]}逾期{days}天了", sid)
+            r2 = b.reply("会上征信吗", sid)
+            for got in (r.slots, r2.slots):
+                if got.get("platform") != platforms[k] or got.get("days_overdue") != days:
+                    errors.append(f"{sid}: {got}")
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:5]
+
+
+def test_areply_in_many_tasks(fresh_bot: Bot) -> None:
+    async def main() -> list[dict]:
+        replies = await asyncio.gather(*(fresh_bot.areply(f"花呗逾期{i + 1}天了", f"a{i}") for i in range(20)))
+        return [r.slots for r in replies]
+
+    slots = asyncio.run(main())
+    assert [s["days_overdue"] for s in slots] == list(range(1, 21))

@@ -1,0 +1,98 @@
+"""Slot extraction, table-driven: every row is one message and the slots it must give."""
+
+from __future__ import annotations
+
+import pytest
+
+from overdue_bot import Bot
+
+DAYS = [
+    ("逾期两天了", 2), ("逾期2天", 2), ("逾期十五天", 15), ("逾期15天", 15), ("逾期俩月", 60),
+    ("逾期两个月", 60), ("逾期一个多月", 30), ("逾期半年", 180), ("逾期一年多", 365), ("逾期两周", 14),
+    ("逾期一礼拜", 7), ("逾期一个星期", 7), ("逾期5年", 1825), ("逾期半个月", 15), ("逾期三个月", 90),
+    ("逾期一周了", 7), ("晚了三天", 3), ("晚还两天", 2), ("推迟一天还款", 1), ("延期七天", 7),
+    ("迟了一天", 1), ("超过十天了", 10), ("逾期二十天", 20), ("逾期二十五天", 25), ("逾期一百天", 100),
+    ("逾期10日", 10), ("逾期五六天", 5), ("逾期两三天", 2), ("逾期十几天", 15), ("逾期一两天", 1),
+    ("逾期一到两天", 1), ("两天", 2), ("十天", 10), ("三个月", 90), ("俩月", 60),
+    ("逾期3个月", 90), ("已经逾期快二十天了", 20), ("算逾期一天吗", 1), ("逾期一年半", 545), ("逾期一个半月", 45),
+    ("逾期30天", 30), ("逾期 7 天", 7), ("逾期７天", 7), ("逾期兩天", 2), ("逾期两天会上征信吗", 2),
+    ("好分期逾期两天会联系我的联系人吗", 2), ("逾期一天多少利息", 1), ("逾期三天后会怎样", 3), ("我这两天很忙，能推迟两天吗", 2),
+    ("逾期九十天", 90), ("逾期六十天", 60), ("拖了一个月", 30), ("逾期一个月零几天", 30), ("逾期了整整三天", 3),
+]
+
+NOT_DAYS = [
+    "还款日15号", "晚上11点还的", "打12378投诉", "分60期", "万分之五", "罚息一天多少钱", "三天宽限期",
+    "宽限期是三天吗", "借了12个月", "还款期限12个月", "第二天还算逾期吗", "最后一天还款", "还了三天了还显示逾期",
+    "两天前已经还了", "2016年4月21日到期", "3月8日发工资", "逾期几天会上征信", "晚几天还可以吗", "逾期了几个小时",
+    "利息一天是多少", "晚了半天", "每天打电话", "这两天很忙", "逾期***天", "没过一天算逾期吗", "前两天还的",
+    "一天多少钱", "明天一天都有空",
+]
+
+PLATFORMS = [
+    ("好分期逾期了", "好分期"), ("花呗逾期", "花呗"), ("蚂蚁花呗", "花呗"), ("花贝逾期了", "花呗"),
+    ("借唄逾期", "借呗"), ("蚂蚁借呗", "借呗"), ("微粒贷", "微粒贷"), ("微信微粒贷", "微粒贷"),
+    ("京东白条", "京东白条"), ("白条逾期", "京东白条"), ("金条", "京东金条"), ("美团生活费", "美团借钱"),
+    ("美团借钱", "美团借钱"), ("美团月付", "美团月付"), ("拿去花", "携程金融"), ("携程借钱", "携程金融"),
+    ("好期贷", "招联金融"), ("招联", "招联金融"), ("分期乐", "分期乐"), ("安逸花", "安逸花"),
+    ("马上消费金融", "安逸花"), ("360借条", "360借条"), ("奇富借条", "360借条"), ("在360借的钱", "360借条"),
+    ("有钱花", "度小满"), ("百度有钱花", "度小满"), ("度小满", "度小满"), ("平安普惠", "平安普惠"),
+    ("信用卡逾期", "信用卡"), ("招行信用卡", "招商银行"), ("招商信用卡", "招商银行"), ("建设信用卡", "建设银行"),
+    ("建行卡", "建设银行"), ("招行的卡", "招商银行"), ("工行信用卡", "工商银行"), ("农行", "农业银行"),
+    ("中行", "中国银行"), ("交通银行", "交通银行"), ("邮政银行", "邮储银行"), ("浦发", "浦发银行"),
+    ("广发卡", "广发银行"), ("中信信用卡", "中信银行"), ("民生银行", "民生银行"), ("光大", "光大银行"),
+    ("兴业银行", "兴业银行"), ("平安信用卡", "平安银行"), ("花呗借呗都逾期了", "花呗"), ("信用卡有逾期，花呗还能用吗", "信用卡"),
+    ("招商銀行信用卡", "招商银行"), ("HUABEI", None),
+]
+
+NOT_PLATFORM = ["征信怎么查", "百度一下逾期", "逾期360天", "银行卡被冻结了", "建设美好家园", "逾期会怎样", "找工作"]
+
+AMOUNTS = [
+    ("欠了五千", 5000), ("两万", 20000), ("1.5万", 15000), ("3千块", 3000), ("三万多", 30000),
+    ("借了两千一", 2100), ("欠5000块", 5000), ("借了5万元", 50000), ("630元", 630), ("一百元", 100),
+    ("借1万", 10000), ("欠了8000", 8000), ("1000逾期一天多少罚息", 1000), ("欠款两千", 2000), ("十万块", 100000),
+    ("欠了3w", 30000), ("一万五千元", 15000), ("五百块", 500),
+]
+
+NOT_AMOUNTS = ["额度一万五", "年利率24%", "万分之五", "打12378", "欠了***多", "还款日15号", "分12期",
+               "晚上11点", "第3期", "逾期两天"]
+
+
+@pytest.mark.parametrize(("text", "days"), DAYS)
+def test_days_overdue(bot: Bot, text: str, days: int) -> None:
+    """Durations in digits, Chinese numerals and colloquial forms give days overdue."""
+    assert bot.parse(text).slots.get("days_overdue") == days
+
+
+@pytest.mark.parametrize("text", NOT_DAYS)
+def test_not_days_overdue(bot: Bot, text: str) -> None:
+    """Dates, times, rates, grace lengths, terms and vague counts are not days overdue."""
+    assert "days_overdue" not in bot.parse(text).slots
+
+
+@pytest.mark.parametrize(("text", "platform"), PLATFORMS)
+def test_platform(bot: Bot, text: str, platform: str | None) -> None:
+    """Aliases, typos, traditional characters and bank short names map to the canonical name."""
+    assert bot.parse(text).slots.get("platform") == platform
+
+
+@pytest.mark.parametrize("text", NOT_PLATFORM)
+def test_not_platform(bot: Bot, text: str) -> None:
+    """Alias-like text inside unrelated words is not a lender."""
+    assert "platform" not in bot.parse(text).slots
+
+
+@pytest.mark.parametrize(("text", "amount"), AMOUNTS)
+def test_amount(bot: Bot, text: str, amount: int) -> None:
+    """Money in digits, Chinese numerals, 万/千 units and colloquial forms."""
+    assert bot.parse(text).slots.get("amount") == amount
+
+
+@pytest.mark.parametrize("text", NOT_AMOUNTS)
+def test_not_amount(bot: Bot, text: str) -> None:
+    """Rates, limits, masked digits, phone numbers, dates and terms are not amounts."""
+    assert "amount" not in bot.parse(text).slots
+
+
+def test_table_size() -> None:
+    """The table keeps at least 100 cases, traps included."""
+    assert len(DAYS) + len(NOT_DAYS) + len(PLATFORMS) + len(NOT_PLATFORM) + len(AMOUNTS) + len(NOT_AMOUNTS) >= 100

@@ -84,6 +84,10 @@ class Matcher:
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             for f, v in vec.items():
                 self.centroid_postings[f].append((intent, v / norm))
+        # the kNN part skips features found in more than a tenth of the examples: they hardly
+        # separate examples but would make every message walk most of the index
+        limit = max(20, n // 10)
+        self.postings = {f: p for f, p in self.postings.items() if len(p) <= limit}
         self.texts = [ex.text for ex in self.examples]
         self.example_intent = [ex.intent for ex in self.examples]
 
@@ -98,8 +102,10 @@ class Matcher:
         cent: dict[str, float] = defaultdict(float)
         for f, w in qw.items():
             w /= qnorm
-            for idx, ew in self.postings[f]:
-                dots[idx] += w * ew
+            postings = self.postings.get(f)
+            if postings is not None:  # features too common to tell examples apart are skipped
+                for idx, ew in postings:
+                    dots[idx] += w * ew
             for intent, cw in self.centroid_postings[f]:
                 cent[intent] += w * cw
         best: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])

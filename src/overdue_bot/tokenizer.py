@@ -6,14 +6,40 @@ A private ``jieba.Tokenizer`` keeps our words out of the host application's glob
 from __future__ import annotations
 
 import logging
+import marshal
 import os
 import tempfile
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 import jieba
 
 jieba.setLogLevel(logging.WARNING)
+
+
+def _initialize(tk: jieba.Tokenizer) -> None:
+    """Load jieba's dictionary from our own cache.
+
+    jieba 0.42 reads its cache with ``marshal.load`` on a file object (~0.6 s); reading the
+    bytes first and calling ``marshal.loads`` gives the same dictionary in a fraction of that.
+    """
+    cache_dir = Path(os.environ.get("OVERDUE_BOT_CACHE") or tempfile.gettempdir())
+    cache = cache_dir / f"overdue_bot-jieba-{jieba.__version__}.cache"
+    try:
+        tk.FREQ, tk.total = marshal.loads(cache.read_bytes())
+        tk.initialized = True
+        return
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    tk.tmp_dir = str(cache_dir)
+    tk.initialize()
+    try:
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps((tk.FREQ, tk.total)))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only cache folder only costs start-up time
 
 
 class Tokenizer:
@@ -28,9 +54,7 @@ class Tokenizer:
         with self._lock:
             if self._jieba is None:
                 tk = jieba.Tokenizer()
-                cache_dir = os.environ.get("OVERDUE_BOT_CACHE") or tempfile.gettempdir()
-                tk.tmp_dir = cache_dir
-                tk.initialize()
+                _initialize(tk)
                 for w in self._words:
                     tk.add_word(w, freq=max(tk.suggest_freq(w, tune=False), 2000))
                 self._jieba = tk

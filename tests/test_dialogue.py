@@ -117,3 +117,31 @@ def test_areply_in_many_tasks(fresh_bot: Bot) -> None:
 
     slots = asyncio.run(main())
     assert [s["days_overdue"] for s in slots] == list(range(1, 21))
+
+
+def test_close_call_asks_which_one_and_understands_the_choice(bot: Bot) -> None:
+    """Two intents too close to call: the bot asks, then answers the one chosen (前者/后者)."""
+    from overdue_bot.dialogue import Session
+    from overdue_bot.models import Parse
+
+    d = bot.dialogue
+    close = Parse("嗯那个逾期的事", "credit_report", 0.25, {},
+                  [("credit_report", 0.25), ("penalty_interest", 0.245), ("inform", 0.1)])
+    s, turn = d.step(Session(), close, "")
+    assert s.state == "clarify" and turn.intent is None
+    assert "会不会上征信" in turn.text and "罚息怎么算" in turn.text
+    s2, turn2 = d.step(s, Parse("后者", "deny", 0.2, {}, [("deny", 0.2)]), "")
+    assert turn2.intent == "penalty_interest" and s2.state == "idle"
+    s3, turn3 = d.step(s, Parse("第一个", "inform", 0.2, {}, [("inform", 0.2)]), "")
+    assert turn3.intent == "credit_report"
+
+
+def test_clarify_never_loops(bot: Bot) -> None:
+    """An answer that is no choice is handled as a new message, not asked again."""
+    from overdue_bot.dialogue import Session
+    from overdue_bot.models import Parse
+
+    s = Session(state="clarify", options=("credit_report", "penalty_interest"))
+    s2, turn = bot.dialogue.step(s, Parse("会被起诉吗", "lawsuit_risk", 0.7, {},
+                                          [("lawsuit_risk", 0.7), ("credit_report", 0.2)]), "")
+    assert turn.intent == "lawsuit_risk" and s2.state == "idle"

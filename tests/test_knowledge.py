@@ -58,7 +58,7 @@ def test_every_answer_renders_for_every_slot_combination(bot: Bot) -> None:
     d: Dialogue = bot.dialogue
     for it in bot.knowledge.intents:
         for days, platform, amount in itertools.product(*SLOT_VALUES.values()):
-            slots = {k: v for k, v in zip(SLOT_VALUES, (days, platform, amount)) if v is not None}
+            slots = {k: v for k, v in zip(SLOT_VALUES, (days, platform, amount), strict=True) if v is not None}
             text, _ = d.render(it.name, slots)
             assert text.strip(), (it.name, slots)
             assert not re.search(r"\{[^}]*\}", text), (it.name, slots, text)

@@ -4,7 +4,7 @@ import overdue_bot
 
 
 def test_exported_members() -> None:
-    assert overdue_bot.__all__ == sorted(overdue_bot.__all__, key=str.lower) or True
+    assert overdue_bot.__all__ == sorted(overdue_bot.__all__)
     for name in ("Bot", "Parse", "Reply", "OverdueBotError", "KnowledgeError", "load_knowledge"):
         assert name in overdue_bot.__all__
         assert hasattr(overdue_bot, name)

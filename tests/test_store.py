@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from overdue_bot.stores import MemoryStore, open_store
 from overdue_bot.errors import StoreError
+from overdue_bot.stores import MemoryStore, open_store
 
 
 def test_lru_bound() -> None:
@@ -17,7 +17,8 @@ def test_lru_bound() -> None:
 
 def test_recent_use_protects_from_eviction() -> None:
     s = MemoryStore(max_sessions=2)
-    s.set("a", {}); s.set("b", {})
+    s.set("a", {})
+    s.set("b", {})
     s.get("a")
     s.set("c", {})
     assert s.get("a") == {} and s.get("b") is None

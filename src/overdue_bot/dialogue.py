@@ -87,7 +87,7 @@ class Dialogue:
     # ------------------------------------------------------------------ events
     def classify(self, session: Session, parse: Parse, residue: str) -> str:
         """Name the event a message is, given where the conversation stands."""
-        intent, conf = parse.intent, parse.confidence
+        intent = parse.intent
         state = session.state.split(":")[0]
         if intent in INTERRUPT:
             return "interrupt"

@@ -21,7 +21,4 @@ def fresh_bot(bot: Bot) -> Bot:
     """A bot sharing the built knowledge but with its own empty session store."""
     from overdue_bot.stores import MemoryStore
 
-    b = Bot.__new__(Bot)
-    b.__dict__.update(bot.__dict__)
-    b.store = MemoryStore()
-    return b
+    return bot.with_store(MemoryStore())

@@ -6,7 +6,6 @@ import asyncio
 import threading
 
 from overdue_bot import Bot
-from overdue_bot.stores import MemoryStore
 
 
 def test_seed_conversation(fresh_bot: Bot) -> None:
@@ -84,11 +83,9 @@ def test_bad_input_never_raises(fresh_bot: Bot) -> None:
         assert r.text.strip()
 
 
-def test_threads_never_see_each_others_slots(bot: Bot) -> None:
+def test_threads_never_see_each_others_slots(fresh_bot: Bot) -> None:
     """8 threads × many sessions replying at once: every session keeps exactly its own slots."""
-    b = Bot.__new__(Bot)
-    b.__dict__.update(bot.__dict__)
-    b.store = MemoryStore()
+    b = fresh_bot
     platforms = ["花呗", "借呗", "好分期", "微粒贷", "京东白条", "美团借钱", "分期乐", "安逸花"]
     errors: list[str] = []
 

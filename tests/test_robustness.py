@@ -7,28 +7,17 @@ from hypothesis import strategies as st
 
 from overdue_bot import Bot
 
-from .conftest import ROOT  # noqa: F401
 
-_BOT: Bot | None = None
-
-
-def _bot() -> Bot:
-    global _BOT
-    if _BOT is None:
-        _BOT = Bot()
-    return _BOT
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=300), st.sampled_from(["s1", "s2", "s3"]))
-def test_reply_never_raises(text: str, sid: str) -> None:
-    r = _bot().reply(text, sid)
+def test_reply_never_raises(bot: Bot, text: str, sid: str) -> None:
+    r = bot.reply(text, sid)
     assert isinstance(r.text, str) and r.text.strip()
     assert r.state == "idle" or r.state == "ended" or r.state == "clarify" or r.state.startswith("awaiting:")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet="逾期花呗借呗两天三个月一万五千会上征信吗？呢不对是十天 \n\t😀", max_size=60))
-def test_parse_domain_soup(text: str) -> None:
-    p = _bot().parse(text)
+def test_parse_domain_soup(bot: Bot, text: str) -> None:
+    p = bot.parse(text)
     assert 0.0 <= p.confidence <= 1.0 and len(p.ranking) >= 3 or p.intent == "out_of_scope"

@@ -45,3 +45,10 @@ def test_open_store_rejects_unknown_urls() -> None:
     with pytest.raises(StoreError, match="unknown store URL"):
         open_store("mongodb://x")
     assert isinstance(open_store("memory:"), MemoryStore)
+
+
+def test_stores_not_yet_built_are_a_clear_error() -> None:
+    """A sqlite or redis URL says what is missing instead of failing on an import."""
+    for url in ("sqlite:///tmp/x.db", "redis://127.0.0.1:6379/0"):
+        with pytest.raises(StoreError, match="only the memory store"):
+            open_store(url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,6 @@ from .knowledge import Knowledge
 from .models import Parse, Reply
 from .nlu import THRESHOLD, Understanding
 from .stores import MemoryStore, SessionStore
-
-_MASK_RESIDUE = re.compile(r"[^\u4e00-\u9fffPDA]")
 
 
 class Bot:
@@ -37,6 +35,12 @@ class Bot:
     def from_path(cls, path: str | Path, **kwargs: Any) -> Bot:
         """A bot from a folder of YAML files, or one intents file."""
         return cls(knowledge.load(path), **kwargs)
+
+    def with_store(self, store: SessionStore) -> Bot:
+        """A bot sharing this one's built knowledge (no rebuild) but keeping sessions in ``store``."""
+        other = copy.copy(self)
+        other.store = store
+        return other
 
     @property
     def examples(self) -> list[tuple[str, str]]:
@@ -62,8 +66,7 @@ class Bot:
                 key = "empty" if not analysis.cleaned else "not_text"
                 return Reply(str(self.knowledge.texts.get(key) or "……"), None, 0.0,
                              dict(session.slots), session.state, key, parse)
-            residue = _MASK_RESIDUE.sub("", analysis.canonical)
-            session, turn = self.dialogue.step(session, parse, residue)
+            session, turn = self.dialogue.step(session, parse, analysis.residue)
             self.store.set(sid, session.to_dict())
         # an intent taken from the conversation (a filled slot, a choice) is not a guess
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")

@@ -15,7 +15,7 @@ from typing import Any
 
 from .knowledge import Intent, Knowledge
 from .models import Parse
-from .render import choose, fill, matches
+from .render import choose, fill
 
 #: (state, event) → handler; "*" is any state.  The first match wins.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -219,12 +219,10 @@ class Dialogue:
             values["days_text"] = f"{days}天"
             values["m_bucket"] = ("M1" if days <= 30 else "M2" if days <= 60 else "M3" if days <= 90 else "M3+")
             values["severity"] = "轻度逾期" if days <= 7 else "中度逾期" if days <= 30 else "重度逾期"
-        snippets = self.texts.get("snippets") or {}
-        for name, variants in snippets.items():
-            for v in variants:
-                if matches(v.get("when") or {}, slots, kind):
-                    values[name] = fill(str(v.get("text", "")), values)
-                    break
+        for name, variants in self.kb.snippets.items():
+            snippet = choose(variants, slots, kind)
+            if snippet is not None:
+                values[name] = fill(snippet.text, values)
         return values
 
     def render(self, intent: str, slots: dict[str, Any]) -> tuple[str, str]:

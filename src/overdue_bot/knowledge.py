@@ -56,12 +56,7 @@ class Knowledge:
     synonyms: Mapping[str, str]
     words: tuple[str, ...]
     texts: Mapping[str, Any]
-
-    def intent(self, name: str) -> Intent | None:
-        for it in self.intents:
-            if it.name == name:
-                return it
-        return None
+    snippets: Mapping[str, tuple[Answer, ...]] = field(default_factory=dict)
 
 
 def default_path() -> Path:
@@ -139,7 +134,8 @@ def _condition(when: Any, file: str, intent: str, fld: str) -> dict[str, Any]:
     return out
 
 
-def _answers(raw: Any, file: str, intent: str) -> tuple[Answer, ...]:
+def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tuple[Answer, ...]:
+    """Answer variants; with ``fallback`` the last one must be unconditional."""
     if isinstance(raw, str):
         raw = [{"text": raw}]
     if not isinstance(raw, list) or not raw:
@@ -163,7 +159,7 @@ def _answers(raw: Any, file: str, intent: str) -> tuple[Answer, ...]:
         when = _condition(item.get("when"), file, intent, f"{fld}.when")
         name = str(item.get("name") or (f"variant{i + 1}" if when else "default"))
         out.append(Answer(text.strip(), when, name))
-    if out[-1].when:
+    if fallback and out[-1].when:
         raise KnowledgeError(file, "the last answer must have no 'when': it is the general answer "
                              "given when no condition holds", intent=intent, field=f"answers[{len(out) - 1}]")
     return tuple(out)
@@ -231,52 +227,50 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, An
     return tuple(out), kinds, stop
 
 
+_SPECIAL = ("platforms", "lexicon", "bot")
+
+
 def load(path: str | Path | None = None) -> Knowledge:
     """Load a knowledge base: a folder of YAML files, or a single intents file.
 
-    A single file gets the shipped platform catalogue, lexicon and bot texts.
+    A single file, or a folder without them, gets the shipped platform catalogue, lexicon and
+    bot texts.
     """
     path = Path(path) if path is not None else default_path()
     if not path.exists():
         raise KnowledgeError(str(path), "no such file or folder")
-    base = path if path.is_dir() else default_path()
     files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
     intents: list[Intent] = []
-    platforms = None
-    lexicon: dict[str, Any] = {}
-    texts: dict[str, Any] = {}
+    special: dict[str, tuple[Path, dict[str, Any]]] = {}
     for f in files:
         data = _read(f)
         if data is None:
             continue
         if not isinstance(data, dict):
             raise KnowledgeError(str(f), f"the top level must be a mapping (got {_type_name(data)})")
-        if f.stem == "platforms":
-            platforms = _platforms(data, str(f))
-        elif f.stem == "lexicon":
-            lexicon = data
-        elif f.stem == "bot":
-            texts = data
+        if f.stem in _SPECIAL:
+            special[f.stem] = (f, data)
         elif "intents" in data:
             intents += _intents(data["intents"], str(f))
         else:
             raise KnowledgeError(str(f), "expected a top-level 'intents' mapping")
-    if platforms is None and (base / "platforms.yaml").exists() and base != path:
-        platforms = _platforms(_read(base / "platforms.yaml"), str(base / "platforms.yaml"))
-    if not lexicon and (base / "lexicon.yaml").exists() and base != path:
-        lexicon = _read(base / "lexicon.yaml") or {}
-    if not texts and (base / "bot.yaml").exists() and base != path:
-        texts = _read(base / "bot.yaml") or {}
-    if platforms is None:
+    for stem in _SPECIAL:
+        shipped = default_path() / f"{stem}.yaml"
+        if stem not in special and shipped.exists():
+            special[stem] = (shipped, _read(shipped) or {})
+    if "platforms" not in special:
         raise KnowledgeError(str(path), "no platforms.yaml found")
     if not intents:
         raise KnowledgeError(str(path), "no intents found")
+    platforms = _platforms(special["platforms"][1], str(special["platforms"][0]))
+    lex_path, lexicon = special.get("lexicon", (path / "lexicon.yaml", {}))
+    bot_path, texts = special.get("bot", (path / "bot.yaml", {}))
     seen: dict[str, str] = {}
     for it in intents:
         if it.name in seen:
             raise KnowledgeError(it.source, f"defined twice (also in {seen[it.name]})", intent=it.name)
         seen[it.name] = it.source
-    lex_file = str(base / "lexicon.yaml")
+    lex_file = str(lex_path)
     typos = lexicon.get("typos") or {}
     if not isinstance(typos, dict):
         raise KnowledgeError(lex_file, "must be a mapping of typo → fix", field="typos")
@@ -288,5 +282,11 @@ def load(path: str | Path | None = None) -> Knowledge:
         for w in _str_list(words, lex_file, None, f"synonyms.{head}"):
             synonyms[w.lower()] = str(head)
     words = _str_list(lexicon.get("words") or [], lex_file, None, "words")
+    snippets = texts.get("snippets") or {}
+    if not isinstance(snippets, dict):
+        raise KnowledgeError(str(bot_path), "must be a mapping of name → answer variants", field="snippets")
+    checked = {str(name): _answers(v, str(bot_path), f"snippet {name}", fallback=False)
+               for name, v in snippets.items()}
     return Knowledge(tuple(intents), platforms[0], platforms[1], platforms[2],
-                     {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words, texts)
+                     {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words,
+                     {k: v for k, v in texts.items() if k != "snippets"}, checked)

@@ -68,17 +68,13 @@ class Matcher:
         }
         self.oov = 0.5 * (0.5 * math.log(n + 1) + math.log(k + 1) + 0.2)
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self.norms: list[float] = []
         centroids: dict[str, dict[str, float]] = {i: defaultdict(float) for i in self.intents}
-        counts: dict[str, int] = defaultdict(int)
         for idx, (ex, feats) in enumerate(examples):
             norm = math.sqrt(sum(self.idf[f] ** 2 for f in feats)) or 1.0
-            self.norms.append(norm)
             for f in feats:
                 w = self.idf[f] / norm
                 self.postings[f].append((idx, w))
                 centroids[ex.intent][f] += w
-            counts[ex.intent] += 1
         self.centroid_postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for intent, vec in centroids.items():
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0

@@ -15,6 +15,8 @@ from .tokenizer import Tokenizer
 # spaces inside Chinese text or between a number and its unit carry nothing: 逾期 7 天
 _INNER_SPACE = re.compile(r"(?<=[\u4e00-\u9fff\d])\s+(?=[\u4e00-\u9fff\d])")
 
+_RESIDUE = re.compile(r"[^\u4e00-\u9fffPDA]")
+
 #: below this score nothing is understood and the intent is out_of_scope
 THRESHOLD = 0.18
 
@@ -28,6 +30,11 @@ class Analysis:
     tokens: tuple[str, ...]
     slots: dict
     question: bool
+
+    @property
+    def residue(self) -> str:
+        """The Chinese words and slot placeholders only: what is left of 那P呢 is 那P呢."""
+        return _RESIDUE.sub("", self.canonical)
 
 
 class Understanding:

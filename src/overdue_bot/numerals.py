@@ -8,8 +8,6 @@ DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, 
           "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000, "亿": 100000000}
 
-#: one number as people type it: digits (with a decimal part) or Chinese numerals
-NUMBER = r"(?:\d+(?:\.\d+)?[十百千万]*|[零〇一二两俩三仨四五六七八九十百千万]+)"
 
 
 def parse_number(text: str) -> float | None:

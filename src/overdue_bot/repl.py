@@ -11,9 +11,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .models import Reply
+
+if TYPE_CHECKING:
+    from .bot import Bot
 
 HELP = """命令：
   /help   显示帮助
@@ -51,12 +54,9 @@ def _utf8(stream: TextIO) -> None:
             pass
 
 
-def run(bot: object, *, debug: bool = False, stdin: TextIO | None = None, stdout: TextIO | None = None,
+def run(bot: Bot, *, debug: bool = False, stdin: TextIO | None = None, stdout: TextIO | None = None,
         interactive: bool | None = None) -> int:
     """Run the loop until /quit, Ctrl-D or end of input; returns the exit status."""
-    from .bot import Bot
-
-    assert isinstance(bot, Bot)
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     if interactive is None:
@@ -130,7 +130,7 @@ def run(bot: object, *, debug: bool = False, stdin: TextIO | None = None, stdout
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--debug", action="store_true", help="show intent, confidence, top-3, slots and state")
-    ap.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
+    ap.add_argument("--store", default=None, help="session store URL (memory: is the only one so far)")
     ap.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
 
 

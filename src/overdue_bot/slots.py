@@ -168,7 +168,6 @@ class SlotExtractor:
     def __init__(self, platforms: Iterable[Platform],
                  not_lender_after: Mapping[str, Iterable[str]] | None = None) -> None:
         self.platforms = tuple(platforms)
-        self.by_name = {p.name: p for p in self.platforms}
         alias_to: dict[str, str] = {}
         for p in self.platforms:
             for alias in (p.name, *p.aliases):

@@ -2,7 +2,7 @@
 
 A store holds small JSON-ready dicts keyed by session id and offers a per-session lock, so two
 messages of one session (a retry, a double click, two workers) are applied one after the other.
-``open_store`` turns a URL (``memory:``, ``sqlite:///path.db``, ``redis://host:port/0``) into a store.
+``open_store`` turns a URL (``memory:``) into a store.
 """
 
 from __future__ import annotations
@@ -28,32 +28,12 @@ class SessionStore(Protocol):
 
 
 def open_store(url: str | None) -> SessionStore:
-    """A store from a URL: memory: (default), sqlite:///path/to.db, redis://host:port/0."""
+    """A store from a URL: memory: (the default and, for now, the only one)."""
     if not url or url in ("memory", "memory:"):
         return MemoryStore()
-    if url.startswith("sqlite:"):
-        from .sqlite import SQLiteStore
-
-        path = url[len("sqlite:"):].removeprefix("//")
-        return SQLiteStore(path or "sessions.db")
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from .redis import RedisStore
-
-        return RedisStore(url)
+    if url.startswith(("sqlite:", "redis://", "rediss://")):
+        raise StoreError(f"store {url!r}: only the memory store exists in this version")
     raise StoreError(f"unknown store URL {url!r}: use memory:, sqlite:///path.db or redis://host:port/0")
 
 
-def __getattr__(name: str) -> Any:
-    # SQLiteStore and RedisStore load on first use: redis is an optional extra
-    if name == "SQLiteStore":
-        from .sqlite import SQLiteStore
-
-        return SQLiteStore
-    if name == "RedisStore":
-        from .redis import RedisStore
-
-        return RedisStore
-    raise AttributeError(name)
-
-
-__all__ = ["MemoryStore", "RedisStore", "SQLiteStore", "SessionStore", "open_store"]
+__all__ = ["MemoryStore", "SessionStore", "open_store"]

@@ -57,6 +57,8 @@ class Knowledge:
     words: tuple[str, ...]
     texts: Mapping[str, Any]
     snippets: Mapping[str, tuple[Answer, ...]] = field(default_factory=dict)
+    clause_end: Mapping[str, str] = field(default_factory=dict)
+    politeness: tuple[str, ...] = ()
 
 
 def default_path() -> Path:
@@ -282,6 +284,10 @@ def load(path: str | Path | None = None) -> Knowledge:
         for w in _str_list(words, lex_file, None, f"synonyms.{head}"):
             synonyms[w.lower()] = str(head)
     words = _str_list(lexicon.get("words") or [], lex_file, None, "words")
+    politeness = _str_list(lexicon.get("politeness") or [], lex_file, None, "politeness")
+    clause_end = lexicon.get("clause_end") or {}
+    if not isinstance(clause_end, dict):
+        raise KnowledgeError(lex_file, "must be a mapping of phrase → rewrite", field="clause_end")
     snippets = texts.get("snippets") or {}
     if not isinstance(snippets, dict):
         raise KnowledgeError(str(bot_path), "must be a mapping of name → answer variants", field="snippets")
@@ -289,4 +295,5 @@ def load(path: str | Path | None = None) -> Knowledge:
                for name, v in snippets.items()}
     return Knowledge(tuple(intents), platforms[0], platforms[1], platforms[2],
                      {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words,
-                     {k: v for k, v in texts.items() if k != "snippets"}, checked)
+                     {k: v for k, v in texts.items() if k != "snippets"}, checked,
+                     {str(k).lower(): str(v) for k, v in clause_end.items()}, politeness)

@@ -15,6 +15,7 @@ from .tokenizer import Tokenizer
 # spaces inside Chinese text or between a number and its unit carry nothing: 逾期 7 天
 _INNER_SPACE = re.compile(r"(?<=[\u4e00-\u9fff\d])\s+(?=[\u4e00-\u9fff\d])")
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _RESIDUE = re.compile(r"[^\u4e00-\u9fffPDA]")
 
 #: below this score nothing is understood and the intent is out_of_scope
@@ -45,6 +46,8 @@ class Understanding:
         self.threshold = threshold
         self.typos = Replacer(kb.typos)
         self.synonyms = Replacer(kb.synonyms)
+        self.clause_end = Replacer(kb.clause_end, suffix=r"(?=[?？。!！,，;；~\s]|$)")
+        self.politeness = Replacer(dict.fromkeys(kb.politeness, ""))
         self.slots = SlotExtractor(kb.platforms, kb.not_lender_after)
         words = [*kb.words, *set(kb.synonyms.values()), *MASKS.values()]
         words += [a for p in kb.platforms for a in (p.name, *p.aliases)]
@@ -59,7 +62,10 @@ class Understanding:
     def analyse(self, text: str) -> Analysis:
         cleaned = _INNER_SPACE.sub("", self.typos(clean(text)))
         found = self.slots.extract(cleaned)
-        masked = found.masked(cleaned)
+        masked = self.clause_end(found.masked(cleaned))
+        polite_free = self.politeness(masked)
+        if len(_CJK.findall(polite_free)) >= 2:  # 你好，… / …，谢谢: keep only what asks
+            masked = polite_free
         canonical = strip_noise(self.synonyms(masked))
         tokens = tuple(self.tokenizer.cut(canonical)) if canonical else ()
         return Analysis(cleaned, canonical, tokens, found.slots, has_question(cleaned))

@@ -70,10 +70,11 @@ _QUESTION = re.compile(
 class Replacer:
     """Replace many phrases at once, longest first, in one regex pass."""
 
-    def __init__(self, mapping: Mapping[str, str]) -> None:
+    def __init__(self, mapping: Mapping[str, str], *, suffix: str = "") -> None:
         self.mapping = dict(mapping)
         keys = sorted(self.mapping, key=len, reverse=True)
-        self._rx = re.compile("|".join(map(re.escape, keys))) if keys else None
+        alternatives = "|".join(map(re.escape, keys))
+        self._rx = re.compile(f"(?:{alternatives}){suffix}") if keys else None
 
     def __call__(self, text: str) -> str:
         if self._rx is None:

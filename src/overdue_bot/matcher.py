@@ -1,18 +1,21 @@
 """Rank intents for a message: the only module that imports rapidfuzz.
 
-A single fuzzy scorer ties dozens of examples at the top, so the ranking combines three kinds
+A single fuzzy scorer ties dozens of examples at the top, so the ranking combines four kinds
 of evidence, each aggregated per intent:
 
 * nearest examples by IDF-weighted overlap of words, character bigrams and characters (which
   words matter is learnt from how rarely they occur across the examples);
 * the intent's centroid over the same features (what the intent's examples share);
-* rapidfuzz's normalised edit similarity of the whole masked text to the closest examples.
+* rapidfuzz's normalised edit similarity of the whole masked text to the closest examples;
+* a small vote of an averaged perceptron trained on the examples, which learns which features
+  separate intents that share most of their words (还清后能用吗 / 逾期了还能用吗).
 
 Slot values are masked and synonyms canonicalised before any of this (see nlu.py).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -24,6 +27,11 @@ from rapidfuzz import fuzz, process
 _TYPE_WEIGHT = {"w": 1.0, "b": 1.0, "c": 0.4, "q": 0.6}
 # how the three kinds of evidence are combined
 WEIGHTS = (0.4, 0.4, 0.2)
+#: weight of the perceptron's vote (a probability) added to the combined score
+LEARNED_WEIGHT = 0.05
+EPOCHS = 8
+#: examples the fuzzy scorer compares with, the best by feature overlap
+CANDIDATES = 60
 STOPWORDS = frozenset("的 了 吗 呢 啊 吧 呀 哦 嘛 么 我 你 我的 是 在 就 都 也 和 跟 与 还是 那 这 请问 你好 一下 下".split())
 
 
@@ -49,7 +57,9 @@ def features(text: str, tokens: Sequence[str], question: bool) -> set[str]:
 class Matcher:
     """Scores every intent for a message; built once from the examples."""
 
-    def __init__(self, examples: Sequence[tuple[Example, set[str]]]) -> None:
+    def __init__(self, examples: Sequence[tuple[Example, set[str]]], *,
+                 learned: dict[str, dict[str, float]] | None = None) -> None:
+        """Index the examples; ``learned`` reuses perceptron weights trained before (a cache)."""
         self.examples = [ex for ex, _ in examples]
         self.intents = sorted({ex.intent for ex in self.examples})
         n = len(examples)
@@ -67,59 +77,116 @@ class Matcher:
             for f, d in df.items()
         }
         self.oov = 0.5 * (0.5 * math.log(n + 1) + math.log(k + 1) + 0.2)
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        centroids: dict[str, dict[str, float]] = {i: defaultdict(float) for i in self.intents}
+        index = {intent: i for i, intent in enumerate(self.intents)}
+        self.example_intent = [index[ex.intent] for ex in self.examples]
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        centroids: list[dict[str, float]] = [defaultdict(float) for _ in self.intents]
         for idx, (ex, feats) in enumerate(examples):
             norm = math.sqrt(sum(self.idf[f] ** 2 for f in feats)) or 1.0
             for f in feats:
                 w = self.idf[f] / norm
-                self.postings[f].append((idx, w))
-                centroids[ex.intent][f] += w
-        self.centroid_postings: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for intent, vec in centroids.items():
+                postings[f].append((idx, w))
+                centroids[index[ex.intent]][f] += w
+        # per feature, everything the ranking reads: idf, kNN postings, centroid weights, and the
+        # perceptron's weights, with intents as list positions so one pass fills plain lists
+        cent: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, vec in enumerate(centroids):
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             for f, v in vec.items():
-                self.centroid_postings[f].append((intent, v / norm))
+                cent[f].append((i, v / norm))
+        self.learned = learned if learned is not None else train(examples, self.intents)
         # the kNN part skips features found in more than a tenth of the examples: they hardly
         # separate examples but would make every message walk most of the index
         limit = max(20, n // 10)
-        self.postings = {f: p for f, p in self.postings.items() if len(p) <= limit}
+        self.table: dict[str, tuple[float, list[tuple[int, float]], list[tuple[int, float]],
+                                    list[tuple[int, float]]]] = {
+            f: (idf, postings[f] if len(postings[f]) <= limit else [], cent[f],
+                [(index[i], w) for i, w in self.learned.get(f, {}).items()])
+            for f, idf in self.idf.items()
+        }
         self.texts = [ex.text for ex in self.examples]
-        self.example_intent = [ex.intent for ex in self.examples]
 
     def rank(self, text: str, feats: set[str]) -> list[tuple[str, float]]:
         """Every intent with a score in [0, 1], best first."""
-        qw = {f: self.idf[f] for f in feats if f in self.idf}
-        # words never seen in any example still count in the norm: a message that is mostly
-        # unknown (another topic, another language) must not look confident
-        unseen = sum((self.oov * _TYPE_WEIGHT[f[0]]) ** 2 for f in feats if f not in self.idf)
-        qnorm = math.sqrt(sum(w * w for w in qw.values()) + unseen) or 1.0
+        k = len(self.intents)
         dots: dict[int, float] = defaultdict(float)
-        cent: dict[str, float] = defaultdict(float)
-        for f, w in qw.items():
-            w /= qnorm
-            postings = self.postings.get(f)
-            if postings is not None:  # features too common to tell examples apart are skipped
-                for idx, ew in postings:
-                    dots[idx] += w * ew
-            for intent, cw in self.centroid_postings[f]:
-                cent[intent] += w * cw
-        best: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        cent = [0.0] * k
+        raw = [0.0] * k
+        sq = 0.0
+        table = self.table
+        for f in feats:
+            row = table.get(f)
+            if row is None:
+                # words never seen in any example still count in the norm: a message that is
+                # mostly unknown (another topic, another language) must not look confident
+                sq += (self.oov * _TYPE_WEIGHT[f[0]]) ** 2
+                continue
+            w, postings, centroid, learned = row
+            sq += w * w
+            for idx, ew in postings:
+                dots[idx] += w * ew
+            for i, cw in centroid:
+                cent[i] += w * cw
+            for i, lw in learned:
+                raw[i] += lw
+        qnorm = math.sqrt(sq) or 1.0
+        top1 = [0.0] * k
+        top2 = [0.0] * k
+        intent_of = self.example_intent
         for idx, s in dots.items():
-            top = best[self.example_intent[idx]]
-            if s > top[0]:
-                top[0], top[1] = s, top[0]
-            elif s > top[1]:
-                top[1] = s
-        fz: dict[str, float] = {}
-        for _, score, idx in process.extract(text, self.texts, scorer=fuzz.ratio, limit=30):
-            intent = self.example_intent[idx]
-            fz.setdefault(intent, score / 100.0)
+            i = intent_of[idx]
+            if s > top1[i]:
+                top1[i], top2[i] = s, top1[i]
+            elif s > top2[i]:
+                top2[i] = s
+        # edit similarity only against the closest candidates by overlap: a cheap filter that
+        # keeps the cost flat however many examples the knowledge base grows to
+        candidates = heapq.nlargest(CANDIDATES, dots, key=dots.__getitem__)
+        fz = [0.0] * k
+        for _, score, idx in process.extract(text, {i: self.texts[i] for i in candidates},
+                                             scorer=fuzz.ratio, limit=None):
+            i = intent_of[idx]
+            if fz[i] == 0.0:
+                fz[i] = score / 100.0
+        top = max(raw)
+        exp = [math.exp(v - top) for v in raw]
+        z = sum(exp)
         a, b, c = WEIGHTS
-        scores = []
-        for intent in self.intents:
-            t1, t2 = best[intent] if intent in best else (0.0, 0.0)
-            knn = 0.8 * t1 + 0.2 * t2
-            scores.append((intent, a * knn + b * cent.get(intent, 0.0) + c * fz.get(intent, 0.0)))
+        scores = [
+            (intent, (a * (0.8 * top1[i] + 0.2 * top2[i]) + b * cent[i]) / qnorm + c * fz[i]
+             + LEARNED_WEIGHT * exp[i] / z)
+            for i, intent in enumerate(self.intents)
+        ]
         scores.sort(key=lambda x: -x[1])
         return scores
+
+
+def train(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str]) -> dict[str, dict[str, float]]:
+    """An averaged multiclass perceptron over the example features, in a fixed order.
+
+    Deterministic (a fixed shuffle seed), so the same knowledge base always gives the same weights.
+    """
+    import random
+
+    weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    data = [(sorted(feats), ex.intent) for ex, feats in examples]
+    rng = random.Random(0)
+    step = 1
+    for _ in range(EPOCHS):
+        rng.shuffle(data)
+        for feats, gold in data:
+            score: dict[str, float] = defaultdict(float)
+            for f in feats:
+                for intent, w in weights[f].items():
+                    score[intent] += w
+            pred = max(intents, key=lambda i: score.get(i, 0.0))
+            if pred != gold:
+                for f in feats:
+                    weights[f][gold] += 1.0
+                    weights[f][pred] -= 1.0
+                    totals[f][gold] += step
+                    totals[f][pred] -= step
+            step += 1
+    return {f: {i: round(w - totals[f][i] / step, 4) for i, w in ws.items() if abs(w - totals[f][i] / step) > 1e-6}
+            for f, ws in weights.items()}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
+from . import cache
 from .knowledge import Knowledge
 from .matcher import Example, Matcher, features
 from .models import Parse
@@ -38,6 +40,15 @@ class Analysis:
         return _RESIDUE.sub("", self.canonical)
 
 
+def _code_version() -> str:
+    """A digest of the modules that turn text into features."""
+    here = Path(__file__).resolve().parent
+    return cache.digest(*(
+        (here / name).read_bytes() for name in ("text.py", "slots.py", "nlu.py", "matcher.py", "numerals.py",
+                                                "tokenizer.py")
+    ))
+
+
 class Understanding:
     """The pure NLU pipeline built from a knowledge base."""
 
@@ -53,11 +64,33 @@ class Understanding:
         words += [a for p in kb.platforms for a in (p.name, *p.aliases)]
         self.tokenizer = Tokenizer(words)
         self.examples: list[tuple[str, str]] = [(ex, it.name) for it in kb.intents for ex in it.examples]
+        self.matcher = self._build()
+
+    def _build(self) -> Matcher:
+        """Analyse every example and train the matcher, or reuse what an earlier start built.
+
+        The cache key covers the examples, the language data and this package's matching code,
+        so an edited knowledge base or a new version never reads a stale index.
+        """
+        kb = self.kb
+        key = cache.digest(self.examples, sorted(kb.typos.items()), sorted(kb.synonyms.items()), kb.words,
+                           kb.platforms, sorted(kb.clause_end.items()), kb.politeness, _code_version())
+        name = f"overdue_bot-index-{key}.cache"
+        cached = cache.load(name)
+        try:
+            canonical, feats, learned = cached  # type: ignore[misc]
+            built = [(Example(c, intent), set(f))
+                     for c, f, (_, intent) in zip(canonical, feats, self.examples, strict=True)]
+            return Matcher(built, learned=learned)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            pass  # no cache, or one from something else: build afresh
         built = []
         for text, intent in self.examples:
             a = self.analyse(text)
             built.append((Example(a.canonical, intent), self._features(a)))
-        self.matcher = Matcher(built)
+        matcher = Matcher(built)
+        cache.save(name, ([e.text for e, _ in built], [sorted(f) for _, f in built], matcher.learned))
+        return matcher
 
     def analyse(self, text: str) -> Analysis:
         cleaned = _INNER_SPACE.sub("", self.typos(clean(text)))

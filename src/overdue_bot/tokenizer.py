@@ -6,14 +6,12 @@ A private ``jieba.Tokenizer`` keeps our words out of the host application's glob
 from __future__ import annotations
 
 import logging
-import marshal
-import os
-import tempfile
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 
 import jieba
+
+from . import cache
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -24,22 +22,15 @@ def _initialize(tk: jieba.Tokenizer) -> None:
     jieba 0.42 reads its cache with ``marshal.load`` on a file object (~0.6 s); reading the
     bytes first and calling ``marshal.loads`` gives the same dictionary in a fraction of that.
     """
-    cache_dir = Path(os.environ.get("OVERDUE_BOT_CACHE") or tempfile.gettempdir())
-    cache = cache_dir / f"overdue_bot-jieba-{jieba.__version__}.cache"
-    try:
-        tk.FREQ, tk.total = marshal.loads(cache.read_bytes())
+    name = f"overdue_bot-jieba-{jieba.__version__}.cache"
+    cached = cache.load(name)
+    if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], dict):
+        tk.FREQ, tk.total = cached
         tk.initialized = True
         return
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
-    tk.tmp_dir = str(cache_dir)
+    tk.tmp_dir = str(cache.folder())
     tk.initialize()
-    try:
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps((tk.FREQ, tk.total)))
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # a read-only cache folder only costs start-up time
+    cache.save(name, (tk.FREQ, tk.total))
 
 
 class Tokenizer:

@@ -21,7 +21,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _RESIDUE = re.compile(r"[^\u4e00-\u9fffPDA]")
 
 #: below this score nothing is understood and the intent is out_of_scope
-THRESHOLD = 0.18
+THRESHOLD = 0.15
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ WEIGHTS = (0.4, 0.4, 0.2)
 #: weight of the perceptron's vote (a probability) added to the combined score
 LEARNED_WEIGHT = 0.05
 EPOCHS = 8
+SEEDS = 6
 #: examples the fuzzy scorer compares with, the best by feature overlap
 CANDIDATES = 60
 STOPWORDS = frozenset("的 了 吗 呢 啊 吧 呀 哦 嘛 么 我 你 我的 是 在 就 都 也 和 跟 与 还是 那 这 请问 你好 一下 下".split())
@@ -162,16 +163,27 @@ class Matcher:
 
 
 def train(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str]) -> dict[str, dict[str, float]]:
-    """An averaged multiclass perceptron over the example features, in a fixed order.
+    """Averaged multiclass perceptrons over the example features, averaged again over SEEDS orders.
 
-    Deterministic (a fixed shuffle seed), so the same knowledge base always gives the same weights.
+    One perceptron depends on the order it sees the examples in; the mean of a few fixed orders
+    is steadier, and the result is deterministic for a given knowledge base.
     """
+    total: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for seed in range(SEEDS):
+        for f, ws in _perceptron(examples, intents, seed).items():
+            for i, w in ws.items():
+                total[f][i] += w / SEEDS
+    return {f: {i: round(w, 4) for i, w in ws.items() if abs(w) > 1e-4} for f, ws in total.items()}
+
+
+def _perceptron(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str],
+                seed: int) -> dict[str, dict[str, float]]:
     import random
 
     weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     data = [(sorted(feats), ex.intent) for ex, feats in examples]
-    rng = random.Random(0)
+    rng = random.Random(seed)
     step = 1
     for _ in range(EPOCHS):
         rng.shuffle(data)
@@ -188,5 +200,4 @@ def train(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str]) 
                     totals[f][gold] += step
                     totals[f][pred] -= step
             step += 1
-    return {f: {i: round(w - totals[f][i] / step, 4) for i, w in ws.items() if abs(w - totals[f][i] / step) > 1e-6}
-            for f, ws in weights.items()}
+    return {f: {i: w - totals[f][i] / step for i, w in ws.items()} for f, ws in weights.items()}

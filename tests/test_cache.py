@@ -9,6 +9,20 @@ import pytest
 from overdue_bot import Bot
 
 QUESTIONS = ["好分期逾期两天会联系我的联系人吗", "还清了还能用吗", "逾期了在哪还款", "今天天气怎么样"]
+MINI = """intents:
+  after_repayment:
+    examples: [还清了还能用吗, 还完以后额度会恢复吗]
+    answers: [看平台]
+  credit_report:
+    examples: [逾期会上征信吗, 影响信用吗]
+    answers: [会的]
+"""
+
+
+def _mini(tmp_path: pathlib.Path) -> pathlib.Path:
+    f = tmp_path / "mini.yaml"
+    f.write_text(MINI, encoding="utf-8")
+    return f
 
 
 def test_cached_index_equals_fresh_build(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,17 +35,19 @@ def test_cached_index_equals_fresh_build(tmp_path: pathlib.Path, monkeypatch: py
 
 
 def test_corrupt_cache_is_rebuilt(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OVERDUE_BOT_CACHE", str(tmp_path))
-    reference = Bot().parse(QUESTIONS[0])
+    kb = _mini(tmp_path)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    monkeypatch.setenv("OVERDUE_BOT_CACHE", str(folder))
+    reference = Bot.from_path(kb).parse(QUESTIONS[1])
     import marshal
 
     for garbage in (b"not marshal data", marshal.dumps((1, 2)), marshal.dumps(["a"])):
-        for p in tmp_path.iterdir():
-            if p.name.startswith("overdue_bot-"):
-                p.write_bytes(garbage)
-        assert Bot().parse(QUESTIONS[0]) == reference
+        for p in folder.iterdir():
+            p.write_bytes(garbage)
+        assert Bot.from_path(kb).parse(QUESTIONS[1]) == reference
 
 
 def test_unwritable_cache_folder_still_works(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OVERDUE_BOT_CACHE", str(tmp_path / "does" / "not" / "exist"))
-    assert Bot().parse(QUESTIONS[1]).intent == "after_repayment"
+    assert Bot.from_path(_mini(tmp_path)).parse(QUESTIONS[1]).intent == "after_repayment"

@@ -183,6 +183,7 @@ def _perceptron(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[
     weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     data = [(sorted(feats), ex.intent) for ex, feats in examples]
+    order = {intent: n for n, intent in enumerate(intents)}
     rng = random.Random(seed)
     step = 1
     for _ in range(EPOCHS):
@@ -192,7 +193,14 @@ def _perceptron(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[
             for f in feats:
                 for intent, w in weights[f].items():
                     score[intent] += w
-            pred = max(intents, key=lambda i: score.get(i, 0.0))
+            # the first intent (in sorted order) with the best score; unseen intents score 0
+            top = max(score.values(), default=0.0)
+            if len(score) < len(intents):
+                top = max(top, 0.0)
+            if top == 0.0 and len(score) < len(intents):
+                pred = next(i for i in intents if score.get(i, 0.0) == 0.0)
+            else:
+                pred = min((i for i, v in score.items() if v == top), key=order.__getitem__)
             if pred != gold:
                 for f in feats:
                     weights[f][gold] += 1.0

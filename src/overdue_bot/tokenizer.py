@@ -28,8 +28,10 @@ def _initialize(tk: jieba.Tokenizer) -> None:
         tk.FREQ, tk.total = cached
         tk.initialized = True
         return
-    tk.tmp_dir = str(cache.folder())
-    tk.initialize()
+    # build from the dictionary itself, bypassing jieba's own cache file (which we don't use)
+    with tk.get_dict_file() as f:
+        tk.FREQ, tk.total = tk.gen_pfdict(f)
+    tk.initialized = True
     cache.save(name, (tk.FREQ, tk.total))
 
 

@@ -27,10 +27,11 @@ from rapidfuzz import fuzz, process
 _TYPE_WEIGHT = {"w": 1.0, "b": 1.0, "c": 0.4, "q": 0.6}
 # how the three kinds of evidence are combined
 WEIGHTS = (0.4, 0.4, 0.2)
-#: weight of the perceptron's vote (a probability) added to the combined score
+#: weight of the perceptron's vote (a softmax probability at TEMPERATURE) added to the combined score
 LEARNED_WEIGHT = 0.05
 EPOCHS = 8
 SEEDS = 6
+TEMPERATURE = 3.0
 #: examples the fuzzy scorer compares with, the best by feature overlap
 CANDIDATES = 60
 STOPWORDS = frozenset("的 了 吗 呢 啊 吧 呀 哦 嘛 么 我 你 我的 是 在 就 都 也 和 跟 与 还是 那 这 请问 你好 一下 下".split())
@@ -150,7 +151,7 @@ class Matcher:
             if fz[i] == 0.0:
                 fz[i] = score / 100.0
         top = max(raw)
-        exp = [math.exp(v - top) for v in raw]
+        exp = [math.exp((v - top) / TEMPERATURE) for v in raw]
         z = sum(exp)
         a, b, c = WEIGHTS
         scores = [

@@ -97,12 +97,13 @@ class Matcher:
             for f, v in vec.items():
                 cent[f].append((i, v / norm))
         self.learned = learned if learned is not None else train(examples, self.intents)
-        # the kNN part skips features found in more than a tenth of the examples: they hardly
-        # separate examples but would make every message walk most of the index
-        limit = max(20, n // 10)
+        # the kNN part skips single characters and features found in more than a twentieth of
+        # the examples: they hardly separate examples (the centroid still counts them) but would
+        # make every message walk most of the index
+        limit = max(20, n // 20)
         self.table: dict[str, tuple[float, list[tuple[int, float]], list[tuple[int, float]],
                                     list[tuple[int, float]]]] = {
-            f: (idf, postings[f] if len(postings[f]) <= limit else [], cent[f],
+            f: (idf, postings[f] if len(postings[f]) <= limit and f[0] != "c" else [], cent[f],
                 [(index[i], w) for i, w in self.learned.get(f, {}).items()])
             for f, idf in self.idf.items()
         }

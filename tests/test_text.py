@@ -1,0 +1,50 @@
+"""Normalisation and segmentation: what every message goes through first."""
+
+from __future__ import annotations
+
+import pytest
+
+from overdue_bot import Bot
+from overdue_bot.numerals import to_int
+from overdue_bot.text import clean, to_simplified
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("花唄逾期會聯繫我的聯繫人嗎", "花呗逾期会联系我的联系人吗"),
+    ("徵信記錄多久消除", "征信记录多久消除"),
+    ("什麼時候還款", "什么时候还款"),
+])
+def test_traditional_to_simplified(raw: str, expected: str) -> None:
+    assert to_simplified(raw) == expected
+
+
+def test_simplified_characters_are_left_alone() -> None:
+    """The variant tables must not remap characters that are already simplified (么 stays 么)."""
+    text = "怎么还款 着急 里面 后来 干什么"
+    assert to_simplified(text) == text
+
+
+def test_clean_full_width_case_controls() -> None:
+    assert clean("ＡＢＣ１２３\x00\x1b  逾期\t\n两天") == "abc123 逾期 两天"
+    assert len(clean("逾" * 10_000)) == 500
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("预期两天", "逾期"), ("正信", "征信"), ("宽现期", "宽限期"), ("愈期", "逾期")])
+def test_domain_typos(bot: Bot, typed: str, meant: str) -> None:
+    assert meant in bot.nlu.analyse(typed).cleaned
+
+
+@pytest.mark.parametrize("word", ["征信", "爆通讯录", "宽限期", "罚息", "最低还款"])
+def test_domain_words_are_not_split(bot: Bot, word: str) -> None:
+    assert word in bot.nlu.tokenizer.cut(f"我想问{word}的事")
+
+
+def test_platforms_are_masked_whole(bot: Bot) -> None:
+    a = bot.nlu.analyse("好分期逾期两天会联系我的紧急联系人吗")
+    assert "P" in a.tokens and "D" in a.tokens and "联系人" in a.tokens
+
+
+@pytest.mark.parametrize(("text", "value"), [("两", 2), ("十五", 15), ("两千一", 2100), ("1.5万", 15000),
+                                             ("一千零五", 1005), ("二零二五", 2025), ("三百五", 350)])
+def test_numerals(text: str, value: int) -> None:
+    assert to_int(text) == value

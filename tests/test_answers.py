@@ -48,3 +48,48 @@ def test_credit_repair_window_is_closed(bot: Bot) -> None:
 def test_platform_note_names_the_kind(bot: Bot) -> None:
     text = bot.dialogue.render("credit_report", {"platform": "好分期", "days_overdue": 3})[0]
     assert "微财数科" in text and "网络小额贷款" in text
+
+
+STAGED = ["contact_emergency_contacts", "contact_workplace", "collection_process", "credit_report",
+          "overdue_severity", "overdue_consequences", "lawsuit_risk", "penalty_interest"]
+
+
+def test_every_stage_has_its_own_answer(bot: Bot) -> None:
+    """1–7, 8–30, 31–90, over 90 days and unknown days give five different answers."""
+    for name in STAGED:
+        texts = {bot.dialogue.render(name, {"days_overdue": d} if d else {})[0] for d in (2, 15, 60, 120, None)}
+        assert len(texts) == 5, name
+
+
+def test_severity_names_level_and_bucket(bot: Bot) -> None:
+    for days, level, bucket in [(3, "轻度逾期", "M1"), (20, "中度逾期", "M1"), (45, "重度逾期", "M2"),
+                                (80, "重度逾期", "M3"), (200, "重度逾期", "M3+")]:
+        text = bot.dialogue.render("overdue_severity", {"days_overdue": days})[0]
+        assert level in text and bucket in text, days
+        assert "不是监管规定" in text or "不是法律规定" in text or "惯例" in text
+
+
+def test_online_lenders_never_get_card_only_rules(bot: Bot) -> None:
+    """个性化分期 (≤5 years) and 恶意透支 conditions are never claimed for a non-card lender."""
+    for it in bot.knowledge.intents:
+        for platform in ("好分期", "花呗", "借呗", "微粒贷", "美团借钱", "招联金融"):
+            for days in (None, 3, 60, 200):
+                slots = {"platform": platform, "amount": 60000}
+                if days:
+                    slots["days_overdue"] = days
+                text = bot.dialogue.render(it.name, slots)[0]
+                assert "最长5年" not in text and "恶意透支要同时满足" not in text, (it.name, platform, days)
+
+
+def test_every_legal_answer_ends_with_the_note(bot: Bot) -> None:
+    for it in bot.knowledge.intents:
+        if it.legal:
+            assert bot.dialogue.render(it.name, {"days_overdue": 10})[0].endswith(
+                str(bot.knowledge.texts["disclaimer"])), it.name
+
+
+def test_amount_line_for_large_card_debt(bot: Bot) -> None:
+    text = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "amount": 80000})[0]
+    assert "80000" in text and "非法占有" in text
+    small = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "amount": 8000})[0]
+    assert "低于" in small

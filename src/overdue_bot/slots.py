@@ -15,6 +15,7 @@ from .numerals import parse_number, to_int
 
 #: placeholders the matcher sees instead of slot values
 MASKS = {"platform": "P", "days_overdue": "D", "amount": "A"}
+_REPEATED_MASK = re.compile(r"([PDA])\1+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,8 @@ class Extraction:
             out.append(MASKS[slot])
             last = end
         out.append(text[last:])
-        return "".join(out)
+        # 招行信用卡 is one lender mention, however many aliases it spans: PP → P
+        return _REPEATED_MASK.sub(r"\1", "".join(out))
 
 
 # ---------------------------------------------------------------- days overdue

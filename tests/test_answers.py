@@ -37,6 +37,7 @@ def test_card_only_rules_only_for_cards(bot: Bot) -> None:
     sued_card = bot.dialogue.render("lawsuit_risk", {"platform": "信用卡", "amount": 60000})[0]
     sued_online = bot.dialogue.render("lawsuit_risk", {"platform": "美团借钱", "amount": 60000})[0]
     assert "5万元" in sued_card and "60000" in sued_card
+    assert "60000" in bot.dialogue.render("negotiate_repayment", {"platform": "信用卡", "amount": 60000})[0]
     assert "恶意透支要同时满足" not in sued_online
 
 

@@ -123,3 +123,13 @@ def test_single_intents_file_uses_shipped_catalogue(tmp_path: pathlib.Path) -> N
     p = b.parse("花呗逾期会上征信吗")
     assert p.intent == "credit_report" and p.slots == {"platform": "花呗"}
     assert ("逾期会上征信吗", "credit_report") in b.examples
+
+
+def test_malformed_snippet_names_bot_yaml(tmp_path: pathlib.Path) -> None:
+    """Snippets in bot.yaml are checked at load time like answers are."""
+    folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
+    (folder / "bot.yaml").write_text("snippets:\n  amount_plan_line:\n    - {when: {mood: sad}, text: x}\n",
+                                     encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(folder)
+    assert "bot.yaml" in str(err.value) and "unknown condition 'mood'" in str(err.value)

@@ -22,3 +22,46 @@ def fresh_bot(bot: Bot) -> Bot:
     from overdue_bot.stores import MemoryStore
 
     return bot.with_store(MemoryStore())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server on 127.0.0.1, started for this test run (installed by .ci/run)."""
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("OVERDUE_BOT_REQUIRE_REDIS"):
+            pytest.fail("redis-server is not installed (CI installs it with apt-get)")
+        pytest.skip("redis-server is not installed; `apt-get install redis-server` to run these tests")
+    pytest.importorskip("redis")
+    import redis
+
+    port = _free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -47,8 +47,14 @@ def test_open_store_rejects_unknown_urls() -> None:
     assert isinstance(open_store("memory:"), MemoryStore)
 
 
-def test_stores_not_yet_built_are_a_clear_error() -> None:
-    """A sqlite or redis URL says what is missing instead of failing on an import."""
-    for url in ("sqlite:///tmp/x.db", "redis://127.0.0.1:6379/0"):
-        with pytest.raises(StoreError, match="only the memory store"):
-            open_store(url)
+def test_unreachable_redis_is_a_clear_error() -> None:
+    """A Redis URL nobody answers on gives a StoreError naming the URL, not a traceback from redis."""
+    with pytest.raises(StoreError, match="cannot reach the Redis session store at redis://127.0.0.1:1/0"):
+        open_store("redis://127.0.0.1:1/0")
+
+
+def test_sqlite_url_forms(tmp_path) -> None:
+    from overdue_bot.stores import SQLiteStore
+
+    store = open_store(f"sqlite:///{tmp_path}/a.db")  # tmp_path is absolute: sqlite:////tmp/…
+    assert isinstance(store, SQLiteStore) and store.path == str(tmp_path / "a.db")

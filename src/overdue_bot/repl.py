@@ -130,7 +130,7 @@ def run(bot: Bot, *, debug: bool = False, stdin: TextIO | None = None, stdout: T
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--debug", action="store_true", help="show intent, confidence, top-3, slots and state")
-    ap.add_argument("--store", default=None, help="session store URL (memory: is the only one so far)")
+    ap.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
     ap.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
 
 

@@ -2,7 +2,7 @@
 
 A store holds small JSON-ready dicts keyed by session id and offers a per-session lock, so two
 messages of one session (a retry, a double click, two workers) are applied one after the other.
-``open_store`` turns a URL (``memory:``) into a store.
+``open_store`` turns a URL (``memory:``, ``sqlite:///path.db``, ``redis://host:port/0``) into a store.
 """
 
 from __future__ import annotations
@@ -28,12 +28,36 @@ class SessionStore(Protocol):
 
 
 def open_store(url: str | None) -> SessionStore:
-    """A store from a URL: memory: (the default and, for now, the only one)."""
+    """A store from a URL: memory: (default), sqlite:///path/to.db, redis://host:port/0."""
     if not url or url in ("memory", "memory:"):
         return MemoryStore()
-    if url.startswith(("sqlite:", "redis://", "rediss://")):
-        raise StoreError(f"store {url!r}: only the memory store exists in this version")
+    if url.startswith("sqlite:"):
+        from .sqlite import SQLiteStore
+
+        # as SQLAlchemy reads it: sqlite:///relative.db, sqlite:////absolute/path.db, sqlite:rel.db
+        path = url[len("sqlite:"):]
+        path = path[3:] if path.startswith("///") else path
+        return SQLiteStore(path or "sessions.db")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from .redis import RedisStore
+
+        return RedisStore(url)
     raise StoreError(f"unknown store URL {url!r}: use memory:, sqlite:///path.db or redis://host:port/0")
 
 
-__all__ = ["MemoryStore", "SessionStore", "open_store"]
+
+
+def __getattr__(name: str) -> Any:
+    # SQLiteStore and RedisStore load on first use, so importing the package never needs redis
+    if name == "SQLiteStore":
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore
+    if name == "RedisStore":
+        from .redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["MemoryStore", "RedisStore", "SQLiteStore", "SessionStore", "open_store"]

@@ -6,7 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 
@@ -25,7 +25,7 @@ class MemoryStore:
         self._clock = clock
         self._data: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._mutex = threading.Lock()
-        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+        self._locks = SessionLocks()
 
     def __len__(self) -> int:
         return len(self._data)
@@ -53,9 +53,20 @@ class MemoryStore:
         with self._mutex:
             self._data.pop(session_id, None)
 
-    @contextmanager
-    def lock(self, session_id: str) -> Iterator[None]:
+    def lock(self, session_id: str) -> AbstractContextManager[None]:
         """Serialise the messages of one session; other sessions go on in parallel."""
+        return self._locks.hold(session_id)
+
+
+class SessionLocks:
+    """One lock per session id, created on demand and dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, session_id: str) -> Iterator[None]:
         with self._mutex:
             lock, users = self._locks.get(session_id, (threading.Lock(), 0))
             self._locks[session_id] = (lock, users + 1)

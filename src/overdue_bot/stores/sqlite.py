@@ -1,0 +1,108 @@
+"""Sessions in a SQLite file: standard library only, WAL, survives restarts.
+
+Several worker processes on one machine may share the file.  ``lock`` serialises the turns of a
+session across threads (a per-session lock) and across processes (``BEGIN IMMEDIATE``, which
+SQLite grants to one writer at a time), so a retry or a double click cannot interleave turns.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+from .memory import SessionLocks
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    updated REAL NOT NULL
+)
+"""
+
+
+class SQLiteStore:
+    """Sessions as JSON rows of one table; rows older than ``ttl`` seconds count as gone."""
+
+    def __init__(self, path: str | Path = "sessions.db", *, ttl: float = 24 * 3600,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.path = str(path)
+        self.ttl = ttl
+        self._clock = clock
+        self._local = threading.local()
+        self._locks = SessionLocks()
+        try:
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite session store {self.path!r}: {exc}") from exc
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE in lock())
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def get(self, session_id: str) -> dict[str, Any] | None:
+        try:
+            row = self._conn().execute("SELECT data, updated FROM sessions WHERE id = ?",
+                                       (session_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite session store {self.path!r}: {exc}") from exc
+        if row is None or self._clock() - row[1] > self.ttl:
+            return None
+        return dict(json.loads(row[0]))
+
+    def set(self, session_id: str, data: dict[str, Any]) -> None:
+        try:
+            self._conn().execute(
+                "INSERT INTO sessions (id, data, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated = excluded.updated",
+                (session_id, json.dumps(data, ensure_ascii=False), self._clock()))
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite session store {self.path!r}: {exc}") from exc
+
+    def delete(self, session_id: str) -> None:
+        self._conn().execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    def purge(self) -> int:
+        """Delete expired rows; returns how many went."""
+        cur = self._conn().execute("DELETE FROM sessions WHERE updated < ?", (self._clock() - self.ttl,))
+        return cur.rowcount
+
+    @contextmanager
+    def lock(self, session_id: str) -> Iterator[None]:
+        with self._locks.hold(session_id):
+            conn = self._conn()
+            if conn.in_transaction:  # nested use in one thread: the outer lock already holds it
+                yield
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite session store {self.path!r}: cannot lock: {exc}") from exc
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

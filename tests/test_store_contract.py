@@ -1,0 +1,82 @@
+"""One contract, every store: memory, SQLite (a real file) and Redis (a real server)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from overdue_bot import Bot
+from overdue_bot.stores import MemoryStore, SessionStore, open_store
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path) -> SessionStore:
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "sqlite":
+        return open_store(f"sqlite:///{tmp_path}/sessions.db")
+    return open_store(request.getfixturevalue("redis_url"))
+
+
+def test_set_get_delete(store: SessionStore) -> None:
+    sid = uuid.uuid4().hex
+    assert store.get(sid) is None
+    store.set(sid, {"state": "idle", "slots": {"platform": "花呗", "days_overdue": 3}})
+    assert store.get(sid) == {"state": "idle", "slots": {"platform": "花呗", "days_overdue": 3}}
+    store.set(sid, {"state": "ended", "slots": {}})
+    assert store.get(sid) == {"state": "ended", "slots": {}}
+    store.delete(sid)
+    assert store.get(sid) is None
+
+
+def test_is_a_session_store(store: SessionStore) -> None:
+    assert isinstance(store, SessionStore)
+
+
+def test_lock_serialises_one_session(store: SessionStore) -> None:
+    """Concurrent read-modify-write turns of one session never lose an update."""
+    sid = uuid.uuid4().hex
+    store.set(sid, {"n": 0})
+
+    def bump() -> None:
+        for _ in range(25):
+            with store.lock(sid):
+                data = store.get(sid) or {"n": 0}
+                store.set(sid, {"n": data["n"] + 1})
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get(sid) == {"n": 100}
+
+
+def test_bot_conversation_through_the_store(store: SessionStore, bot: Bot) -> None:
+    b = bot.with_store(store)
+    sid = uuid.uuid4().hex
+    b.reply("好分期逾期两天会联系我的联系人吗", sid)
+    r = b.reply("那会上征信吗", sid)
+    assert r.intent == "credit_report" and r.slots == {"platform": "好分期", "days_overdue": 2}
+    assert "征信" not in str(store.get(sid)) and "联系人吗" not in str(store.get(sid))
+
+
+def test_sqlite_survives_a_new_store_object(tmp_path, bot: Bot) -> None:
+    """A restart (a new store on the same file) continues the conversation."""
+    path = f"sqlite:///{tmp_path}/s.db"
+    bot.with_store(open_store(path)).reply("借呗逾期十天了", "u")
+    r = bot.with_store(open_store(path)).reply("会上征信吗", "u")
+    assert r.slots == {"platform": "借呗", "days_overdue": 10}
+
+
+def test_redis_keys_expire(redis_url: str) -> None:
+    import redis
+
+    from overdue_bot.stores import RedisStore
+
+    store = RedisStore(redis_url, ttl=100)
+    store.set("e", {"x": 1})
+    ttl = redis.Redis.from_url(redis_url).ttl("overdue_bot:session:e")
+    assert 0 < ttl <= 100

@@ -33,9 +33,31 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    print("error: the HTTP server is not part of this version yet (see the issue on embedding)",
-          file=sys.stderr)
-    return 2
+    import logging
+    import os
+
+    try:
+        import uvicorn
+
+        from .channels import http  # noqa: F401  (checks starlette is there)
+    except ImportError:
+        print("error: overdue-bot serve needs the optional extra 'server': pip install 'overdue-bot[server]'",
+              file=sys.stderr)
+        return 2
+    from .stores import open_store
+
+    open_store(args.store)  # fail now, with a clear message, if the store cannot be opened
+    if args.workers > 1 and not (args.store or "").startswith(("redis", "sqlite")):
+        print("warning: with several workers and the memory store, each worker keeps its own sessions; "
+              "use --store sqlite:///sessions.db or --store redis://…", file=sys.stderr)
+    os.environ["OVERDUE_BOT_STORE"] = args.store or ""
+    os.environ["OVERDUE_BOT_INTENTS"] = args.intents or ""
+    os.environ["OVERDUE_BOT_WECHAT_TOKEN"] = args.wechat_token or os.environ.get("WECHAT_TOKEN", "")
+    os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run("overdue_bot.channels.http:app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="info", access_log=False)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,9 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("file")
     ev.add_argument("--intents", default=None)
     ev.add_argument("--no-misses", action="store_true", help="do not list every miss")
-    serve = sub.add_parser("serve", help="the HTTP server (not available yet)")
+    serve = sub.add_parser("serve", help="the HTTP server (extra 'server')")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
+    serve.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+    serve.add_argument("--wechat-token", default=None, help="enables /wechat (or set WECHAT_TOKEN)")
+    serve.add_argument("--log-messages", action="store_true",
+                       help="log message text (phone and ID numbers redacted); off by default")
     args = ap.parse_args(argv)
     handler = {"chat": repl.chat, "test": _test, "eval": _eval, "serve": _serve}[args.command]
     try:

@@ -25,6 +25,8 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/sessions.py 20000
+	$(BIN)/python benchmarks/load.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

@@ -8,16 +8,21 @@ import uuid
 import pytest
 
 from overdue_bot import Bot
-from overdue_bot.stores import MemoryStore, SessionStore, open_store
+from overdue_bot.stores import SessionStore, open_store
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path) -> SessionStore:
+def url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "memory":
-        return MemoryStore()
+        return "memory:"
     if request.param == "sqlite":
-        return open_store(f"sqlite:///{tmp_path}/sessions.db")
-    return open_store(request.getfixturevalue("redis_url"))
+        return f"sqlite:///{tmp_path}/sessions.db"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture()
+def store(url: str) -> SessionStore:
+    return open_store(url)
 
 
 def test_set_get_delete(store: SessionStore) -> None:
@@ -35,18 +40,20 @@ def test_is_a_session_store(store: SessionStore) -> None:
     assert isinstance(store, SessionStore)
 
 
-def test_lock_serialises_one_session(store: SessionStore) -> None:
-    """Concurrent read-modify-write turns of one session never lose an update."""
+def test_lock_serialises_one_session(url: str, store: SessionStore) -> None:
+    """Concurrent read-modify-write turns of one session never lose an update, also between two
+    store objects on the same file or server (as two worker processes would have)."""
     sid = uuid.uuid4().hex
     store.set(sid, {"n": 0})
+    stores = [store, store if url == "memory:" else open_store(url)]
 
-    def bump() -> None:
+    def bump(s: SessionStore) -> None:
         for _ in range(25):
-            with store.lock(sid):
-                data = store.get(sid) or {"n": 0}
-                store.set(sid, {"n": data["n"] + 1})
+            with s.lock(sid):
+                data = s.get(sid) or {"n": 0}
+                s.set(sid, {"n": data["n"] + 1})
 
-    threads = [threading.Thread(target=bump) for _ in range(4)]
+    threads = [threading.Thread(target=bump, args=(stores[k % 2],)) for k in range(4)]
     for t in threads:
         t.start()
     for t in threads:

@@ -27,13 +27,20 @@ def load(name: str) -> Any | None:
         return None
 
 
-def save(name: str, value: Any) -> None:
-    """Write atomically, so concurrent processes never read half a file."""
+def save(name: str, value: Any, *, family: str = "") -> None:
+    """Write atomically, so concurrent processes never read half a file.
+
+    With ``family``, older files whose names start with it (caches of earlier versions) go.
+    """
     path = folder() / name
     try:
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(marshal.dumps(value))
         os.replace(tmp, path)
+        if family:
+            for old in path.parent.glob(f"{family}*.cache"):
+                if old.name != path.name:
+                    old.unlink(missing_ok=True)
     except (OSError, ValueError):
         pass
 

@@ -17,6 +17,9 @@ import yaml
 from .errors import KnowledgeError
 from .slots import Platform
 
+# libyaml's safe loader when PyYAML was built with it (several times faster), else the Python one
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 SLOT_NAMES = ("days_overdue", "platform", "amount")
 _CONDITION_KEYS = {"days", "amount", "platform", "platform_kind", "has", "missing"}
 
@@ -72,7 +75,7 @@ def default_path() -> Path:
 
 def _read(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except OSError as exc:
         raise KnowledgeError(str(path), f"cannot read the file ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:

@@ -20,6 +20,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -59,11 +60,10 @@ def features(text: str, tokens: Sequence[str], question: bool) -> set[str]:
 class Matcher:
     """Scores every intent for a message; built once from the examples."""
 
-    def __init__(self, examples: Sequence[tuple[Example, set[str]]], *,
-                 learned: dict[str, dict[str, float]] | None = None) -> None:
-        """Index the examples; ``learned`` reuses perceptron weights trained before (a cache)."""
-        self.examples = [ex for ex, _ in examples]
-        self.intents = sorted({ex.intent for ex in self.examples})
+    def __init__(self, examples: Sequence[tuple[Example, set[str]]]) -> None:
+        """Index the examples and train the perceptron (see ``state`` to skip this next time)."""
+        exs = [ex for ex, _ in examples]
+        self.intents = sorted({ex.intent for ex in exs})
         n = len(examples)
         df: dict[str, int] = defaultdict(int)
         intent_df: dict[str, set[str]] = defaultdict(set)
@@ -73,20 +73,20 @@ class Matcher:
                 intent_df[f].add(ex.intent)
         k = len(self.intents)
         # a feature is worth what it tells apart: rare across examples and, above all, across intents
-        self.idf = {
+        idf = {
             f: (0.5 * math.log((n + 1) / (d + 1)) + math.log((k + 1) / len(intent_df[f])) + 0.2)
             * _TYPE_WEIGHT[f[0]]
             for f, d in df.items()
         }
         self.oov = 0.5 * (0.5 * math.log(n + 1) + math.log(k + 1) + 0.2)
         index = {intent: i for i, intent in enumerate(self.intents)}
-        self.example_intent = [index[ex.intent] for ex in self.examples]
+        self.example_intent = [index[ex.intent] for ex in exs]
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         centroids: list[dict[str, float]] = [defaultdict(float) for _ in self.intents]
         for idx, (ex, feats) in enumerate(examples):
-            norm = math.sqrt(sum(self.idf[f] ** 2 for f in feats)) or 1.0
+            norm = math.sqrt(sum(idf[f] ** 2 for f in feats)) or 1.0
             for f in feats:
-                w = self.idf[f] / norm
+                w = idf[f] / norm
                 postings[f].append((idx, w))
                 centroids[index[ex.intent]][f] += w
         # per feature, everything the ranking reads: idf, kNN postings, centroid weights, and the
@@ -96,18 +96,32 @@ class Matcher:
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             for f, v in vec.items():
                 cent[f].append((i, v / norm))
-        self.learned = learned if learned is not None else train(examples, self.intents)
+        learned = train(examples, self.intents)
         # the kNN part skips single characters and features found in more than a twentieth of
         # the examples: they hardly separate examples (the centroid still counts them) but would
         # make every message walk most of the index
         limit = max(20, n // 20)
         self.table: dict[str, tuple[float, list[tuple[int, float]], list[tuple[int, float]],
                                     list[tuple[int, float]]]] = {
-            f: (idf, postings[f] if len(postings[f]) <= limit and f[0] != "c" else [], cent[f],
-                [(index[i], w) for i, w in self.learned.get(f, {}).items()])
-            for f, idf in self.idf.items()
+            f: (weight, postings[f] if len(postings[f]) <= limit and f[0] != "c" else [], cent[f],
+                [(index[i], w) for i, w in learned.get(f, {}).items()])
+            for f, weight in idf.items()
         }
-        self.texts = [ex.text for ex in self.examples]
+        self.texts = [ex.text for ex in exs]
+
+    def state(self) -> tuple[Any, ...]:
+        """Everything ranking needs, as plain data (for the on-disk cache)."""
+        return (self.intents, self.oov, self.example_intent, self.texts, self.table)
+
+    @classmethod
+    def from_state(cls, state: Any) -> Matcher:
+        """A matcher from ``state()``, without analysing or training anything."""
+        intents, oov, example_intent, texts, table = state
+        if not (len(example_intent) == len(texts) and isinstance(table, dict) and isinstance(intents, list)):
+            raise ValueError("not a matcher state")
+        m = cls.__new__(cls)
+        m.intents, m.oov, m.example_intent, m.texts, m.table = intents, float(oov), example_intent, texts, table
+        return m
 
     def rank(self, text: str, feats: set[str]) -> list[tuple[str, float]]:
         """Every intent with a score in [0, 1], best first."""

@@ -60,7 +60,7 @@ class Understanding:
         self.clause_end = Replacer(kb.clause_end, suffix=r"(?=[?？。!！,，;；~\s]|$)")
         self.politeness = Replacer(dict.fromkeys(kb.politeness, ""))
         self.slots = SlotExtractor(kb.platforms, kb.not_lender_after)
-        words = [*kb.words, *set(kb.synonyms.values()), *MASKS.values()]
+        words = [*kb.words, *sorted(set(kb.synonyms.values())), *MASKS.values()]
         words += [a for p in kb.platforms for a in (p.name, *p.aliases)]
         self.tokenizer = Tokenizer(words)
         self.examples: list[tuple[str, str]] = [(ex, it.name) for it in kb.intents for ex in it.examples]
@@ -76,12 +76,10 @@ class Understanding:
         key = cache.digest(self.examples, sorted(kb.typos.items()), sorted(kb.synonyms.items()), kb.words,
                            kb.platforms, sorted(kb.clause_end.items()), kb.politeness, _code_version())
         name = f"overdue_bot-index-{key}.cache"
-        cached = cache.load(name)
         try:
-            canonical, feats, learned = cached  # type: ignore[misc]
-            built = [(Example(c, intent), set(f))
-                     for c, f, (_, intent) in zip(canonical, feats, self.examples, strict=True)]
-            return Matcher(built, learned=learned)
+            matcher = Matcher.from_state(cache.load(name))
+            if len(matcher.texts) == len(self.examples):
+                return matcher
         except (TypeError, ValueError, KeyError, AttributeError):
             pass  # no cache, or one from something else: build afresh
         built = []
@@ -89,7 +87,7 @@ class Understanding:
             a = self.analyse(text)
             built.append((Example(a.canonical, intent), self._features(a)))
         matcher = Matcher(built)
-        cache.save(name, ([e.text for e, _ in built], [sorted(f) for _, f in built], matcher.learned))
+        cache.save(name, matcher.state(), family="overdue_bot-index-")
         return matcher
 
     def analyse(self, text: str) -> Analysis:

@@ -19,13 +19,14 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 COLD = """
-import time, resource
+import time
 t0 = time.perf_counter()
 from overdue_bot import Bot
 bot = Bot()
 bot.parse("好分期逾期两天会联系我的联系人吗")
 t1 = time.perf_counter()
-print(t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(t1 - t0, int(hwm) / 1024)
 """
 
 

@@ -35,6 +35,8 @@ SEEDS = 6
 TEMPERATURE = 3.0
 #: examples the fuzzy scorer compares with, the best by feature overlap
 CANDIDATES = 60
+#: examples kept per feature in the kNN index
+POSTINGS = 64
 STOPWORDS = frozenset("的 了 吗 呢 啊 吧 呀 哦 嘛 么 我 你 我的 是 在 就 都 也 和 跟 与 还是 那 这 请问 你好 一下 下".split())
 
 
@@ -100,11 +102,18 @@ class Matcher:
         # the kNN part skips single characters and features found in more than a twentieth of
         # the examples: they hardly separate examples (the centroid still counts them) but would
         # make every message walk most of the index
+        # and each list keeps only its POSTINGS best-weighted examples, so the cost per message
+        # stays flat however large the knowledge base grows
         limit = max(20, n // 20)
+
+        def knn(f: str) -> list[tuple[int, float]]:
+            if len(postings[f]) > limit or f[0] == "c":
+                return []
+            return heapq.nlargest(POSTINGS, postings[f], key=lambda p: p[1])
+
         self.table: dict[str, tuple[float, list[tuple[int, float]], list[tuple[int, float]],
                                     list[tuple[int, float]]]] = {
-            f: (weight, postings[f] if len(postings[f]) <= limit and f[0] != "c" else [], cent[f],
-                [(index[i], w) for i, w in learned.get(f, {}).items()])
+            f: (weight, knn(f), cent[f], [(index[i], w) for i, w in learned.get(f, {}).items()])
             for f, weight in idf.items()
         }
         self.texts = [ex.text for ex in exs]

@@ -24,9 +24,8 @@ eval: $(STAMP)
 	$(BIN)/overdue-bot eval ../shared/eval/real_labeled.yaml --no-misses
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/latency.py
-	$(BIN)/python benchmarks/sessions.py 20000
-	$(BIN)/python benchmarks/load.py
+	$(BIN)/python -m pip install --quiet scikit-learn
+	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

@@ -180,3 +180,19 @@ def test_log_messages_flag_redacts_numbers() -> None:
     finally:
         out = s.stop()
     assert "花呗逾期三天" in out and "13812345678" not in out and "[已隐去]" in out
+
+
+def test_web_page_and_assets(server: Server) -> None:
+    status, body, headers = server.request("GET", "/")
+    assert status == 200 and "text/html" in headers.get("content-type", "")
+    page = body.decode("utf-8")
+    assert "逾期问答助手" in page and 'aria-live="polite"' in page and "static/chat.js" in page
+    for name, kind in (("chat.js", "javascript"), ("chat.css", "css")):
+        status, body, headers = server.request("GET", f"/static/{name}")
+        assert status == 200 and kind in headers.get("content-type", "") and body
+    assert "innerHTML" not in server.request("GET", "/static/chat.js")[1].decode("utf-8")
+    assert server.request("GET", "/static/../../etc/passwd")[0] == 404
+    status, body, _ = server.request("GET", "/v1/config")
+    config = json.loads(body)
+    assert status == 200 and config["greeting"] and "逾期会上征信吗" in config["quick_replies"]
+    assert config["max_text"] == 2000

@@ -1,6 +1,6 @@
 """The ASGI app behind ``overdue-bot serve`` (extra ``server``: starlette, uvicorn).
 
-Endpoints: ``POST /v1/chat``, Rasa's REST channel (``POST /webhooks/rest/webhook``,
+Endpoints: the web chat page at ``/`` (with ``/static/…`` and ``GET /v1/config``), ``POST /v1/chat``, Rasa's REST channel (``POST /webhooks/rest/webhook``,
 ``GET /webhooks/rest/``), ``GET /healthz`` and, with a token configured, the WeChat Official
 Account callback at ``/wechat``.  Whatever a client sends, the answer is a JSON 2xx or 4xx:
 bodies over the limit get 413, malformed JSON 400, wrong fields or types 422.
@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import time
+from importlib import resources
 from typing import Any
 
 from ..errors import MissingExtraError, StoreError
@@ -23,7 +24,7 @@ try:
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
-    from starlette.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
     from starlette.routing import Route
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingExtraError("overdue-bot serve", "server") from exc
@@ -182,6 +183,26 @@ def create_app(bot: Bot | None = None, *, wechat_token: str | None = None, max_b
         text = await asyncio.to_thread(answer)
         return Response(wechat.reply_xml(msg, text), media_type="application/xml")
 
+    web = resources.files("overdue_bot") / "web"
+    static = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(web.joinpath("index.html").read_text(encoding="utf-8"),
+                            headers={"Cache-Control": "no-cache"})
+
+    async def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in static:
+            return _error(404, "no such file")
+        return Response(web.joinpath(name).read_text(encoding="utf-8"), media_type=static[name],
+                        headers={"Cache-Control": "no-cache"})
+
+    async def web_config(request: Request) -> Response:
+        texts = bot.knowledge.texts
+        return JSONResponse({"greeting": str(texts.get("greeting") or "你好！"),
+                             "quick_replies": [str(q) for q in texts.get("quick_replies") or []],
+                             "max_text": MAX_TEXT})
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return _error(exc.status_code, str(exc.detail))
@@ -196,6 +217,9 @@ def create_app(bot: Bot | None = None, *, wechat_token: str | None = None, max_b
         Route("/webhooks/rest/", rasa_health, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/wechat", wechat_callback, methods=["GET", "POST"]),
+        Route("/", page, methods=["GET"]),
+        Route("/static/{name}", asset, methods=["GET"]),
+        Route("/v1/config", web_config, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, StoreError: store_error})
     app.state.bot = bot

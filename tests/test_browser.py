@@ -1,0 +1,118 @@
+"""The web chat page in a real headless Chromium (Debian's package), driven by Playwright.
+
+No test tool downloads a browser: Playwright is pointed at /usr/bin/chromium.  .ci/run installs
+chromium with apt-get and sets OVERDUE_BOT_REQUIRE_BROWSER=1, so there the test cannot skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from .conftest import ROOT
+from .http_server import Server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUT = ROOT / "test-output"
+
+
+def _need(what: str) -> None:
+    if os.environ.get("OVERDUE_BOT_REQUIRE_BROWSER"):
+        pytest.fail(f"{what} is required here (CI installs it)")
+    pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        _need("chromium (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need("playwright (pip install playwright; no browser download is needed)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_chat_page_end_to_end(browser) -> None:
+    server = Server()
+    try:
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                locale="zh-CN")
+        page.goto(f"http://127.0.0.1:{server.port}/")
+        page.wait_for_selector(".msg.bot")  # the greeting
+        assert "逾期" in page.inner_text(".msg.bot")
+
+        page.fill("#text", "好分期逾期两天会联系我的联系人吗")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 2")
+        answer = page.locator(".msg.bot").nth(1)
+        assert "紧急联系人" in answer.inner_text()
+        assert answer.locator("p").count() >= 3  # paragraphs, not one blob
+        OUT.mkdir(exist_ok=True)
+        page.locator(".msg.me").first.scroll_into_view_if_needed()
+        page.evaluate("document.getElementById('log').scrollTop = 0")
+        page.screenshot(path=str(OUT / "chat-phone-seed.png"))
+
+        page.click("#chips button:has-text('逾期会上征信吗')")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 3")
+        assert "征信" in page.locator(".msg.bot").nth(2).inner_text()
+
+        page.fill("#text", "我这算严重吗")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 4")
+        assert "轻度逾期" in page.locator(".msg.bot").nth(3).inner_text()
+        page.screenshot(path=str(OUT / "chat-phone.png"))
+
+        # debug toggle shows intent, confidence, slots and state under each reply
+        page.check("#debug")
+        debug = page.locator(".msg.bot .debug").last.inner_text()
+        assert "intent=overdue_severity" in debug and "好分期" in debug and "state=idle" in debug
+
+        # a reload keeps the conversation and the session
+        page.reload()
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 4")
+        assert page.locator(".msg.me").count() == 3
+        page.fill("#text", "花呗呢")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 5")
+        last = page.locator(".msg.bot").last.inner_text()
+        assert "花呗" in last and "逾期2天" in last
+
+        # user text is text, never HTML
+        page.fill("#text", "<img src=x onerror=\"document.title='pwned'\">逾期会怎样")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 6")
+        assert page.locator(".msg.me img").count() == 0 and page.title() != "pwned"
+        assert "<img src=x" in page.locator(".msg.me").last.inner_text()
+
+        # an over-long message is refused in the page, before anything is sent
+        before = page.locator(".msg").count()
+        page.fill("#text", "逾" * 2001)
+        page.press("#text", "Enter")
+        assert "消息太长了" in page.inner_text("#counter") and page.locator(".msg").count() == before
+
+        # new conversation: a fresh session and an empty log
+        page.click("#new-chat")
+        assert page.locator(".msg.me").count() == 0
+        page.fill("#text", "会上征信吗")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 2")
+        assert "逾期2天" not in page.locator(".msg.bot").last.inner_text()
+
+        # the server goes away: a line in the chat, not a frozen page
+        server.stop()
+        page.fill("#text", "还在吗")
+        page.press("#text", "Enter")
+        page.wait_for_selector(".msg.error")
+        assert "连接不上服务器" in page.inner_text(".msg.error")
+        assert page.is_enabled("#send")
+        page.close()
+    finally:
+        server.stop()

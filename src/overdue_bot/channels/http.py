@@ -87,7 +87,8 @@ async def _json_object(request: Request, limit: int) -> dict[str, Any]:
     return data
 
 
-def _field(data: dict[str, Any], name: str, limit: int, *, allow_empty: bool = False) -> str:
+def _field(data: dict[str, Any], name: str, limit: int, *, allow_empty: bool = False,
+           too_long: int = 422) -> str:
     value = data.get(name)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("session_id", "sender"):
         value = str(value)  # numeric user ids are common in chat platforms
@@ -97,8 +98,7 @@ def _field(data: dict[str, Any], name: str, limit: int, *, allow_empty: bool = F
     if not allow_empty and not value.strip():
         raise BodyError(422, f"'{name}' must not be empty")
     if len(value) > limit:
-        raise BodyError(422 if name != "text" and name != "message" else 413,
-                        f"'{name}' is longer than {limit} characters")
+        raise BodyError(too_long, f"'{name}' is longer than {limit} characters")
     return value
 
 
@@ -114,28 +114,31 @@ def create_app(bot: Bot | None = None, *, wechat_token: str | None = None, max_b
         log.info("%s session=%s intent=%s state=%s ms=%.1f%s", kind, who, reply.intent, reply.state,
                  (time.perf_counter() - started) * 1000, extra)
 
-    async def chat(request: Request) -> Response:
+    async def turn(request: Request, kind: str, id_field: str, text_field: str) -> tuple[str, Any] | Response:
+        """One conversation turn from a JSON body, or the 4xx that the body deserves."""
         started = time.perf_counter()
         try:
             data = await _json_object(request, max_body)
-            sid = _field(data, "session_id", MAX_ID)
-            text = _field(data, "text", MAX_TEXT, allow_empty=True)
+            sid = _field(data, id_field, MAX_ID)
+            text = _field(data, text_field, MAX_TEXT, allow_empty=True, too_long=413)
         except BodyError as exc:
             return _error(exc.status, exc.message)
-        r = await bot.areply(text, session_id=sid)
-        record("chat", sid, text, r, started)
+        reply = await bot.areply(text, session_id=sid)
+        record(kind, sid, text, reply, started)
+        return sid, reply
+
+    async def chat(request: Request) -> Response:
+        got = await turn(request, "chat", "session_id", "text")
+        if isinstance(got, Response):
+            return got
+        sid, r = got
         return JSONResponse({"session_id": sid, **r.to_dict()})
 
     async def rasa_webhook(request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            data = await _json_object(request, max_body)
-            sender = _field(data, "sender", MAX_ID)
-            message = _field(data, "message", MAX_TEXT, allow_empty=True)
-        except BodyError as exc:
-            return _error(exc.status, exc.message)
-        r = await bot.areply(message, session_id=sender)
-        record("rest", sender, message, r, started)
+        got = await turn(request, "rest", "sender", "message")
+        if isinstance(got, Response):
+            return got
+        sender, r = got
         parts = [p.strip() for p in re.split(r"\n\s*\n", r.text) if p.strip()]
         return JSONResponse([{"recipient_id": sender, "text": p} for p in parts])
 

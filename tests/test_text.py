@@ -48,3 +48,14 @@ def test_platforms_are_masked_whole(bot: Bot) -> None:
                                              ("一千零五", 1005), ("二零二五", 2025), ("三百五", 350)])
 def test_numerals(text: str, value: int) -> None:
     assert to_int(text) == value
+
+
+@pytest.mark.parametrize(("text", "kept"), [("会联系我亲戚吗", "联系人"), ("客服电话多少", "客服"),
+                                            ("逾期了会不会很麻烦", "麻烦"), ("急用钱还不上", "急")])
+def test_courtesy_words_are_not_cut_out_of_other_words(bot: Bot, text: str, kept: str) -> None:
+    assert kept in bot.nlu.analyse(text).canonical
+
+
+def test_courtesy_words_dropped_when_the_message_says_more(bot: Bot) -> None:
+    assert bot.nlu.analyse("你好，请问逾期会上征信吗，谢谢").canonical == bot.nlu.analyse("逾期会上征信吗").canonical
+    assert bot.parse("谢谢").intent == "thanks" and bot.parse("你好").intent == "greet"

@@ -59,3 +59,13 @@ def test_courtesy_words_are_not_cut_out_of_other_words(bot: Bot, text: str, kept
 def test_courtesy_words_dropped_when_the_message_says_more(bot: Bot) -> None:
     assert bot.nlu.analyse("你好，请问逾期会上征信吗，谢谢").canonical == bot.nlu.analyse("逾期会上征信吗").canonical
     assert bot.parse("谢谢").intent == "thanks" and bot.parse("你好").intent == "greet"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("I am overdue, will it affect my credit report?", "credit_report"),
+    ("花呗overdue两天 会影响credit score吗", "credit_report"),
+    ("will they sue me", "lawsuit_risk"),
+    ("借唄逾期咗會唔會打俾我屋企人", "contact_emergency_contacts"),
+])
+def test_english_and_cantonese_mixed_in(bot: Bot, text: str, intent: str) -> None:
+    assert bot.parse(text).intent == intent

@@ -205,20 +205,14 @@ class Dialogue:
 
     # ------------------------------------------------------------------ answers
     def values(self, slots: dict[str, Any]) -> dict[str, Any]:
-        """Template values derived from the slots (stage, M bucket, platform notes …)."""
-        days = slots.get("days_overdue")
+        """Template values: the slots, the lender's note, and the snippets of bot.yaml."""
         platform = slots.get("platform")
         kind = self.kinds.get(platform) if platform else None
         values: dict[str, Any] = {k: v for k, v in slots.items() if v is not None}
         if platform:
-            values["platform_suffix"] = f"（{platform}）"
-            kinfo = self.kb.kinds.get(kind or "", {})
-            values["platform_kind_label"] = kinfo.get("label", "")
-            values["platform_lead"] = "\n" + fill(str(kinfo.get("note", "")), {"platform": platform})
-        if days is not None:
-            values["days_text"] = f"{days}天"
-            values["m_bucket"] = ("M1" if days <= 30 else "M2" if days <= 60 else "M3" if days <= 90 else "M3+")
-            values["severity"] = "轻度逾期" if days <= 7 else "中度逾期" if days <= 30 else "重度逾期"
+            # the lender's kind note from platforms.yaml, on a line of its own after the lead sentence
+            note = str(self.kb.kinds.get(kind or "", {}).get("note", ""))
+            values["platform_lead"] = "\n" + fill(note, {"platform": platform})
         for name, variants in self.kb.snippets.items():
             snippet = choose(variants, slots, kind)
             if snippet is not None:

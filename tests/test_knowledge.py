@@ -133,3 +133,11 @@ def test_malformed_snippet_names_bot_yaml(tmp_path: pathlib.Path) -> None:
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(folder)
     assert "bot.yaml" in str(err.value) and "unknown condition 'mood'" in str(err.value)
+
+
+def test_malformed_dialogue_words_name_bot_yaml(tmp_path: pathlib.Path) -> None:
+    folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
+    (folder / "bot.yaml").write_text("dialogue:\n  dont_know: 3\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(folder)
+    assert "bot.yaml" in str(err.value) and "dialogue.dont_know" in str(err.value)

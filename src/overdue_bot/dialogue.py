@@ -34,11 +34,6 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 
 CHAT = frozenset({"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope"})
 INTERRUPT = frozenset({"distress", "human_agent"})
-_FIRST = re.compile(r"^(?:前者|前面|第一|第一个|1|a|上面|上一个|前一个)")
-_SECOND = re.compile(r"^(?:后者|后面|第二|第二个|2|b|下面|后一个)")
-_DONT_KNOW = re.compile(r"不知道|不记得|记不清|不清楚|不确定|忘了几|说不上来|不太清楚|没注意|不晓得")
-#: what is left of an elliptical follow-up once slots are masked: 那P呢, D呢, 如果是P的话
-_ELLIPSIS = re.compile(r"^(?:那|那么|那要是|要是|如果是|换成|还有|不对|不是|其实|我|是|就|已经|逾期|都|的话|了|呢|吗|啊|呀|哦|的|[PDA])*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +78,17 @@ class Dialogue:
         self.intents: dict[str, Intent] = {it.name: it for it in kb.intents}
         self.kinds = {p.name: p.kind for p in kb.platforms}
         self.texts = kb.texts
+        words = kb.texts.get("dialogue") or {}
+
+        def alternatives(key: str) -> str:
+            items = sorted((str(w).lower() for w in words.get(key) or []), key=len, reverse=True)
+            return "|".join(map(re.escape, items)) or "(?!)"
+
+        self._first = re.compile(f"^(?:{alternatives('first_choice')})")
+        self._second = re.compile(f"^(?:{alternatives('second_choice')})")
+        self._dont_know = re.compile(alternatives("dont_know"))
+        # what is left of an elliptical follow-up once slots are masked: 那P呢, D呢, 如果是P的话
+        self._ellipsis = re.compile(f"^(?:{alternatives('follow_up_words')}|[PDA])*$")
 
     # ------------------------------------------------------------------ events
     def classify(self, session: Session, parse: Parse, residue: str) -> str:
@@ -99,9 +105,9 @@ class Dialogue:
             slot = session.state.split(":", 1)[1]
             if slot in parse.slots:
                 return "slot_filled"
-            if _DONT_KNOW.search(parse.text):
+            if self._dont_know.search(parse.text):
                 return "dont_know"
-        elliptical = bool(parse.slots) and bool(_ELLIPSIS.match(residue))
+        elliptical = bool(parse.slots) and bool(self._ellipsis.match(residue))
         if elliptical and session.last_intent in self.intents and session.last_intent not in CHAT:
             return "follow_up"
         if intent not in CHAT and intent in self.intents:
@@ -125,9 +131,9 @@ class Dialogue:
         text = parse.text.strip().lower()
         if len(session.options) < 2:
             return None
-        if _FIRST.match(text):
+        if self._first.match(text):
             return session.options[0]
-        if _SECOND.match(text):
+        if self._second.match(text):
             return session.options[1]
         if parse.intent in session.options:
             return parse.intent

@@ -291,6 +291,11 @@ def load(path: str | Path | None = None) -> Knowledge:
     clause_end = lexicon.get("clause_end") or {}
     if not isinstance(clause_end, dict):
         raise KnowledgeError(lex_file, "must be a mapping of phrase → rewrite", field="clause_end")
+    dialogue_words = texts.get("dialogue") or {}
+    if not isinstance(dialogue_words, dict):
+        raise KnowledgeError(str(bot_path), "must be a mapping of name → list of words", field="dialogue")
+    texts = {**texts, "dialogue": {str(k): _str_list(v, str(bot_path), None, f"dialogue.{k}")
+                                   for k, v in dialogue_words.items()}}
     snippets = texts.get("snippets") or {}
     if not isinstance(snippets, dict):
         raise KnowledgeError(str(bot_path), "must be a mapping of name → answer variants", field="snippets")

@@ -74,7 +74,8 @@ class Understanding:
         """
         kb = self.kb
         key = cache.digest(self.examples, sorted(kb.typos.items()), sorted(kb.synonyms.items()), kb.words,
-                           kb.platforms, sorted(kb.clause_end.items()), kb.politeness, _code_version())
+                           kb.platforms, sorted(kb.not_lender_after.items()), sorted(kb.clause_end.items()),
+                           kb.politeness, _code_version())
         name = f"overdue_bot-index-{key}.cache"
         try:
             matcher = Matcher.from_state(cache.load(name))

@@ -106,6 +106,16 @@ def test_chat_page_end_to_end(browser) -> None:
         page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 2")
         assert "逾期2天" not in page.locator(".msg.bot").last.inner_text()
 
+        # a 4xx answer: a line in the chat that says what happened
+        page.route("**/v1/chat", lambda route: route.fulfill(
+            status=422, content_type="application/json", body='{"error": "\'text\' must be a string", "status": 422}'))
+        page.fill("#text", "测试一下")
+        page.press("#text", "Enter")
+        page.wait_for_selector(".msg.error")
+        assert "422" in page.inner_text(".msg.error") and page.is_enabled("#send")
+        page.unroute("**/v1/chat")
+        page.evaluate("document.querySelectorAll('.msg.error').forEach(e => e.remove())")
+
         # the server goes away: a line in the chat, not a frozen page
         server.stop()
         page.fill("#text", "还在吗")

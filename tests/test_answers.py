@@ -13,6 +13,7 @@ def test_seed_question_at_two_days(fresh_bot: Bot) -> None:
     assert "不会一上来就找你的联系人" in r.text
     assert "联系不上你本人时" in r.text
     assert "不构成法律意见" in r.text
+    assert r.text.index("联系不上你本人时") < r.text.index("微财数科"), "the answer comes before the lender note"
 
 
 def test_two_days_and_three_months_differ(bot: Bot) -> None:
@@ -30,14 +31,14 @@ def test_distress_gives_hotlines_first(fresh_bot: Bot) -> None:
 
 def test_card_only_rules_only_for_cards(bot: Bot) -> None:
     """个性化分期 and 恶意透支 appear for credit cards, never for online lenders."""
-    card = bot.dialogue.render("negotiate_repayment", {"platform": "招商银行"})[0]
+    card = bot.dialogue.render("negotiate_repayment", {"platform": "招商银行", "product": "card"})[0]
     online = bot.dialogue.render("negotiate_repayment", {"platform": "借呗"})[0]
     assert "个性化分期" in card and "最长5年" in card
     assert "最长5年" not in online
     sued_card = bot.dialogue.render("lawsuit_risk", {"platform": "信用卡", "amount": 60000})[0]
     sued_online = bot.dialogue.render("lawsuit_risk", {"platform": "美团借钱", "amount": 60000})[0]
-    assert "5万元" in sued_card and "60000" in sued_card
-    assert "60000" in bot.dialogue.render("negotiate_repayment", {"platform": "信用卡", "amount": 60000})[0]
+    assert "5万元" in sued_card and "6万元" in sued_card
+    assert "6万元" in bot.dialogue.render("negotiate_repayment", {"platform": "信用卡", "amount": 60000})[0]
     assert "恶意透支要同时满足" not in sued_online
 
 
@@ -48,7 +49,7 @@ def test_credit_repair_window_is_closed(bot: Bot) -> None:
 
 def test_platform_note_names_the_kind(bot: Bot) -> None:
     text = bot.dialogue.render("credit_report", {"platform": "好分期", "days_overdue": 3})[0]
-    assert "微财数科" in text and "网络小额贷款" in text
+    assert "微财数科" in text and "小额贷款" in text
 
 
 STAGED = ["contact_emergency_contacts", "contact_workplace", "collection_process", "credit_report",
@@ -86,11 +87,11 @@ def test_every_legal_answer_ends_with_the_note(bot: Bot) -> None:
     for it in bot.knowledge.intents:
         if it.legal:
             assert bot.dialogue.render(it.name, {"days_overdue": 10})[0].endswith(
-                str(bot.knowledge.texts["disclaimer"])), it.name
+                bot.knowledge.texts.disclaimer), it.name
 
 
 def test_amount_line_for_large_card_debt(bot: Bot) -> None:
-    text = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "amount": 80000})[0]
-    assert "80000" in text and "非法占有" in text
-    small = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "amount": 8000})[0]
+    text = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "product": "card", "amount": 80000})[0]
+    assert "8万元" in text and "非法占有" in text and "只算本金" in text
+    small = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "product": "card", "amount": 8000})[0]
     assert "低于" in small

@@ -17,11 +17,15 @@ TAXONOMY = """greet goodbye thanks help affirm deny inform human_agent out_of_sc
 contact_emergency_contacts contact_workplace collection_process harassment_complaint verify_collector
 credit_report credit_record_removal penalty_interest grace_period overdue_severity overdue_consequences
 lawsuit_risk negotiate_repayment after_repayment what_to_do repaid_still_overdue account_restriction
-how_to_repay minimum_payment""".split()
+how_to_repay minimum_payment court_papers family_liability interest_legality change_due_date
+credit_report_query old_debt repayment_priority""".split()
+
+#: the intents added with the 2026-12 taxonomy: each needs 40 varied examples
+NEW_INTENTS = TAXONOMY[-7:]
 
 #: every number an answer may print, from ../shared/knowledge/facts.md section 6 and the credit centre
 PHONE_ALLOWLIST = {"12356", "400-161-9995", "010-82951332", "12378", "12321", "110", "96110",
-                   "400-810-8866", "12363", "010-12321"}
+                   "400-810-8866", "12363", "010-12321", "12368", "120"}
 
 
 def test_every_taxonomy_intent_has_30_examples_and_an_answer() -> None:
@@ -34,6 +38,12 @@ def test_every_taxonomy_intent_has_30_examples_and_an_answer() -> None:
         assert by_name[name].answers, name
 
 
+def test_new_intents_have_40_examples() -> None:
+    by_name = {it.name: it for it in load_knowledge().intents}
+    for name in NEW_INTENTS:
+        assert len(set(by_name[name].examples)) >= 40, name
+
+
 def test_phone_numbers_are_on_the_allowlist() -> None:
     """No answer invents a phone number: every number-like run is a verified hotline."""
     found = set()
@@ -42,7 +52,7 @@ def test_phone_numbers_are_on_the_allowlist() -> None:
         for m in re.finditer(r"(?<![\d.A-Za-z/-])(\d{3,4}-\d{3,4}-\d{4}|\d{3}-\d{5,8}|1\d{2,4}|9\d{4})(?![\d%年月日号天期万元个.-])", text):
             found.add(m.group(1))
     unknown = found - PHONE_ALLOWLIST - {"2021", "2022", "2023", "2024", "2025", "2026", "2017", "2016", "2020", "2018",
-                                         "2011", "2013", "1033", "1024", "45251", "120", "100"}
+                                         "2011", "2013", "1033", "1024", "1064", "45251", "100"}
     assert not unknown, f"numbers not on the allowlist: {sorted(unknown)}"
 
 
@@ -97,6 +107,12 @@ def _write(tmp_path: pathlib.Path, body: str) -> pathlib.Path:
     ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {days: [1, 7]}, text: x}\n",
      "the last answer must have no 'when'"),
     ("- just a list\n", "the top level must be a mapping"),
+    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {days: [7, 1]}, text: x}\n      - x\n",
+     "range [7, 1] is reversed"),
+    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {platform: [花唄]}, text: x}\n      - x\n",
+     "unknown platform '花唄'"),
+    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {platform_kind: [cards]}, text: x}\n"
+     "      - x\n", "unknown kind 'cards'"),
 ])
 def test_malformed_file_names_file_intent_and_field(tmp_path: pathlib.Path, body: str, expected: str) -> None:
     """A malformed intents file raises KnowledgeError naming the file and what is wrong."""
@@ -128,7 +144,8 @@ def test_single_intents_file_uses_shipped_catalogue(tmp_path: pathlib.Path) -> N
 def test_malformed_snippet_names_bot_yaml(tmp_path: pathlib.Path) -> None:
     """Snippets in bot.yaml are checked at load time like answers are."""
     folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
-    (folder / "bot.yaml").write_text("snippets:\n  amount_plan_line:\n    - {when: {mood: sad}, text: x}\n",
+    bot_yaml = (folder / "bot.yaml").read_text(encoding="utf-8")
+    (folder / "bot.yaml").write_text(bot_yaml.replace("snippets:\n", "snippets:\n  extra:\n    - {when: {mood: sad}, text: x}\n"),
                                      encoding="utf-8")
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(folder)
@@ -137,7 +154,49 @@ def test_malformed_snippet_names_bot_yaml(tmp_path: pathlib.Path) -> None:
 
 def test_malformed_dialogue_words_name_bot_yaml(tmp_path: pathlib.Path) -> None:
     folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
-    (folder / "bot.yaml").write_text("dialogue:\n  dont_know: 3\n", encoding="utf-8")
+    bot_yaml = (folder / "bot.yaml").read_text(encoding="utf-8")
+    (folder / "bot.yaml").write_text(bot_yaml.replace("dialogue:\n", "dialogue:\n  extra: 3\n"), encoding="utf-8")
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(folder)
-    assert "bot.yaml" in str(err.value) and "dialogue.dont_know" in str(err.value)
+    assert "bot.yaml" in str(err.value) and "dialogue.extra" in str(err.value)
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (("disclaimer:", "disclaimar:"), "'disclaimar': unknown key; did you mean 'disclaimer'?"),
+    (("greeting:", "greeting: ''\nold_greeting:"), "unknown key"),
+    (("greeting:", "greeting: ''\nquick_replies_old: []\nx:"), "unknown key"),
+    (("greeting:", "greeting: ''\n#"), "'greeting': a required text is missing or empty"),
+    (("empty:", "colour: red\nempty:"), "unknown key"),
+])
+def test_bot_yaml_is_a_validated_record(tmp_path: pathlib.Path, edit: tuple[str, str], expected: str) -> None:
+    """A typo in a bot.yaml key is a load error naming the file and the key, not a silent fallback."""
+    folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
+    bot_yaml = (folder / "bot.yaml").read_text(encoding="utf-8")
+    assert edit[0] in bot_yaml
+    (folder / "bot.yaml").write_text(bot_yaml.replace(edit[0], edit[1], 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(folder)
+    assert "bot.yaml" in str(err.value) and expected in str(err.value)
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (("    complaint: 先向发卡行", "    complaints: 先向发卡行"), "kinds.credit_card"),
+    (("kind: micro_loan,", "kind: payday,"), "kind 'payday' of 好分期"),
+    (("loans: [招行闪电贷", "colour: [red], loans: [招行闪电贷"), "unknown key 'colour' of 招商银行"),
+])
+def test_platforms_yaml_is_checked(tmp_path: pathlib.Path, edit: tuple[str, str], expected: str) -> None:
+    folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
+    text = (folder / "platforms.yaml").read_text(encoding="utf-8")
+    assert edit[0] in text
+    (folder / "platforms.yaml").write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(folder)
+    assert "platforms.yaml" in str(err.value) and expected in str(err.value)
+
+
+def test_answer_cue_must_be_defined(tmp_path: pathlib.Path) -> None:
+    folder = _write(tmp_path, "intents:\n  court_papers:\n    cues: {summons: [传票]}\n    examples: [a]\n"
+                              "    answers:\n      - {when: {cue: [payment_order]}, text: x}\n      - y\n")
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(folder)
+    assert "cue 'payment_order' is not defined" in str(err.value) and "answers[0].when.cue" in str(err.value)

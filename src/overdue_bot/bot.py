@@ -49,7 +49,7 @@ class Bot:
 
     @property
     def greeting(self) -> str:
-        return str(self.knowledge.texts.get("greeting") or "你好！")
+        return self.knowledge.texts.greeting
 
     def parse(self, text: str) -> Parse:
         """What one message means, with no conversation around it."""
@@ -64,9 +64,10 @@ class Bot:
             session = Session.from_dict(self.store.get(sid))
             if not analysis.cleaned or not analysis.canonical:
                 key = "empty" if not analysis.cleaned else "not_text"
-                return Reply(str(self.knowledge.texts.get(key) or "……"), None, 0.0,
+                return Reply(getattr(self.knowledge.texts, key), None, 0.0,
                              dict(session.slots), session.state, key, parse)
-            session, turn = self.dialogue.step(session, parse, analysis.residue)
+            session, turn = self.dialogue.step(session, parse, analysis.residue, analysis.product,
+                                               analysis.cleaned)
             self.store.set(sid, session.to_dict())
         # an intent taken from the conversation (a filled slot, a choice) is not a guess
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")

@@ -6,6 +6,7 @@ knowledge-base author never has to read a traceback.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from .slots import Platform
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SLOT_NAMES = ("days_overdue", "platform", "amount")
-_CONDITION_KEYS = {"days", "amount", "platform", "platform_kind", "has", "missing"}
+_CONDITION_KEYS = {"days", "amount", "platform", "platform_kind", "has", "missing", "cue"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,34 @@ class Intent:
     legal: bool = False
     label: str = ""
     source: str = ""
+    #: words that tell which case of the intent a message is (支付令 vs 传票), for ``when: {cue: …}``
+    cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A kind of lender: what the bot says of it once, and where its customers complain."""
+
+    name: str
+    label: str
+    note: str
+    complaint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Texts:
+    """bot.yaml: what the bot says that belongs to no single intent (every field required)."""
+
+    greeting: str
+    disclaimer: str
+    clarify: str
+    empty: str
+    not_text: str
+    forget_slot: str
+    #: where to complain when no lender is known (a known lender's kind says it more precisely)
+    complaint: str
+    quick_replies: tuple[str, ...]
+    dialogue: Mapping[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +82,17 @@ class Knowledge:
 
     intents: tuple[Intent, ...]
     platforms: tuple[Platform, ...]
-    kinds: Mapping[str, Mapping[str, str]]
+    kinds: Mapping[str, Kind]
     not_lender_after: Mapping[str, tuple[str, ...]]
     typos: Mapping[str, str]
     synonyms: Mapping[str, str]
     words: tuple[str, ...]
-    texts: Mapping[str, Any]
+    texts: Texts
     snippets: Mapping[str, tuple[Answer, ...]] = field(default_factory=dict)
     clause_end: Mapping[str, str] = field(default_factory=dict)
     politeness: tuple[str, ...] = ()
+    #: words that say which product of a bank a message means: {"card": (...), "loan": (...)}
+    products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def default_path() -> Path:
@@ -127,6 +158,9 @@ def _condition(when: Any, file: str, intent: str, fld: str) -> dict[str, Any]:
                     or not all(v is None or isinstance(v, int) for v in value)):
                 raise KnowledgeError(file, f"{key} must be [min, max] with integers or null (got {value!r})",
                                      intent=intent, field=fld)
+            if value[0] is not None and value[1] is not None and value[0] > value[1]:
+                raise KnowledgeError(file, f"{key} range {value!r} is reversed: write [min, max]",
+                                     intent=intent, field=fld)
             out[key] = (value[0], value[1])
         elif key in ("has", "missing"):
             names = _str_list(value, file, intent, f"{fld}.{key}")
@@ -170,7 +204,7 @@ def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tupl
     return tuple(out)
 
 
-_INTENT_KEYS = {"examples", "answers", "needs", "ask", "legal", "label"}
+_INTENT_KEYS = {"examples", "answers", "needs", "ask", "legal", "label", "cues"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -202,17 +236,55 @@ def _intents(data: Any, file: str) -> list[Intent]:
         legal = body.get("legal", False)
         if not isinstance(legal, bool):
             raise KnowledgeError(file, f"must be true or false (got {legal!r})", intent=name, field="legal")
-        out.append(Intent(name, examples, _answers(body.get("answers"), file, name), needs,
-                          str(ask).strip(), legal, str(body.get("label") or name), file))
+        raw_cues = body.get("cues") or {}
+        if not isinstance(raw_cues, dict):
+            raise KnowledgeError(file, "must be a mapping of cue name → list of words", intent=name, field="cues")
+        cues = {str(k): _str_list(v, file, name, f"cues.{k}", min_len=1) for k, v in raw_cues.items()}
+        answers = _answers(body.get("answers"), file, name)
+        for i, a in enumerate(answers):
+            unknown_cues = [c for c in a.when.get("cue", ()) if c not in cues]
+            if unknown_cues:
+                raise KnowledgeError(file, f"cue {unknown_cues[0]!r} is not defined in 'cues'", intent=name,
+                                     field=f"answers[{i}].when.cue")
+        out.append(Intent(name, examples, answers, needs, str(ask).strip(), legal, str(body.get("label") or name),
+                          file, cues))
     return out
 
 
-def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Any], dict[str, tuple[str, ...]]]:
+_KIND_KEYS = {"label", "note", "complaint"}
+_PLATFORM_KEYS = {"name", "kind", "aliases", "prefixes", "loans", "note"}
+#: the kinds a bank resolves to once the message says which of its products is meant
+BANK_PRODUCTS = {"card": "credit_card", "loan": "bank_loan"}
+
+
+def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Kind],
+                                               dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
     if not isinstance(data, dict):
         raise KnowledgeError(file, "must be a mapping with 'platforms'", field="platforms")
-    kinds = data.get("kinds") or {}
-    if not isinstance(kinds, dict):
-        raise KnowledgeError(file, "must be a mapping", field="kinds")
+    unknown = set(data) - {"kinds", "platforms", "not_lender_after", "products"}
+    if unknown:
+        raise KnowledgeError(file, "unknown key; known: kinds, platforms, not_lender_after, products",
+                             field=sorted(unknown)[0])
+    raw_kinds = data.get("kinds")
+    if not isinstance(raw_kinds, dict) or not raw_kinds:
+        raise KnowledgeError(file, f"must be a mapping of kind names (got {_type_name(raw_kinds)})", field="kinds")
+    kinds: dict[str, Kind] = {}
+    for name, body in raw_kinds.items():
+        fld = f"kinds.{name}"
+        if not isinstance(body, dict):
+            raise KnowledgeError(file, f"must be a mapping with {', '.join(sorted(_KIND_KEYS))}", field=fld)
+        if set(body) != _KIND_KEYS:
+            odd = sorted(set(body) ^ _KIND_KEYS)[0]
+            what = "unknown key" if odd in body else "missing key"
+            raise KnowledgeError(file, f"{what} {odd!r}; a kind has exactly {', '.join(sorted(_KIND_KEYS))}",
+                                 field=fld)
+        for key in _KIND_KEYS:
+            if not isinstance(body[key], str) or not body[key].strip():
+                raise KnowledgeError(file, "must be a non-empty string", field=f"{fld}.{key}")
+        kinds[str(name)] = Kind(str(name), body["label"].strip(), body["note"].strip(), body["complaint"].strip())
+    for required in ("bank", *BANK_PRODUCTS.values()):
+        if required not in kinds:
+            raise KnowledgeError(file, f"the kind {required!r} is required (banks resolve to it)", field="kinds")
     plats = data.get("platforms")
     if not isinstance(plats, list) or not plats:
         raise KnowledgeError(file, f"must be a non-empty list (got {_type_name(plats)})", field="platforms")
@@ -221,15 +293,79 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, An
         fld = f"platforms[{i}]"
         if not isinstance(p, dict) or not isinstance(p.get("name"), str):
             raise KnowledgeError(file, "each platform needs a 'name'", field=fld)
+        bad = set(p) - _PLATFORM_KEYS
+        if bad:
+            raise KnowledgeError(file, f"unknown key {sorted(bad)[0]!r} of {p['name']}", field=fld)
         kind = p.get("kind")
         if kind not in kinds:
             raise KnowledgeError(file, f"kind {kind!r} of {p['name']} is not one of {sorted(kinds)}",
                                  field=f"{fld}.kind")
+        loans = _str_list(p.get("loans") or [], file, None, f"{fld}.loans")
+        if loans and kind != "bank":
+            raise KnowledgeError(file, f"only a bank has loan products ({p['name']} is {kind!r})",
+                                 field=f"{fld}.loans")
+        note = p.get("note") or ""
+        if not isinstance(note, str):
+            raise KnowledgeError(file, "must be a string", field=f"{fld}.note")
         out.append(Platform(p["name"], kind, _str_list(p.get("aliases") or [], file, None, f"{fld}.aliases"),
-                            _str_list(p.get("prefixes") or [], file, None, f"{fld}.prefixes")))
+                            _str_list(p.get("prefixes") or [], file, None, f"{fld}.prefixes"), loans,
+                            note.strip()))
     stop = {str(k): _str_list(v or [], file, None, f"not_lender_after.{k}")
             for k, v in (data.get("not_lender_after") or {}).items()}
-    return tuple(out), kinds, stop
+    products = data.get("products") or {}
+    if not isinstance(products, dict) or set(products) - set(BANK_PRODUCTS):
+        raise KnowledgeError(file, f"must map {' and '.join(BANK_PRODUCTS)} to word lists", field="products")
+    words = {str(k): _str_list(v, file, None, f"products.{k}") for k, v in products.items()}
+    return tuple(out), kinds, stop, words
+
+
+_TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint")
+_BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets"}
+
+
+def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
+    """bot.yaml as a record: every text present, no key the bot would silently ignore."""
+    if not isinstance(data, dict):
+        raise KnowledgeError(file, f"the top level must be a mapping (got {_type_name(data)})")
+    unknown = sorted(set(data) - _BOT_KEYS)
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), _BOT_KEYS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise KnowledgeError(file, f"unknown key; {hint}known: {', '.join(sorted(_BOT_KEYS))}", field=unknown[0])
+    for key in _TEXT_KEYS:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise KnowledgeError(file, f"a required text is missing or empty (got {_type_name(value)})", field=key)
+    words = data.get("dialogue") or {}
+    if not isinstance(words, dict):
+        raise KnowledgeError(file, "must be a mapping of name → list of words", field="dialogue")
+    snippets = data.get("snippets") or {}
+    if not isinstance(snippets, dict):
+        raise KnowledgeError(file, "must be a mapping of name → answer variants", field="snippets")
+    texts = Texts(*(data[k].strip() for k in _TEXT_KEYS),
+                  quick_replies=_str_list(data.get("quick_replies") or [], file, None, "quick_replies"),
+                  dialogue={str(k): _str_list(v, file, None, f"dialogue.{k}") for k, v in words.items()})
+    checked = {str(name): _answers(v, file, f"snippet {name}", fallback=False) for name, v in snippets.items()}
+    return texts, checked
+
+
+def _check_conditions(intents: list[Intent], snippets: Mapping[str, tuple[Answer, ...]], bot_file: str,
+                      platforms: tuple[Platform, ...], kinds: Mapping[str, Kind]) -> None:
+    """Every platform and kind a `when` names exists: a typo would silently never match."""
+    names = {p.name for p in platforms}
+    known_kinds = {*kinds, "none"}
+    places = [(it.source, it.name, it.answers) for it in intents]
+    places += [(bot_file, f"snippet {name}", variants) for name, variants in snippets.items()]
+    for file, owner, variants in places:
+        for i, a in enumerate(variants):
+            for value in a.when.get("platform", ()):
+                if value not in names:
+                    raise KnowledgeError(file, f"unknown platform {value!r} (not in platforms.yaml)",
+                                         intent=owner, field=f"answers[{i}].when.platform")
+            for value in a.when.get("platform_kind", ()):
+                if value not in known_kinds:
+                    raise KnowledgeError(file, f"unknown kind {value!r}; known: {', '.join(sorted(known_kinds))}",
+                                         intent=owner, field=f"answers[{i}].when.platform_kind")
 
 
 _SPECIAL = ("platforms", "lexicon", "bot")
@@ -267,14 +403,18 @@ def load(path: str | Path | None = None) -> Knowledge:
         raise KnowledgeError(str(path), "no platforms.yaml found")
     if not intents:
         raise KnowledgeError(str(path), "no intents found")
-    platforms = _platforms(special["platforms"][1], str(special["platforms"][0]))
+    platforms, kinds, stop, products = _platforms(special["platforms"][1], str(special["platforms"][0]))
     lex_path, lexicon = special.get("lexicon", (path / "lexicon.yaml", {}))
-    bot_path, texts = special.get("bot", (path / "bot.yaml", {}))
+    if "bot" not in special:
+        raise KnowledgeError(str(path), "no bot.yaml found")
+    bot_path, bot_data = special["bot"]
+    texts, snippets = _texts(bot_data, str(bot_path))
     seen: dict[str, str] = {}
     for it in intents:
         if it.name in seen:
             raise KnowledgeError(it.source, f"defined twice (also in {seen[it.name]})", intent=it.name)
         seen[it.name] = it.source
+    _check_conditions(intents, snippets, str(bot_path), platforms, kinds)
     lex_file = str(lex_path)
     typos = lexicon.get("typos") or {}
     if not isinstance(typos, dict):
@@ -291,17 +431,7 @@ def load(path: str | Path | None = None) -> Knowledge:
     clause_end = lexicon.get("clause_end") or {}
     if not isinstance(clause_end, dict):
         raise KnowledgeError(lex_file, "must be a mapping of phrase → rewrite", field="clause_end")
-    dialogue_words = texts.get("dialogue") or {}
-    if not isinstance(dialogue_words, dict):
-        raise KnowledgeError(str(bot_path), "must be a mapping of name → list of words", field="dialogue")
-    texts = {**texts, "dialogue": {str(k): _str_list(v, str(bot_path), None, f"dialogue.{k}")
-                                   for k, v in dialogue_words.items()}}
-    snippets = texts.get("snippets") or {}
-    if not isinstance(snippets, dict):
-        raise KnowledgeError(str(bot_path), "must be a mapping of name → answer variants", field="snippets")
-    checked = {str(name): _answers(v, str(bot_path), f"snippet {name}", fallback=False)
-               for name, v in snippets.items()}
-    return Knowledge(tuple(intents), platforms[0], platforms[1], platforms[2],
+    return Knowledge(tuple(intents), platforms, kinds, stop,
                      {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words,
-                     {k: v for k, v in texts.items() if k != "snippets"}, checked,
-                     {str(k).lower(): str(v) for k, v in clause_end.items()}, politeness)
+                     texts, snippets, {str(k).lower(): str(v) for k, v in clause_end.items()}, politeness,
+                     products)

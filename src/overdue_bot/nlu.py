@@ -33,6 +33,8 @@ class Analysis:
     tokens: tuple[str, ...]
     slots: dict
     question: bool
+    #: which product of a bank the message means ("card", "loan") or None; not a public slot
+    product: str | None = None
 
     @property
     def residue(self) -> str:
@@ -59,9 +61,9 @@ class Understanding:
         self.synonyms = Replacer(kb.synonyms)
         self.clause_end = Replacer(kb.clause_end, suffix=r"(?=[?？。!！,，;；~\s]|$)")
         self.politeness = Replacer(dict.fromkeys(kb.politeness, ""))
-        self.slots = SlotExtractor(kb.platforms, kb.not_lender_after)
+        self.slots = SlotExtractor(kb.platforms, kb.not_lender_after, kb.products)
         words = [*kb.words, *sorted(set(kb.synonyms.values())), *MASKS.values()]
-        words += [a for p in kb.platforms for a in (p.name, *p.aliases)]
+        words += [a for p in kb.platforms for a in (p.name, *p.aliases, *p.loans)]
         self.tokenizer = Tokenizer(words)
         self.examples: list[tuple[str, str]] = [(ex, it.name) for it in kb.intents for ex in it.examples]
         self.matcher = self._build()
@@ -75,7 +77,7 @@ class Understanding:
         kb = self.kb
         key = cache.digest(self.examples, sorted(kb.typos.items()), sorted(kb.synonyms.items()), kb.words,
                            kb.platforms, sorted(kb.not_lender_after.items()), sorted(kb.clause_end.items()),
-                           kb.politeness, _code_version())
+                           kb.politeness, sorted(kb.products.items()), _code_version())
         name = f"overdue_bot-index-{key}.cache"
         try:
             matcher = Matcher.from_state(cache.load(name))
@@ -100,7 +102,7 @@ class Understanding:
             masked = polite_free
         canonical = strip_noise(self.synonyms(masked))
         tokens = tuple(self.tokenizer.cut(canonical)) if canonical else ()
-        return Analysis(cleaned, canonical, tokens, found.slots, has_question(cleaned))
+        return Analysis(cleaned, canonical, tokens, found.slots, has_question(cleaned), found.product)
 
     @staticmethod
     def _features(a: Analysis) -> set[str]:

@@ -21,8 +21,8 @@ class Variant(Protocol):
     name: str
 
 
-def matches(when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None) -> bool:
-    """Whether a variant's conditions hold for these slots."""
+def matches(when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None, cue: str | None = None) -> bool:
+    """Whether a variant's conditions hold for these slots, this kind of lender and this cue."""
     for key, cond in when.items():
         if key in ("days", "amount"):
             value = slots.get("days_overdue" if key == "days" else "amount")
@@ -33,7 +33,7 @@ def matches(when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None)
             if slots.get("platform") not in cond:
                 return False
         elif key == "platform_kind":
-            if kind not in cond:
+            if (kind or "none") not in cond:
                 return False
         elif key == "has":
             if any(slots.get(s) is None for s in cond):
@@ -41,15 +41,39 @@ def matches(when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None)
         elif key == "missing":
             if any(slots.get(s) is not None for s in cond):
                 return False
+        elif key == "cue":
+            if cue not in cond:
+                return False
     return True
 
 
-def choose(variants: Sequence[Variant], slots: Mapping[str, Any], kind: str | None) -> Variant | None:
+def choose(variants: Sequence[Variant], slots: Mapping[str, Any], kind: str | None,
+           cue: str | None = None) -> Variant | None:
     """The first variant whose conditions hold (the last one usually has none)."""
     for v in variants:
-        if matches(v.when, slots, kind):
+        if matches(v.when, slots, kind, cue):
             return v
     return None
+
+
+def duration(days: int) -> str:
+    """Days overdue as a person says them: 15天, 2个月, 约7个月, 约8年 (never "2920天")."""
+    if days < 60:
+        return f"{days}天"
+    if days < 365:
+        if days == 180:
+            return "半年"
+        months, rest = divmod(days, 30)
+        return f"{months}个月" if rest == 0 else f"约{round(days / 30)}个月"
+    years, rest = divmod(days, 365)
+    return f"{years}年" if rest == 0 else (f"{years}年多" if rest < 180 else f"约{round(days / 365)}年")
+
+
+def money(amount: int) -> str:
+    """An amount as a person says it: 5000元, 6万元, 1.2万元."""
+    if amount >= 10000:
+        return f"{round(amount / 10000, 2):g}万元"
+    return f"{amount}元"
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:

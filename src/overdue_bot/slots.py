@@ -26,6 +26,10 @@ class Platform:
     kind: str
     aliases: tuple[str, ...]
     prefixes: tuple[str, ...] = ()
+    #: a bank's own loan products (建行快贷): naming one names the bank and says "a loan, not a card"
+    loans: tuple[str, ...] = ()
+    #: what the bot says of this lender, where the kind's general note is not enough
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,8 @@ class Extraction:
 
     slots: dict[str, Any] = field(default_factory=dict)
     spans: tuple[tuple[int, int, str], ...] = ()
+    #: what the message says of a bank's product: "card", "loan", or absent (not a public slot)
+    product: str | None = None
 
     def masked(self, text: str) -> str:
         """The text with every slot span replaced by its placeholder."""
@@ -113,7 +119,7 @@ def _find_days(text: str) -> tuple[int | None, list[tuple[int, int]]]:
             continue
         if re.match(r"^\d+[日号]", after):
             continue
-        if after.startswith("宽限") or (not verb and (_NOT_DAYS_BEFORE.search(before)
+        if after.startswith(("宽限", "内", "以内", "之内")) or (not verb and (_NOT_DAYS_BEFORE.search(before)
                                                     or _NOT_DAYS_AFTER.match(after))):
             continue
         days = _duration_value(n, unit, bool(m.group("half")))
@@ -168,11 +174,14 @@ class SlotExtractor:
     """Finds slot values; built once from the platform catalogue."""
 
     def __init__(self, platforms: Iterable[Platform],
-                 not_lender_after: Mapping[str, Iterable[str]] | None = None) -> None:
+                 not_lender_after: Mapping[str, Iterable[str]] | None = None,
+                 products: Mapping[str, Iterable[str]] | None = None) -> None:
         self.platforms = tuple(platforms)
         alias_to: dict[str, str] = {}
+        self._loan_alias = {loan.lower() for p in self.platforms for loan in p.loans}
+        self._banks = {p.name for p in self.platforms if p.kind == "bank"}
         for p in self.platforms:
-            for alias in (p.name, *p.aliases):
+            for alias in (p.name, *p.aliases, *p.loans):
                 alias_to.setdefault(alias.lower(), p.name)
         self._alias_to = alias_to
         alts = sorted(alias_to, key=len, reverse=True)
@@ -187,10 +196,36 @@ class SlotExtractor:
         parts.append("(?P<alias>" + "|".join(map(re.escape, alts)) + ")")
         self._rx = re.compile("|".join(parts))
         self._stop_after = {k.lower(): tuple(v) for k, v in (not_lender_after or {}).items()}
+        # the product words of platforms.yaml, anywhere in the message (信用卡; 快贷, 消费贷, 贷款);
+        # a bare 卡 counts only right after the bank's name (建行卡, 招行的卡), not 银行卡 elsewhere
+        words = {k: sorted((w.lower() for w in v), key=len, reverse=True) for k, v in (products or {}).items()}
+        self._card_words = re.compile("|".join(map(re.escape, words.get("card", []))) or "(?!)")
+        self._loan_words = re.compile("|".join(map(re.escape, words.get("loan", []))) or "(?!)")
 
-    def _platform(self, text: str) -> tuple[str | None, list[tuple[int, int]]]:
+    def _product(self, text: str, platform: str | None, spans: list[tuple[int, int]],
+                 aliases: list[str]) -> str | None:
+        """Which product of a bank the message speaks of: "card", "loan" or None (not said).
+
+        Also read when no lender is named: "是信用卡" answers which product of the bank before.
+        """
+        if platform is not None and platform not in self._banks:
+            return None
+        if any(a in self._loan_alias for a in aliases):
+            return "loan"
+        # a card right after the bank's name (建行卡, 招行的信用卡), or 信用卡 anywhere
+        card = bool(self._card_words.search(text)) or any(
+            re.match(r"的?卡(?![号片])", text[e:]) for _, e in spans)
+        loan = bool(self._loan_words.search(text))
+        if card and not loan:
+            return "card"
+        if loan and not card:
+            return "loan"
+        return None
+
+    def _platform(self, text: str) -> tuple[str | None, list[tuple[int, int]], list[str]]:
         found: str | None = None
-        spans = []
+        spans: list[tuple[int, int]] = []
+        aliases: list[str] = []
         for m in self._rx.finditer(text):
             start, end = m.span()
             if m.group("pre"):
@@ -208,15 +243,18 @@ class SlotExtractor:
             spans.append((start, end))
             if found is None:
                 found = name
-        return found, spans
+            if name == found:
+                aliases.append(m.group("alias") or "")
+        return found, spans, aliases
 
     def extract(self, text: str) -> Extraction:
         """Slots of an already cleaned text (see text.clean)."""
         slots: dict[str, Any] = {}
         spans: list[tuple[int, int, str]] = []
-        platform, pspans = self._platform(text)
+        platform, pspans, aliases = self._platform(text)
         if platform:
             slots["platform"] = platform
+        product = self._product(text, platform, pspans, aliases)
         spans += [(s, e, "platform") for s, e in pspans]
         days, dspans = _find_days(text)
         if days is not None:
@@ -226,4 +264,4 @@ class SlotExtractor:
         if amount is not None:
             slots["amount"] = amount
         spans += [(s, e, "amount") for s, e in aspans]
-        return Extraction(slots, tuple(spans))
+        return Extraction(slots, tuple(spans), product)

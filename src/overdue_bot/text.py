@@ -63,7 +63,8 @@ def has_question(text: str) -> bool:
 _QUESTION = re.compile(
     r"[?？]|吗|嘛|么|呢|吧|怎|咋|什么|啥|多少|多久|多长|几|如何|能否|可否|是否|"
     r"会不会|能不能|可不可以|算不算|是不是|有没有|要不要|行不行|哪|为何|为什么|请问|"
-    r"[^\s]不[^\s]?$"
+    r"[^\s]不[^\s]?$|"
+    r"^(?:will|would|can|could|do|does|did|is|are|am|how|what|why|when|where|should)\b"
 )
 
 

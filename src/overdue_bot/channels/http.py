@@ -166,7 +166,7 @@ def create_app(bot: Bot | None = None, *, wechat_token: str | None = None, max_b
             return _error(400, str(exc))
         sid = f"wechat:{msg.from_user}"
         if msg.msg_type != "text":
-            text = str(bot.knowledge.texts.get("not_text") or "我暂时只能看懂文字。")
+            text = bot.knowledge.texts.not_text
             return Response(wechat.reply_xml(msg, text), media_type="application/xml")
         # WeChat retries a message it got no answer for; the same MsgId gets the same reply
         # without a second turn, whichever worker the retry reaches (the marker is in the store)
@@ -202,8 +202,7 @@ def create_app(bot: Bot | None = None, *, wechat_token: str | None = None, max_b
 
     async def web_config(request: Request) -> Response:
         texts = bot.knowledge.texts
-        return JSONResponse({"greeting": str(texts.get("greeting") or "你好！"),
-                             "quick_replies": [str(q) for q in texts.get("quick_replies") or []],
+        return JSONResponse({"greeting": texts.greeting, "quick_replies": list(texts.quick_replies),
                              "max_text": MAX_TEXT})
 
     async def http_error(request: Request, exc: Exception) -> Response:

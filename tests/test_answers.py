@@ -9,7 +9,8 @@ def test_seed_question_at_two_days(fresh_bot: Bot) -> None:
     """At 2 days the answer says contacts are not the first step and when they may be contacted."""
     r = fresh_bot.reply("好分期逾期两天会联系我的联系人吗", "seed")
     assert r.intent == "contact_emergency_contacts"
-    assert r.slots == {"platform": "好分期", "days_overdue": 2}
+    assert r.slots == {"platform": "好分期", "days_overdue": 2,
+                       "debts": [{"platform": "好分期", "days_overdue": 2}]}
     assert "不会一上来就找你的联系人" in r.text
     assert "联系不上你本人时" in r.text
     assert "不构成法律意见" in r.text

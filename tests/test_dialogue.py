@@ -12,11 +12,13 @@ def test_seed_conversation(fresh_bot: Bot) -> None:
     """The five-turn seed conversation keeps context and follows corrections."""
     b, s = fresh_bot, "seed"
     r = b.reply("好分期逾期两天会联系我和我的联系人吗?", s)
-    assert (r.intent, r.slots, r.state) == ("contact_emergency_contacts", {"platform": "好分期", "days_overdue": 2}, "idle")
+    assert (r.intent, r.state) == ("contact_emergency_contacts", "idle")
+    assert r.slots == {"platform": "好分期", "days_overdue": 2, "debts": [{"platform": "好分期", "days_overdue": 2}]}
     r = b.reply("那会上征信吗", s)
     assert r.intent == "credit_report" and r.slots["platform"] == "好分期"
     r = b.reply("花呗呢", s)
-    assert r.intent == "credit_report" and r.slots == {"platform": "花呗", "days_overdue": 2}
+    assert r.intent == "credit_report" and (r.slots["platform"], r.slots["days_overdue"]) == ("花呗", 2)
+    assert [d["platform"] for d in r.slots["debts"]] == ["好分期", "花呗"], "花呗呢 adds a debt and moves the focus"
     r = b.reply("不对，我其实逾期十天了", s)
     assert r.intent == "credit_report" and r.slots["days_overdue"] == 10
     r = b.reply("我这算严重吗", s)
@@ -118,27 +120,27 @@ def test_areply_in_many_tasks(fresh_bot: Bot) -> None:
 
 def test_close_call_asks_which_one_and_understands_the_choice(bot: Bot) -> None:
     """Two intents too close to call: the bot asks, then answers the one chosen (前者/后者)."""
-    from overdue_bot.dialogue import Session
     from overdue_bot.models import Parse
+    from overdue_bot.session import Session
 
     d = bot.dialogue
     close = Parse("嗯那个逾期的事", "credit_report", 0.25, {},
                   [("credit_report", 0.25), ("penalty_interest", 0.245), ("inform", 0.1)])
-    s, turn = d.step(Session(), close, "")
+    s, turn = d.step(Session(), close)
     assert s.state == "clarify" and turn.intent is None
     assert "会不会上征信" in turn.text and "罚息怎么算" in turn.text
-    s2, turn2 = d.step(s, Parse("后者", "deny", 0.2, {}, [("deny", 0.2)]), "")
+    s2, turn2 = d.step(s, Parse("后者", "deny", 0.2, {}, [("deny", 0.2)]))
     assert turn2.intent == "penalty_interest" and s2.state == "idle"
-    s3, turn3 = d.step(s, Parse("第一个", "inform", 0.2, {}, [("inform", 0.2)]), "")
+    s3, turn3 = d.step(s, Parse("第一个", "inform", 0.2, {}, [("inform", 0.2)]))
     assert turn3.intent == "credit_report"
 
 
 def test_clarify_never_loops(bot: Bot) -> None:
     """An answer that is no choice is handled as a new message, not asked again."""
-    from overdue_bot.dialogue import Session
     from overdue_bot.models import Parse
+    from overdue_bot.session import Session
 
     s = Session(state="clarify", options=("credit_report", "penalty_interest"))
     s2, turn = bot.dialogue.step(s, Parse("会被起诉吗", "lawsuit_risk", 0.7, {},
-                                          [("lawsuit_risk", 0.7), ("credit_report", 0.2)]), "")
+                                          [("lawsuit_risk", 0.7), ("credit_report", 0.2)]))
     assert turn.intent == "lawsuit_risk" and s2.state == "idle"

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from . import knowledge
-from .dialogue import Dialogue, Session
+from .dialogue import Dialogue, Message
+from .session import Session
 from .knowledge import Knowledge
 from .models import Parse, Reply
 from .nlu import THRESHOLD, Understanding
@@ -66,8 +67,9 @@ class Bot:
                 key = "empty" if not analysis.cleaned else "not_text"
                 return Reply(getattr(self.knowledge.texts, key), None, 0.0,
                              dict(session.slots), session.state, key, parse)
-            session, turn = self.dialogue.step(session, parse, analysis.residue, analysis.product,
-                                               analysis.cleaned)
+            message = Message(parse, analysis.cleaned, analysis.residue, analysis.question, analysis.product,
+                              analysis.correction, analysis.debts)
+            session, turn = self.dialogue.step(session, message)
             self.store.set(sid, session.to_dict())
         # an intent taken from the conversation (a filled slot, a choice) is not a guess
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")

@@ -1,66 +1,70 @@
 """The conversation as a state machine: (session, understood message) → (session, answer).
 
-Pure: no I/O, no clock, no store.  The whole behaviour is the TRANSITIONS table below; each
-event is recognised by ``classify`` and handled by one small method.
+Pure: no I/O, no clock, no store.  The whole behaviour is the TABLE below, read top to bottom:
+for each message the first row whose state and mode match and whose event holds is taken, and
+its handler answers and says where the conversation goes next.
 
-States: ``idle``; ``awaiting:<slot>`` after the bot asked for a slot; ``clarify`` after it
-asked which of two intents was meant; ``ended`` after goodbye (the next message starts afresh).
+States: ``idle``; ``awaiting:<slot>`` after the bot asked for a slot; ``clarify`` after it asked
+which of two intents was meant; ``ended`` after goodbye (the next message starts afresh).
+Mode: ``support`` after a distress turn, until the person clearly moves on to a practical question.
+Facts: the debts heard of (one per lender, the focus on the one spoken of last) and the monthly
+budget, see session.py.  Memory: digests of the lines already said, the lenders already described
+and whether the disclaimer was given, so no paragraph is said twice.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .knowledge import BANK_PRODUCTS, Intent, Knowledge
 from .models import Parse
 from .render import choose, duration, fill, money
+from .session import Heard, Session, merge
+from .slots import MASK_CHARS
 
-#: (state, event) → handler; "*" is any state.  The first match wins.
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("*", "interrupt"): "answer",             # distress, human agent: always, in any state
-    ("*", "goodbye"): "end",
-    ("clarify", "choice"): "answer_choice",    # 前者 / 第二个 / the intent's own words
-    ("awaiting", "slot_filled"): "answer_pending",
-    ("awaiting", "dont_know"): "answer_general",
-    ("awaiting", "miss"): "ask_again_or_general",
-    ("*", "ambiguous"): "clarify",             # two intents too close to call
-    ("*", "question"): "answer_or_ask",        # a topic question (asks for a needed slot)
-    ("*", "follow_up"): "answer_last",         # 花呗呢 / 不对，是十天: same topic, new slots
-    ("*", "chat"): "answer",                   # greet, thanks, inform …
-    ("*", "unknown"): "answer",
-}
+#: (state, mode, event, handler), in the order events are tried; "*" matches any state or mode.
+TABLE: tuple[tuple[str, str, str, str], ...] = (
+    ("*", "*", "distress", "comfort"),              # crisis words: help lines; the session turns supportive
+    ("*", "support", "practical", "answer_kindly"),  # a clear practical question: answered, with one line of support
+    ("*", "support", "any", "support"),             # anything else in distress is listened to, never asked about
+    ("*", "*", "human", "answer"),                  # wants a person
+    ("*", "*", "goodbye", "end"),
+    ("clarify", "*", "choice", "answer_choice"),    # 前者 / 第二个 / the intent's own words
+    ("awaiting", "*", "slot_filled", "answer_pending"),
+    ("awaiting", "*", "dont_know", "answer_general"),
+    ("idle", "*", "more", "go_on"),                 # 然后呢 / 嗯 / 不知道 with nothing pending
+    ("*", "*", "follow_up", "answer_last"),         # 花呗呢 / 不对，是十天 / 不是12天是42天: same topic, new facts
+    ("*", "*", "ambiguous", "clarify"),             # two intents too close to call
+    ("*", "*", "question", "answer_or_ask"),        # a topic question (asks for a needed slot)
+    ("*", "*", "budget", "plan"),                   # 每个月最多能拿出一千五: a plan for the debts heard of
+    ("*", "*", "new_debt", "list_debts"),           # 花呗也欠了五千: a further lender, noted
+    ("*", "*", "update", "answer_last"),            # new facts after a topic: the topic again, for them
+    ("awaiting", "*", "miss", "ask_again_or_general"),
+    ("*", "*", "chat", "answer"),                   # greet, thanks, inform, out of scope …
+)
 
+#: the roles of intents in the conversation
 CHAT = frozenset({"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope"})
-INTERRUPT = frozenset({"distress", "human_agent"})
+SUPPORT_OFF = frozenset({"distress", "human_agent"}) | CHAT
+#: a practical question in support mode must be understood at least this well
+PRACTICAL = 0.3
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
-    """What the bot remembers of one conversation: slots and state, never the messages."""
+class Message:
+    """What the dialogue reads of one message: the parse and what normalisation found."""
 
-    state: str = "idle"
-    slots: dict[str, Any] = field(default_factory=dict)
-    last_intent: str | None = None
-    pending: str | None = None
-    asks: int = 0
-    options: tuple[str, ...] = ()
-    #: per intent, the case of it the person last described (court_papers: payment_order …)
-    cues: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "slots": dict(self.slots), "last_intent": self.last_intent,
-                "pending": self.pending, "asks": self.asks, "options": list(self.options),
-                "cues": dict(self.cues)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Session:
-        if not data:
-            return cls()
-        return cls(str(data.get("state") or "idle"), dict(data.get("slots") or {}),
-                   data.get("last_intent"), data.get("pending"), int(data.get("asks") or 0),
-                   tuple(data.get("options") or ()), dict(data.get("cues") or {}))
+    parse: Parse
+    text: str = ""  # the cleaned message (for cue words and reports of what happened)
+    residue: str = ""  # the Chinese words and placeholders only (for elliptical follow-ups)
+    question: bool = False
+    product: str | None = None
+    correction: bool = False
+    debts: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +77,17 @@ class Turn:
     event: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """An answer being composed: its lines, and what the session should remember of it."""
+
+    lines: list[str] = field(default_factory=list)
+    noted: str | None = None
+    disclaimed: bool = False
+
+
 class Dialogue:
-    """Applies the transition table with the knowledge base's answers."""
+    """Applies the table with the knowledge base's answers."""
 
     def __init__(self, kb: Knowledge) -> None:
         self.kb = kb
@@ -91,40 +104,52 @@ class Dialogue:
         self._first = re.compile(f"^(?:{alternatives('first_choice')})")
         self._second = re.compile(f"^(?:{alternatives('second_choice')})")
         self._dont_know = re.compile(alternatives("dont_know"))
-        # what is left of an elliptical follow-up once slots are masked: 那P呢, D呢, 如果是P的话
+        self._more = re.compile(f"^(?:{alternatives('more')})$")
         self._cue_words = [(it.name, [(c, tuple(w.lower() for w in ws)) for c, ws in it.cues.items()])
                            for it in kb.intents if it.cues]
-        self._ellipsis = re.compile(f"^(?:{alternatives('follow_up_words')}|[PDA])*$")
+        # what is left of an elliptical follow-up once slots are masked: 那P呢, D呢, 如果是P的话
+        self._ellipsis = re.compile(f"^(?:{alternatives('follow_up_words')}|[{MASK_CHARS}])*$")
+        self._will = re.compile(alternatives("will"))
+        self._staged = {it.name for it in kb.intents if any("days" in a.when for a in it.answers)}
+        self._events: dict[str, Callable[[Session, Message, str], bool]] = {
+            "distress": lambda s, m, i: i == "distress",
+            "practical": self._practical,
+            "any": lambda s, m, i: True,
+            "human": lambda s, m, i: i == "human_agent",
+            "goodbye": lambda s, m, i: i == "goodbye",
+            "choice": lambda s, m, i: self._choice(s, m.parse) is not None,
+            "slot_filled": lambda s, m, i: s.state.split(":", 1)[1] in m.parse.slots,
+            "dont_know": lambda s, m, i: bool(self._dont_know.search(m.text)),
+            "follow_up": self._follow_up,
+            "ambiguous": lambda s, m, i: self._is_topic(i) and self._ambiguous(m.parse),
+            "question": lambda s, m, i: self._is_topic(i),
+            "budget": lambda s, m, i: "monthly_budget" in m.parse.slots,
+            "new_debt": self._new_debt,
+            "more": lambda s, m, i: bool(self._more.match(re.sub(r"[\W_]+", "", m.text))),
+            "update": lambda s, m, i: bool(m.parse.slots) and self._is_topic(s.last_intent),
+            "miss": lambda s, m, i: True,
+            "chat": lambda s, m, i: True,
+        }
 
     # ------------------------------------------------------------------ events
-    def classify(self, session: Session, parse: Parse, residue: str) -> str:
-        """Name the event a message is, given where the conversation stands."""
-        intent = parse.intent
-        state = session.state.split(":")[0]
-        if intent in INTERRUPT:
-            return "interrupt"
-        if intent == "goodbye":
-            return "goodbye"
-        if state == "clarify" and self._choice(session, parse) is not None:
-            return "choice"
-        if state == "awaiting":
-            slot = session.state.split(":", 1)[1]
-            if slot in parse.slots:
-                return "slot_filled"
-            if self._dont_know.search(parse.text):
-                return "dont_know"
-        elliptical = bool(parse.slots) and bool(self._ellipsis.match(residue))
-        if elliptical and session.last_intent in self.intents and session.last_intent not in CHAT:
-            return "follow_up"
-        if intent not in CHAT and intent in self.intents:
-            if self._ambiguous(parse):
-                return "ambiguous"
-            return "question"
-        if parse.slots and session.last_intent in self.intents and session.last_intent not in CHAT:
-            return "follow_up"
-        if state == "awaiting":
-            return "miss"
-        return "chat" if intent in self.intents else "unknown"
+    def _is_topic(self, intent: str | None) -> bool:
+        return intent is not None and intent in self.intents and intent not in CHAT
+
+    def _practical(self, s: Session, m: Message, intent: str) -> bool:
+        return intent not in SUPPORT_OFF and intent in self.intents and m.question \
+            and m.parse.confidence >= PRACTICAL
+
+    def _follow_up(self, s: Session, m: Message, intent: str) -> bool:
+        if not self._is_topic(s.last_intent):
+            return False
+        said_facts = bool(m.parse.slots) or bool(m.debts) or m.product is not None
+        return said_facts and (m.correction or bool(self._ellipsis.match(m.residue)))
+
+    def _new_debt(self, s: Session, m: Message, intent: str) -> bool:
+        """A statement naming a lender not heard of before, while others are already known."""
+        known = {d.get("platform") for d in s.debts}
+        return intent in CHAT and bool(s.debts) and any(d["platform"] not in known for d in m.debts) \
+            and any(d.get("platform") for d in s.debts)
 
     def _ambiguous(self, parse: Parse) -> bool:
         topics = [(i, s) for i, s in parse.ranking if i not in CHAT]
@@ -145,37 +170,48 @@ class Dialogue:
             return parse.intent
         return None
 
-    # ------------------------------------------------------------------ step
-    def merge(self, slots: dict[str, Any], new: dict[str, Any], product: str | None) -> dict[str, Any]:
-        """The session's slots after a message: new values replace old, a bank keeps its product.
+    def resolve(self, m: Message) -> str:
+        """The intent a message asks about; a report of what already happened is its own case.
 
-        "是信用卡" after a bank's name is that bank's card, not another lender; a new lender
-        forgets the old one's product.
+        催收打给我妈了 is not "will they call my mother?" but a complaint; 已经被起诉了 is court papers.
         """
-        old = slots.get("platform")
-        new = dict(new)
-        if self.kinds.get(new.get("platform")) == "credit_card" and self.kinds.get(old) == "bank":
-            new.pop("platform")
-            product = "card"
-        merged = {**slots, **new}
-        if new.get("platform", old) != old:
-            merged.pop("product", None)
-        if product and self.kinds.get(merged.get("platform")) == "bank":
-            merged["product"] = product
-        return merged
+        intent = m.parse.intent
+        for rule in self.texts.reported:
+            if intent in rule.sources and any(w in m.text for w in rule.words):
+                if self._will.search(m.text) and "已经" not in m.text:
+                    continue  # 会不会打给我妈: still a question about what may happen
+                return rule.target
+        return intent
 
-    def step(self, session: Session, parse: Parse, residue: str = "",
-             product: str | None = None, text: str = "") -> tuple[Session, Turn]:
-        """Advance one message (``text`` is the cleaned message, read for intents' cues)."""
+    def classify(self, session: Session, message: Message) -> tuple[str, str]:
+        """The event a message is and the handler the table gives it."""
+        intent = self.resolve(message)
+        state = session.state.split(":")[0]
+        for row_state, row_mode, event, handler in TABLE:
+            if row_state not in ("*", state) or row_mode not in ("*", session.mode):
+                continue
+            if self._events[event](session, message, intent):
+                return event, handler
+        raise AssertionError("the table ends with a row for every message")  # pragma: no cover
+
+    # ------------------------------------------------------------------ step
+    def step(self, session: Session, message: Message | Parse) -> tuple[Session, Turn]:
+        """Advance one message."""
+        if isinstance(message, Parse):
+            message = Message(message, message.text.lower())
         if session.state == "ended":
             session = Session()
-        event = self.classify(session, parse, residue)
-        cues = {**session.cues, **self._cues(text)}
-        session = replace(session, slots=self.merge(session.slots, parse.slots, product), cues=cues)
-        state = session.state.split(":")[0]
-        handler = TRANSITIONS.get((state, event)) or TRANSITIONS[("*", event)]
-        new, turn = getattr(self, "_" + handler)(session, parse, event)
-        return new, turn
+        event, handler = self.classify(session, message)
+        heard = self._heard(message, event)
+        cues = {**session.cues, **self._cues(message.text)}
+        session = replace(merge(session, heard, self.kinds), cues=cues)
+        return getattr(self, "_" + handler)(session, message, event)
+
+    def _heard(self, m: Message, event: str) -> Heard:
+        slots = m.parse.slots
+        values = {} if m.debts else {k: slots[k] for k in ("days_overdue", "amount") if k in slots}
+        return Heard(values, tuple(m.debts), m.product if not m.debts else None, slots.get("monthly_budget"),
+                     m.correction, elliptical=event == "follow_up")
 
     def _cues(self, text: str) -> dict[str, str]:
         """For each intent with cues, the first of its cases the text names."""
@@ -188,59 +224,113 @@ class Dialogue:
         return found
 
     # ------------------------------------------------------------------ handlers
-    def _answer(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
-        name = p.intent if p.intent in self.intents else "out_of_scope"
-        text, variant = self.render(name, s.slots, s.cues.get(name))
+    def _answer(self, s: Session, m: Message, event: str, intent: str | None = None,
+                *, general: bool = False) -> tuple[Session, Turn]:
+        name = intent or self.resolve(m)
+        name = name if name in self.intents else "out_of_scope"
+        facts = s.facts
+        if general:
+            facts = {k: v for k, v in facts.items() if k not in self.intents[name].needs}
+        s, text, variant = self.compose(s, name, facts)
         last = name if name not in CHAT else s.last_intent
         return (replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
                 Turn(text, name, variant, event))
 
-    def _end(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
-        text, variant = self.render("goodbye", s.slots)
+    def _comfort(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        s, text, variant = self.compose(s, "distress", s.facts)
+        if variant == "repeat":  # the help lines were given: listen, and keep one in reach
+            return self._support(replace(s, mode="support"), m, event)
+        return (replace(s, state="idle", pending=None, asks=0, options=(), mode="support"),
+                Turn(text, "distress", variant, event))
+
+    def _support(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        lines = [t for t in self.texts.support if not s.has_said(t)] or list(self.texts.support)
+        text = lines[0] if lines else self.texts.support_line
+        s = s.remember([text])
+        return (replace(s, state="idle", pending=None, asks=0, options=(), mode="support"),
+                Turn(text, "distress", "support", event))
+
+    def _answer_kindly(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        s, turn = self._answer(s, m, event, general=True)
+        tail = self.texts.support_line
+        text = turn.text if s.has_said(tail) else f"{turn.text}\n{tail}"
+        return replace(s.remember([tail]), mode=""), replace(turn, text=text)
+
+    def _end(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        text, variant = self.render("goodbye", s.facts)
         return Session(state="ended"), Turn(text, "goodbye", variant, event)
 
-    def _answer_choice(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
-        chosen = self._choice(s, p) or s.options[0]
-        return self._answer_or_ask(replace(s, options=()), replace(p, intent=chosen), event)
+    def _answer_choice(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        chosen = self._choice(s, m.parse) or s.options[0]
+        return self._answer_or_ask(replace(s, options=()), m, event, chosen)
 
-    def _answer_pending(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
-        name = s.pending or s.last_intent or "inform"
-        text, variant = self.render(name, s.slots, s.cues.get(name))
-        return (replace(s, state="idle", pending=None, asks=0, last_intent=name),
-                Turn(text, name, variant, event))
+    def _answer_pending(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        return self._answer(s, m, event, s.pending or s.last_intent or "inform")
 
-    def _answer_general(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
-        name = s.pending or "inform"
-        missing = set(self.intents[name].needs) if name in self.intents else set()
-        slots = {k: v for k, v in s.slots.items() if k not in missing}
-        text, variant = self.render(name, slots, s.cues.get(name))
-        return (replace(s, state="idle", pending=None, asks=0, last_intent=name),
-                Turn(f"{self.texts.forget_slot}\n{text}", name, variant, event))
+    def _answer_general(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        s, turn = self._answer(s, m, event, s.pending or "inform", general=True)
+        return s, replace(turn, text=f"{self.texts.forget_slot}\n{turn.text}")
 
-    def _ask_again_or_general(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
+    def _ask_again_or_general(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         if s.asks >= 2 or s.pending not in self.intents:
-            return self._answer_general(s, p, event)
+            return self._answer_general(s, m, event)
         it = self.intents[s.pending]
         return replace(s, asks=s.asks + 1), Turn(it.ask, it.name, "ask", event)
 
-    def _answer_or_ask(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
-        it = self.intents[p.intent]
-        missing = [slot for slot in it.needs if s.slots.get(slot) is None]
+    def _answer_or_ask(self, s: Session, m: Message, event: str, intent: str | None = None) -> tuple[Session, Turn]:
+        it = self.intents[intent or self.resolve(m)]
+        missing = [slot for slot in it.needs if s.facts.get(slot) is None]
         if missing:
             return (replace(s, state=f"awaiting:{missing[0]}", pending=it.name, asks=1,
                             last_intent=it.name, options=()),
                     Turn(it.ask, it.name, "ask", event))
-        return self._answer(s, p, event)
+        return self._answer(s, m, event, it.name)
 
-    def _answer_last(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
-        return self._answer_or_ask(s, replace(p, intent=s.last_intent or p.intent), event)
+    def _answer_last(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        return self._answer_or_ask(s, m, event, s.last_intent)
 
-    def _clarify(self, s: Session, p: Parse, event: str) -> tuple[Session, Turn]:
-        topics = [i for i, _ in p.ranking if i not in CHAT][:2]
+    def _clarify(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        topics = [i for i, _ in m.parse.ranking if i not in CHAT][:2]
         labels = [self.intents[i].label for i in topics]
         text = fill(self.texts.clarify, {"first": f"“{labels[0]}”", "second": f"“{labels[1]}”"})
         return (replace(s, state="clarify", options=tuple(topics), pending=None),
                 Turn(text, None, "clarify", event))
+
+    def _plan(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        several = sum(1 for d in s.debts if d.get("platform")) > 1
+        name = "repayment_priority" if several or s.last_intent == "repayment_priority" else "negotiate_repayment"
+        return self._answer(s, m, event, name if name in self.intents else None)
+
+    def _list_debts(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        lines = [self._snippet("debts_lead", s.facts) or ""]
+        lines += [self._snippet("debt_line", d) or "" for d in s.debts if d.get("platform")]
+        lines.append(self._next(s))
+        text = "\n".join(line for line in lines if line)
+        return s, Turn(text, "inform", "debts", event)
+
+    def _go_on(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        it = self.intents.get(s.last_intent or "")
+        if it is not None and it.name not in CHAT:
+            for point in it.more:
+                text = fill(point, self.values(s.facts))
+                if not s.has_said(text):
+                    return (replace(s.remember([text]), state="idle"),
+                            Turn(f"{self.texts.more_lead}{text}", it.name, "more", event))
+        text = self._next(s)
+        return s.remember([text]), Turn(text, s.last_intent, "next", event)
+
+    def _next(self, s: Session) -> str:
+        """The next useful step for what the person has said so far."""
+        facts = s.facts
+        steps = []
+        if sum(1 for d in s.debts if d.get("platform")) > 1 and s.budget is None:
+            steps.append(self.texts.next_budget)
+        if s.last_intent in self._staged and facts.get("days_overdue") is None:
+            steps.append(self.texts.next_days)
+        if not s.debts:
+            steps.append(self.texts.next_situation)
+        steps.append(self.texts.next_topic)
+        return next((step for step in steps if not s.has_said(step)), self.texts.next_idle)
 
     # ------------------------------------------------------------------ answers
     def kind(self, slots: dict[str, Any]) -> str | None:
@@ -251,24 +341,44 @@ class Dialogue:
             return BANK_PRODUCTS.get(slots.get("product") or "", "bank")
         return kind
 
-    def values(self, slots: dict[str, Any]) -> dict[str, Any]:
+    def _snippet(self, name: str, slots: dict[str, Any]) -> str | None:
+        variants = self.kb.snippets.get(name)
+        if not variants:
+            return None
+        chosen = choose(variants, slots, self.kind(slots))
+        return fill(chosen.text, self.values(slots, snippets=False)) if chosen else None
+
+    def values(self, slots: dict[str, Any], *, snippets: bool = True) -> dict[str, Any]:
         """Template values: the slots, derived phrases, and the snippets of bot.yaml."""
         kind = self.kind(slots)
-        values: dict[str, Any] = {k: v for k, v in slots.items() if v is not None}
+        values: dict[str, Any] = {k: v for k, v in slots.items() if v is not None and k != "debts"}
         if isinstance(slots.get("days_overdue"), int):
             values["duration"] = duration(slots["days_overdue"])
         if isinstance(slots.get("amount"), int):
             values["money"] = money(slots["amount"])
+        budget = slots.get("monthly_budget", slots.get("budget"))
+        if isinstance(budget, int) and budget > 0:
+            values["budget_money"] = money(budget)
+            debts = [d for d in slots.get("debts") or () if isinstance(d.get("amount"), int)]
+            total = sum(d["amount"] for d in debts) if len(debts) > 1 else slots.get("amount")
+            if isinstance(total, int):
+                values["total_money"] = money(total)
+                values["months"] = math.ceil(total / budget)
         # who to call: the bank or lender by name, 发卡行 for a card of no named bank, else 平台
         platform = slots.get("platform")
         generic_card = kind == "credit_card" and self.kinds.get(platform) == "credit_card"
         values["lender"] = "发卡行" if generic_card else (platform or "平台")
         complaint = self.kb.kinds[kind].complaint if kind else self.texts.complaint
         values["complaint"] = fill(complaint, values)
-        for name, variants in self.kb.snippets.items():
-            snippet = choose(variants, slots, kind)
-            if snippet is not None:
-                values[name] = fill(snippet.text, values)
+        if snippets:
+            for name, variants in self.kb.snippets.items():
+                snippet = choose(variants, slots, kind)
+                if snippet is not None:
+                    values[name] = fill(snippet.text, values)
+            if slots.get("debts") and "plan_line" in self.kb.snippets:
+                lines = [self._snippet("plan_line", {**d, "monthly_budget": budget}) or ""
+                         for d in slots["debts"] if d.get("platform")]
+                values["plan"] = "\n".join(line for line in lines if line)
         return values
 
     def note(self, slots: dict[str, Any]) -> str:
@@ -280,7 +390,7 @@ class Dialogue:
         return fill(text, {"platform": platform})
 
     def render(self, intent: str, slots: dict[str, Any], cue: str | None = None) -> tuple[str, str]:
-        """The answer of an intent for these slots, and the variant chosen.
+        """The whole answer of an intent for these facts, as said the first time, and its variant.
 
         The answer comes first; the lender's note and, for a legal answer, the disclaimer follow.
         """
@@ -292,3 +402,36 @@ class Dialogue:
         if it.legal:
             parts += [self.note(slots), self.texts.disclaimer]
         return "\n".join(p for p in parts if p), variant.name
+
+    def compose(self, s: Session, intent: str, facts: dict[str, Any]) -> tuple[Session, str, str]:
+        """The answer as this conversation needs it: nothing said twice.
+
+        Lines already said are left out; the lender's note comes once per lender and the disclaimer
+        once per session.  When every point was made already, the answer says so and adds the next
+        point of the topic (``more``) or the next useful step.
+        """
+        it = self.intents.get(intent) or self.intents["out_of_scope"]
+        variant = choose(it.answers, facts, self.kind(facts), s.cues.get(it.name)) or it.answers[-1]
+        body = [line for line in fill(variant.text, self.values(facts)).split("\n") if line.strip()]
+        fresh = [line for line in body if not s.has_said(line)]
+        name = variant.name
+        platform = facts.get("platform")
+        if body and not fresh and it.name not in CHAT:
+            name = "repeat"
+            extra = [fill(p, self.values(facts)) for p in it.more]
+            extra = [p for p in extra if not s.has_said(p)]
+            new_lender = it.legal and platform and platform not in s.noted
+            lead = fill(self.texts.same, {"platform": platform}) if new_lender else self.texts.repeat
+            fresh = [lead, f"{self.texts.more_lead}{extra[0]}" if extra else self._next(s)]
+            s = s.remember(extra[:1])
+        elif not fresh:
+            fresh = body  # a greeting or a thank-you may be said again
+        if it.legal and platform and platform not in s.noted:
+            fresh.append(self.note(facts))
+            s = replace(s, noted=(*s.noted, platform))
+        if it.legal and not s.disclaimed:
+            fresh.append(self.texts.disclaimer)
+            s = replace(s, disclaimed=True)
+        s = s.remember(fresh)
+        return s, "\n".join(line for line in fresh if line), name
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ class Intent:
     source: str = ""
     #: words that tell which case of the intent a message is (支付令 vs 传票), for ``when: {cue: …}``
     cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: further points, one at a time, for a second question on the topic or "然后呢"
+    more: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,19 @@ class Kind:
     label: str
     note: str
     complaint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """A report of what already happened, read as the case it is, not as "will they?".
+
+    催收打给我妈了 parses like 会打给我妈吗; with one of ``words`` in it, an answer ``from`` one of
+    these intents is given as ``to`` instead (the complaint case, the court papers …).
+    """
+
+    sources: tuple[str, ...]
+    target: str
+    words: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +87,25 @@ class Texts:
     forget_slot: str
     #: where to complain when no lender is known (a known lender's kind says it more precisely)
     complaint: str
+    #: a second question on a topic whose points were all made already
+    repeat: str
+    #: the same question for another lender, where the answer is the same ({platform})
+    same: str
+    #: before a further point (然后呢, or the same topic again)
+    more_lead: str
+    #: the next useful step when nothing is pending: ask the days, ask the budget, or ask the situation
+    next_days: str
+    next_budget: str
+    next_situation: str
+    next_topic: str
+    next_idle: str
+    #: the line of support that stays in reach after a distress turn
+    support_line: str
     quick_replies: tuple[str, ...]
     dialogue: Mapping[str, tuple[str, ...]]
+    #: what the bot says, kindly and in turn, while the person is in distress
+    support: tuple[str, ...] = ()
+    reported: tuple[Reported, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +236,7 @@ def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tupl
     return tuple(out)
 
 
-_INTENT_KEYS = {"examples", "answers", "needs", "ask", "legal", "label", "cues"}
+_INTENT_KEYS = {"examples", "answers", "needs", "ask", "legal", "label", "cues", "more"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -246,8 +278,9 @@ def _intents(data: Any, file: str) -> list[Intent]:
             if unknown_cues:
                 raise KnowledgeError(file, f"cue {unknown_cues[0]!r} is not defined in 'cues'", intent=name,
                                      field=f"answers[{i}].when.cue")
+        more = _str_list(body.get("more") or [], file, name, "more")
         out.append(Intent(name, examples, answers, needs, str(ask).strip(), legal, str(body.get("label") or name),
-                          file, cues))
+                          file, cues, more))
     return out
 
 
@@ -319,8 +352,9 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Ki
     return tuple(out), kinds, stop, words
 
 
-_TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint")
-_BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets"}
+_TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint", "repeat", "same",
+              "more_lead", "next_days", "next_budget", "next_situation", "next_topic", "next_idle", "support_line")
+_BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets", "support", "reported"}
 
 
 def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
@@ -342,9 +376,21 @@ def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
     snippets = data.get("snippets") or {}
     if not isinstance(snippets, dict):
         raise KnowledgeError(file, "must be a mapping of name → answer variants", field="snippets")
+    reported = []
+    raw_reported = data.get("reported") or []
+    if not isinstance(raw_reported, list):
+        raise KnowledgeError(file, "must be a list of {from, to, words}", field="reported")
+    for i, item in enumerate(raw_reported):
+        fld = f"reported[{i}]"
+        if not isinstance(item, dict) or set(item) != {"from", "to", "words"}:
+            raise KnowledgeError(file, "each rule needs exactly 'from', 'to' and 'words'", field=fld)
+        reported.append(Reported(_str_list(item["from"], file, None, f"{fld}.from", min_len=1),
+                                 str(item["to"]), _str_list(item["words"], file, None, f"{fld}.words", min_len=1)))
     texts = Texts(*(data[k].strip() for k in _TEXT_KEYS),
                   quick_replies=_str_list(data.get("quick_replies") or [], file, None, "quick_replies"),
-                  dialogue={str(k): _str_list(v, file, None, f"dialogue.{k}") for k, v in words.items()})
+                  dialogue={str(k): _str_list(v, file, None, f"dialogue.{k}") for k, v in words.items()},
+                  support=_str_list(data.get("support") or [], file, None, "support"),
+                  reported=tuple(reported))
     checked = {str(name): _answers(v, file, f"snippet {name}", fallback=False) for name, v in snippets.items()}
     return texts, checked
 
@@ -415,6 +461,11 @@ def load(path: str | Path | None = None) -> Knowledge:
             raise KnowledgeError(it.source, f"defined twice (also in {seen[it.name]})", intent=it.name)
         seen[it.name] = it.source
     _check_conditions(intents, snippets, str(bot_path), platforms, kinds)
+    # rules about intents this knowledge base does not have stay idle (a smaller knowledge base may
+    # reuse the shipped bot.yaml); `overdue-bot check` lists them
+    names = {it.name for it in intents}
+    texts = replace(texts, reported=tuple(replace(r, sources=tuple(s for s in r.sources if s in names))
+                                          for r in texts.reported if r.target in names))
     lex_file = str(lex_path)
     typos = lexicon.get("typos") or {}
     if not isinstance(typos, dict):

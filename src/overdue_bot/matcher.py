@@ -24,6 +24,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from .slots import MASK_CHARS
+
 # how much each kind of feature counts
 _TYPE_WEIGHT = {"w": 1.0, "b": 1.0, "c": 0.4, "q": 0.6}
 # how the three kinds of evidence are combined
@@ -52,7 +54,7 @@ def features(text: str, tokens: Sequence[str], question: bool) -> set[str]:
     """The feature set of a masked, canonical text."""
     feats = {"w" + t for t in tokens if t not in STOPWORDS}
     # characters and bigrams only of Chinese text: Latin words are already whole tokens
-    chars = "".join(ch for ch in text if ord(ch) > 0x2e80 or ch in "PDA")
+    chars = "".join(ch for ch in text if ord(ch) > 0x2e80 or ch in MASK_CHARS)
     feats.update("b" + chars[i:i + 2] for i in range(len(chars) - 1))
     feats.update("c" + ch for ch in chars)
     feats.add("q?" if question else "q.")

@@ -10,7 +10,7 @@ from . import cache
 from .knowledge import Knowledge
 from .matcher import Example, Matcher, features
 from .models import Parse
-from .slots import MASKS, SlotExtractor
+from .slots import MASK_CHARS, MASKS, SlotExtractor
 from .text import Replacer, clean, has_question, strip_noise
 from .tokenizer import Tokenizer
 
@@ -18,7 +18,7 @@ from .tokenizer import Tokenizer
 _INNER_SPACE = re.compile(r"(?<=[\u4e00-\u9fff\d])\s+(?=[\u4e00-\u9fff\d])")
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_RESIDUE = re.compile(r"[^\u4e00-\u9fffPDA]")
+_RESIDUE = re.compile(f"[^\u4e00-\u9fff{MASK_CHARS}]")
 
 #: below this score nothing is understood and the intent is out_of_scope
 THRESHOLD = 0.15
@@ -35,6 +35,10 @@ class Analysis:
     question: bool
     #: which product of a bank the message means ("card", "loan") or None; not a public slot
     product: str | None = None
+    #: the message corrects a value said before (不是A是B, 说错了…)
+    correction: bool = False
+    #: per lender named, what the message says of it
+    debts: tuple[dict, ...] = ()
 
     @property
     def residue(self) -> str:
@@ -102,7 +106,8 @@ class Understanding:
             masked = polite_free
         canonical = strip_noise(self.synonyms(masked))
         tokens = tuple(self.tokenizer.cut(canonical)) if canonical else ()
-        return Analysis(cleaned, canonical, tokens, found.slots, has_question(cleaned), found.product)
+        return Analysis(cleaned, canonical, tokens, found.slots, has_question(cleaned), found.product,
+                        found.correction, found.debts)
 
     @staticmethod
     def _features(a: Analysis) -> set[str]:

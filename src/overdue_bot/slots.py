@@ -14,8 +14,10 @@ from typing import Any
 from .numerals import parse_number, to_int
 
 #: placeholders the matcher sees instead of slot values
-MASKS = {"platform": "P", "days_overdue": "D", "amount": "A"}
-_REPEATED_MASK = re.compile(r"([PDA])\1+")
+MASKS = {"platform": "P", "days_overdue": "D", "amount": "A", "monthly_budget": "B"}
+#: the placeholder letters (upper case: normalised text is lower case, so they never clash)
+MASK_CHARS = "".join(MASKS.values())
+_REPEATED_MASK = re.compile(f"([{MASK_CHARS}])\\1+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,10 @@ class Extraction:
     spans: tuple[tuple[int, int, str], ...] = ()
     #: what the message says of a bank's product: "card", "loan", or absent (not a public slot)
     product: str | None = None
+    #: the message corrects an earlier value (不是A是B): its values replace, they do not add
+    correction: bool = False
+    #: per lender named, the values said of it: ({"platform": 花呗, "amount": 5000}, …)
+    debts: tuple[dict[str, Any], ...] = ()
 
     def masked(self, text: str) -> str:
         """The text with every slot span replaced by its placeholder."""
@@ -58,7 +64,7 @@ class Extraction:
 # ---------------------------------------------------------------- days overdue
 _N = r"[\d零〇一二两俩三仨四五六七八九十百几]"
 _DURATION = re.compile(
-    rf"(?P<n>半|\*+|{_N}+(?:[到至或~\-]{_N}+)?)(?P<m1>多)?"
+    rf"(?P<n>半|\*{{1,6}}|{_N}{{1,8}}(?:[到至或~\-]{_N}{{1,8}})?)(?P<m1>多)?"
     r"(?P<u>个半月|个多月|个月|个星期|个礼拜|个工作日|工作日|星期|礼拜|周|天|日|月|年)(?P<half>半)?(?P<m2>多(?!少))?"
 )
 _UNIT_DAYS = {"天": 1, "日": 1, "工作日": 1, "个工作日": 1, "周": 7, "星期": 7, "个星期": 7,
@@ -73,7 +79,10 @@ _NOT_DAYS_BEFORE = re.compile(
     r"前天|后天|宽限|宽限期|宽限期是|宽限期有|期限|期限是|为期|周期|分|借了|贷了|借款期|利息|罚息|"
     r"还了|还款了|还清了|还完了|还|工资|发工资|每隔|隔|头|借|贷)$"
 )
-_NOT_DAYS_AFTER = re.compile(r"^(?:都还没|都没|还没|了还没|了都没|几|打几|宽限|的宽限|前|以前|之前|后发|后才发|后有钱|后到账|才发|才到|的利息|利息是|是多少|多少|要多少|收多少|几块|的罚息)")
+_NOT_DAYS_AFTER = re.compile(
+    r"^(?:都还没|都没|还没|了还没|了都没|几|打几|宽限|的宽限|前|以前|之前|后发|后才发|后有钱|后到账|才发|才到|的利息|利息是|"
+    r"是多少|多少|要多少|收多少|几块|的罚息|期|到晚|没睡|睡不着|没吃|吃不下|没合眼|的贷款|的借款|的分期|"
+    r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响)?(?:几|多少|\d+|[一二两三四五六七八九十]+)(?:次|个|遍|条|通))")
 _RANGE_PAIR = re.compile(r"^([一二两三四五六七八九])([二两三四五六七八九])$")
 
 
@@ -104,19 +113,23 @@ def _duration_value(n: str, unit: str, more_half: bool) -> int | None:
     return days or None
 
 
-def _find_days(text: str) -> tuple[int | None, list[tuple[int, int]]]:
-    value: int | None = None
-    spans: list[tuple[int, int]] = []
+def _days(text: str, taken: list[tuple[int, int]]) -> list[tuple[int | None, int, int]]:
+    """Every duration that is days overdue: (days, start, end); days is None for masked *** 天."""
+    found: list[tuple[int | None, int, int]] = []
     for m in _DURATION.finditer(text):
         start, end = m.span()
+        if any(s < end and start < e for s, e in taken):
+            continue
         before = _FILLER.sub("", text[max(0, start - 8):start])
         after = text[end:end + 6]
         verb = bool(_OVERDUE_VERB.search(before))
         n, unit = m.group("n"), m.group("u")
-        if unit in ("日", "月", "年") and not verb and not (unit == "月" and n in ("俩", "两")):
-            continue  # 15日, 3月8日, 2016年: dates
-        if n.isdigit() and unit == "年" and len(n) >= 3:
-            continue
+        if before.endswith("第") and _OVERDUE_VERB.search(before[:-1]):
+            verb = True  # 逾期第一天: the first day overdue
+        if unit in ("日", "月") and not verb and not (unit == "月" and n in ("俩", "两")):
+            continue  # 15日, 3月8日: dates
+        if unit == "年" and len(n) >= 3:
+            continue  # 2016年, 二零一六年: dates
         if re.match(r"^\d+[日号]", after):
             continue
         if after.startswith(("宽限", "内", "以内", "之内")) or (not verb and (_NOT_DAYS_BEFORE.search(before)
@@ -125,48 +138,98 @@ def _find_days(text: str) -> tuple[int | None, list[tuple[int, int]]]:
         days = _duration_value(n, unit, bool(m.group("half")))
         if days is None and not n.startswith("*"):
             continue
-        spans.append((start, end))
-        if value is None and days is not None:
-            value = days
-    return value, spans
+        if n == "半" and unit == "年" and text[max(0, start - 1):start] == "大":
+            days = 240  # 大半年: most of a year
+        found.append((days, start, end))
+    return found
 
 
 # ---------------------------------------------------------------- amount
+#: a money expression: digits or Chinese numerals, 多/几/来, 万/千/k/w, a digit after the unit
+#: (1万2, 8千5), a currency word.  Bounded runs keep the regex linear on any input.
 _AMOUNT = re.compile(
-    r"(?P<n>\d+(?:\.\d+)?|[零一二两俩三四五六七八九十百千万]+)(?P<u>万|千|k|w)?(?P<m>多)?(?P<cur>元|块钱|块|rmb|人民币)?"
+    r"(?P<n>\d{1,9}(?:\.\d{1,4})?(?:[万千][\d一二两三四五六七八九]?)?"
+    r"|[零〇一二两俩三四五六七八九十百千万几多]{1,12})"
+    r"(?P<u>万|千|k|w)?(?P<m>多|来)?(?P<cur>元|块钱|块|rmb|人民币)?"
 )
-_AMOUNT_CONTEXT_BEFORE = re.compile(r"(?:欠|欠了|借|借了|贷|贷了|还|总共|共|一共|本金|金额|欠款|借款|贷款|透支|透支了|花了|用了)$")
-_AMOUNT_CONTEXT_AFTER = re.compile(r"^(?:逾期|没还|未还|是多少|的罚息|的利息|罚息|利息|的钱|本金|欠款)")
-_NOT_AMOUNT_BEFORE = re.compile(r"(?:交|收费|收|付|付了|给|赔|要价|额度|额度是|额度有|提额|提额到|降到|降额到|万分之|千分之|百分之|打|拨|拨打|号码|电话|第)$")
-_NOT_AMOUNT_AFTER = re.compile(r"^(?:%|分之|期|号|日|点|天|月|年|个|次|岁|分钟|小时|多天|多个|周|星期|礼拜|倍|笔|张|家)")
+_AMOUNT_CONTEXT_BEFORE = re.compile(
+    r"(?:欠|欠了|借|借了|贷|贷了|还|总共|共|一共|本金|金额|欠款|借款|贷款|透支|透支了|花了|用了|要还|还要还|总共欠|一共欠)P*$")
+_AMOUNT_CONTEXT_AFTER = re.compile(r"^(?:逾期|没还|未还|是多少|的罚息|的利息|罚息|利息|的钱|本金|欠款|的欠款|的债)")
+_NOT_AMOUNT_BEFORE = re.compile(
+    r"(?:交|收费|收|付|付了|给|赔|要价|额度|额度是|额度有|提额|提额到|降到|降额到|万分之|千分之|百分之|打|拨|拨打|号码|电话|第|"
+    r"月付|月供|每月还|每个月还|每期还|每期|工资|工资才|收入|月薪|赚|挣|手里有|手上有|只剩|还剩|存款|一了)$")
+_NOT_AMOUNT_AFTER = re.compile(
+    r"^(?:%|分之|分|期|号|日|点|天|月|年|个|次|岁|分钟|小时|多天|多个|周|星期|礼拜|倍|笔|张|家|了百了|行|度)")
 
 
-def _find_amount(text: str, taken: list[tuple[int, int]]) -> tuple[int | None, list[tuple[int, int]]]:
+def _money(n: str, unit: str | None) -> int | None:
+    """The value of one matched money expression, or None when it names no number (几万)."""
+    number = parse_number(n)
+    if number is None:
+        return None
+    number *= {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(unit or "", 1)
+    return int(round(number))
+
+
+def _amounts(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """Every amount owed or borrowed in the text: (value, start, end), in order."""
+    found = []
     for m in _AMOUNT.finditer(text):
         start, end = m.span()
-        if any(s < end and start < e for s, e in taken):
-            continue
         n, unit, cur = m.group("n"), m.group("u"), m.group("cur")
+        if n.strip("多几") == "" or any(s < end and start < e for s, e in taken):
+            continue
         before, after = text[max(0, start - 6):start], text[end:end + 4]
         if _NOT_AMOUNT_BEFORE.search(before) or _NOT_AMOUNT_AFTER.match(after):
             continue
         chinese = not n[0].isdigit()
-        if chinese and not (unit or cur or any(c in n for c in "百千万")):
-            continue
-        if not (unit or cur or chinese):
+        if chinese:
+            # a Chinese amount starts with a digit or 十 and names a unit: not 百行, 一了百了, 千万别
+            if n[0] not in "零〇一二两俩三四五六七八九十" or not (unit or cur or any(c in n for c in "百千万")):
+                continue
+        elif not (unit or cur or any(c in n for c in "万千")):
             # a bare number counts only where money is clearly meant
-            if len(n) < 3 or len(n) > 6 or not (_AMOUNT_CONTEXT_BEFORE.search(before)
+            if len(n) < 3 or len(n) > 7 or not (_AMOUNT_CONTEXT_BEFORE.search(before)
                                                   or _AMOUNT_CONTEXT_AFTER.match(after)):
                 continue
-        number = parse_number(n)
-        if number is None:
+        value = _money(n, unit)
+        if value is None or value < 10:
             continue
-        number *= {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(unit or "", 1)
-        value = int(round(number))
-        if value < 10:
+        found.append((value, start, end))
+    return found
+
+
+# ---------------------------------------------------------------- monthly budget
+#: 每个月最多能拿出一千五, 一个月顶多还得起三千, 每月能还1500, 每个月只有两千能还
+_MONTH = r"(?:每个月|每月|一个月|一月|月)"
+_BUDGET_BEFORE = re.compile(
+    _MONTH + r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,3})"
+    r"(?:最多|顶多|至多|只能|就能|能|可以|也就|大概能|最多能|顶多能)"
+    r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
+    r"(?:元|块钱|块)?")
+_BUDGET_AFTER = re.compile(
+    _MONTH + r"(?:只有|就|大概|差不多|也就)?(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
+    r"(?:元|块钱|块)?(?:左右)?(?:能|可以)(?:用来)?(?:还|拿出来|拿出)")
+
+
+def _find_budget(text: str) -> tuple[int | None, tuple[int, int] | None]:
+    for rx in (_BUDGET_BEFORE, _BUDGET_AFTER):
+        m = rx.search(text)
+        if not m:
             continue
-        return value, [(start, end)]
-    return None, []
+        raw = m.group("amt")
+        unit = raw[-1] if raw[-1] in "万千kw" and len(raw) > 1 and raw[-2].isdigit() else None
+        value = _money(raw[:-1] if unit else raw, unit)
+        if value is not None and value >= 10:
+            return value, m.span()
+    return None, None
+
+
+# ---------------------------------------------------------------- corrections
+#: 不是A是B, 说错了, 其实是, 应该是, 不对…: what follows the marker is the value meant
+_CORRECTION = re.compile(
+    r"(?:不是[^，。,.!！？?]{1,12}?[，,\s]*(?:而是|是)|说错了[，,\s]*(?:是)?|打错了[，,\s]*(?:是)?|"
+    r"其实是|应该是|准确地?说是|更正一下[，,\s]*(?:是)?|不对[，,\s]*(?:是)?|我是说)")
 
 
 # ---------------------------------------------------------------- platform
@@ -180,6 +243,8 @@ class SlotExtractor:
         alias_to: dict[str, str] = {}
         self._loan_alias = {loan.lower() for p in self.platforms for loan in p.loans}
         self._banks = {p.name for p in self.platforms if p.kind == "bank"}
+        self._generic_card = {p.name for p in self.platforms if p.kind == "credit_card"}
+        self._card_alias = {a.lower() for p in self.platforms if p.kind == "credit_card" for a in (p.name, *p.aliases)}
         for p in self.platforms:
             for alias in (p.name, *p.aliases, *p.loans):
                 alias_to.setdefault(alias.lower(), p.name)
@@ -202,19 +267,20 @@ class SlotExtractor:
         self._card_words = re.compile("|".join(map(re.escape, words.get("card", []))) or "(?!)")
         self._loan_words = re.compile("|".join(map(re.escape, words.get("loan", []))) or "(?!)")
 
-    def _product(self, text: str, platform: str | None, spans: list[tuple[int, int]],
-                 aliases: list[str]) -> str | None:
+    def _product(self, text: str, name: str | None, ends: list[int], aliases: list[str]) -> str | None:
         """Which product of a bank the message speaks of: "card", "loan" or None (not said).
 
         Also read when no lender is named: "是信用卡" answers which product of the bank before.
         """
-        if platform is not None and platform not in self._banks:
+        if name is not None and name not in self._banks:
             return None
-        if any(a in self._loan_alias for a in aliases):
+        said = {a for joined in aliases for a in joined.split("|")}
+        if said & self._loan_alias:
             return "loan"
+        if said & self._card_alias:
+            return "card"
         # a card right after the bank's name (建行卡, 招行的信用卡), or 信用卡 anywhere
-        card = bool(self._card_words.search(text)) or any(
-            re.match(r"的?卡(?![号片])", text[e:]) for _, e in spans)
+        card = bool(self._card_words.search(text)) or any(re.match(r"的?卡(?![号片])", text[e:]) for e in ends)
         loan = bool(self._loan_words.search(text))
         if card and not loan:
             return "card"
@@ -222,16 +288,18 @@ class SlotExtractor:
             return "loan"
         return None
 
-    def _platform(self, text: str) -> tuple[str | None, list[tuple[int, int]], list[str]]:
-        found: str | None = None
-        spans: list[tuple[int, int]] = []
-        aliases: list[str] = []
+    def _mentions(self, text: str) -> list[tuple[str, int, int, str]]:
+        """Every lender mention: (canonical name, start, end, alias), in order.
+
+        A generic 信用卡 right after a bank's name (招行信用卡) is that bank's card, not a second lender.
+        """
+        out: list[tuple[str, int, int, str]] = []
         for m in self._rx.finditer(text):
             start, end = m.span()
+            alias = m.group("alias") or ""
             if m.group("pre"):
                 name = self._prefix_to[m.group("pre")]
             else:
-                alias = m.group("alias")
                 if alias.isdigit() and (
                     (start and text[start - 1].isdigit()) or text[end:end + 1].isdigit()
                     or re.match(r"[天日度元块个期号]", text[end:end + 1] or " ")
@@ -240,28 +308,89 @@ class SlotExtractor:
                 if any(text.startswith(s, end) for s in self._stop_after.get(alias, ())):
                     continue
                 name = self._alias_to[alias]
-            spans.append((start, end))
-            if found is None:
-                found = name
-            if name == found:
-                aliases.append(m.group("alias") or "")
-        return found, spans, aliases
+            if out and name in self._generic_card and out[-1][0] in self._banks \
+                    and re.fullmatch(r"的?", text[out[-1][2]:start]):
+                prev = out[-1]
+                out[-1] = (prev[0], prev[1], end, f"{prev[3]}|{alias}")
+                continue
+            if out and name in self._banks and out[-1][0] in self._generic_card \
+                    and re.fullmatch(r"[^，。,.!！？?;；]{0,4}", text[out[-1][2]:start]):
+                prev = out[-1]  # 这张卡是招行的: the card is that bank's
+                out[-1] = (name, prev[1], end, f"{prev[3]}|{alias}")
+                continue
+            out.append((name, start, end, alias))
+        return out
 
     def extract(self, text: str) -> Extraction:
-        """Slots of an already cleaned text (see text.clean)."""
+        """Slots of an already cleaned text (see text.clean).
+
+        ``slots`` holds the message's first lender and values; ``debts`` the same per lender
+        when it names several (花呗欠了五千，借呗欠了一万).  After a correction marker (不是A是B,
+        说错了…) only what follows the marker counts as a value.
+        """
+        budget, bspan = _find_budget(text)
+        taken = [bspan] if bspan else []
+        mentions = self._mentions(text)
+        corr = _CORRECTION.search(text)
+        valid_from = corr.end() if corr else 0
+        days = _days(text, taken)
+        taken += [(s, e) for _, s, e in days]
+        # platform names hide from the amount's context: 欠了分期乐6000 is 6000 owed
+        masked = list(text)
+        for _, s, e, _ in mentions:
+            masked[s:e] = "P" * (e - s)
+        amounts = _amounts("".join(masked), taken + [(s, e) for _, s, e, _ in mentions])
+        spans = [(s, e, "platform") for _, s, e, _ in mentions]
+        spans += [(s, e, "days_overdue") for _, s, e in days]
+        spans += [(s, e, "amount") for _, s, e in amounts]
+        if bspan:
+            spans.append((*bspan, "monthly_budget"))
+        days = [d for d in days if d[0] is not None and d[1] >= valid_from]
+        amounts = [a for a in amounts if a[1] >= valid_from]
+        named = [m for m in mentions if m[1] >= valid_from] or mentions
         slots: dict[str, Any] = {}
-        spans: list[tuple[int, int, str]] = []
-        platform, pspans, aliases = self._platform(text)
-        if platform:
-            slots["platform"] = platform
-        product = self._product(text, platform, pspans, aliases)
-        spans += [(s, e, "platform") for s, e in pspans]
-        days, dspans = _find_days(text)
-        if days is not None:
-            slots["days_overdue"] = days
-        spans += [(s, e, "days_overdue") for s, e in dspans]
-        amount, aspans = _find_amount(text, [(s, e) for s, e, _ in spans])
-        if amount is not None:
-            slots["amount"] = amount
-        spans += [(s, e, "amount") for s, e in aspans]
-        return Extraction(slots, tuple(spans), product)
+        if named:
+            slots["platform"] = named[0][0]
+        if days:
+            slots["days_overdue"] = days[0][0]
+        if amounts:
+            slots["amount"] = amounts[0][0]
+        if budget is not None:
+            slots["monthly_budget"] = budget
+        debts = self._debts(text, named, days, amounts)
+        for i, debt in enumerate(debts):
+            # a bank's product, read from its own part of the message
+            own = [m for m in named if m[0] == debt["platform"]]
+            nxt = [m[1] for m in named if m[1] > own[0][1] and m[0] != debt["platform"]]
+            part = text[own[0][1]:min(nxt, default=len(text))] if len(debts) > 1 else text
+            product = self._product(part, debt["platform"], [m[2] - own[0][1] if len(debts) > 1 else m[2]
+                                                             for m in own], [m[3] for m in own])
+            if product:
+                debt["product"] = product
+        product = debts[0].get("product") if debts else self._product(text, None, [], [])
+        return Extraction(slots, tuple(spans), product, bool(corr), tuple(debts))
+
+    def _debts(self, text: str, mentions: list[tuple[str, int, int, str]], days: list[tuple[int, int, int]],
+               amounts: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
+        """One record per lender named, with the values said in its part of the message."""
+        order: list[str] = []
+        for name, *_ in mentions:
+            if name not in order:
+                order.append(name)
+        if not order:
+            return []
+        debts: dict[str, dict[str, Any]] = {name: {"platform": name} for name in order}
+
+        def owner(pos: int) -> str:
+            before = [name for name, start, *_ in mentions if start <= pos]
+            return before[-1] if before else order[0]
+
+        for slot, values in (("days_overdue", days), ("amount", amounts)):
+            for value, start, _ in values:
+                debts[owner(start)].setdefault(slot, value)
+        # 花呗借呗都逾期两个月了: one duration said of all of them
+        said = [d for d in debts.values() if "days_overdue" in d]
+        if len(order) > 1 and len(said) == 1 and "都" in text:
+            for d in debts.values():
+                d.setdefault("days_overdue", said[0]["days_overdue"])
+        return [debts[name] for name in order]

@@ -1,0 +1,172 @@
+"""What the bot remembers of one conversation, and how a message changes it.
+
+A person may owe several lenders: the session keeps one record per lender (its days overdue,
+amount and, for a bank, card or loan) and a focus, the debt spoken of last.  The public slots
+``platform``/``days_overdue``/``amount`` are the focused debt's.  Sessions hold facts, never
+the messages: what the bot already said is kept only as short digests of its lines.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: the facts a debt record may hold
+DEBT_FIELDS = ("platform", "days_overdue", "amount", "product")
+#: how many digests of said lines a session keeps (the oldest go first)
+MAX_SAID = 80
+
+
+def digest(line: str) -> str:
+    """A short, stable name for a line the bot said (the line itself is never stored)."""
+    return hashlib.blake2s(line.strip().encode("utf-8"), digest_size=5).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One conversation: its state, the debts heard of, and what was already said."""
+
+    state: str = "idle"
+    debts: tuple[dict[str, Any], ...] = ()
+    #: index of the debt in focus, or -1 before any
+    focus: int = -1
+    #: what the person can pay per month, in yuan
+    budget: int | None = None
+    last_intent: str | None = None
+    pending: str | None = None
+    asks: int = 0
+    options: tuple[str, ...] = ()
+    #: per intent, the case of it the person last described (court_papers: payment_order …)
+    cues: dict[str, str] = field(default_factory=dict)
+    #: "support" after a distress turn, until the person clearly moves on
+    mode: str = ""
+    #: digests of the lines already said (see ``digest``)
+    said: tuple[str, ...] = ()
+    #: lenders whose note was already given
+    noted: tuple[str, ...] = ()
+    disclaimed: bool = False
+
+    # ------------------------------------------------------------------ views
+    @property
+    def focused(self) -> dict[str, Any]:
+        return dict(self.debts[self.focus]) if 0 <= self.focus < len(self.debts) else {}
+
+    @property
+    def slots(self) -> dict[str, Any]:
+        """The public slots: the focused debt, the monthly budget, and every debt heard of."""
+        out = {k: v for k, v in self.focused.items() if k in ("platform", "days_overdue", "amount")}
+        if self.budget is not None:
+            out["monthly_budget"] = self.budget
+        if self.debts:
+            out["debts"] = [dict(d) for d in self.debts]
+        return out
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What answers are rendered from: the focused debt (with its product), budget and debts."""
+        out = self.focused
+        if self.budget is not None:
+            out["monthly_budget"] = self.budget
+        out["debts"] = [dict(d) for d in self.debts]
+        return out
+
+    def remember(self, lines: Sequence[str]) -> Session:
+        said = list(self.said) + [digest(line) for line in lines if len(line.strip()) >= 8]
+        return replace(self, said=tuple(dict.fromkeys(said))[-MAX_SAID:])
+
+    def has_said(self, line: str) -> bool:
+        return digest(line) in self.said
+
+    # ------------------------------------------------------------------ storage
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "debts": [dict(d) for d in self.debts], "focus": self.focus,
+                "budget": self.budget, "last_intent": self.last_intent, "pending": self.pending,
+                "asks": self.asks, "options": list(self.options), "cues": dict(self.cues), "mode": self.mode,
+                "said": list(self.said), "noted": list(self.noted), "disclaimed": self.disclaimed}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Session:
+        if not data:
+            return cls()
+        debts = tuple({k: v for k, v in dict(d).items() if k in DEBT_FIELDS}
+                      for d in data.get("debts") or () if isinstance(d, Mapping))
+        budget = data.get("budget")
+        return cls(str(data.get("state") or "idle"), debts, int(data.get("focus", -1)),
+                   budget if isinstance(budget, int) else None, data.get("last_intent"), data.get("pending"),
+                   int(data.get("asks") or 0), tuple(data.get("options") or ()), dict(data.get("cues") or {}),
+                   str(data.get("mode") or ""), tuple(data.get("said") or ()), tuple(data.get("noted") or ()),
+                   bool(data.get("disclaimed")))
+
+
+# ---------------------------------------------------------------------- merging a message
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """The facts one message states, as the session merges them."""
+
+    values: Mapping[str, int] = field(default_factory=dict)  # days_overdue, amount said of no lender
+    debts: tuple[Mapping[str, Any], ...] = ()  # per lender named: {platform, days_overdue?, amount?, product?}
+    product: str | None = None  # a product said of no lender: 是信用卡 / 是贷款
+    budget: int | None = None
+    correction: bool = False
+    #: an elliptical follow-up (花呗呢): a new lender takes the days of the one before
+    elliptical: bool = False
+
+
+def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
+    """The session after a message: new values replace old ones of the debt they belong to.
+
+    * lenders named become debts (or update theirs); the first named takes the focus;
+    * values said of no lender go to the debt in focus (a first one is opened if need be);
+    * "是信用卡" after a bank's name is that bank's card, not a new lender;
+    * a correction (不是借呗是花呗, 不是12天是42天) replaces the focused debt's value, adding nothing.
+    """
+    debts = [dict(d) for d in session.debts]
+    focus = session.focus
+    before = dict(debts[focus]) if 0 <= focus < len(debts) else {}
+
+    def find(platform: str) -> int:
+        return next((i for i, d in enumerate(debts) if d.get("platform") == platform), -1)
+
+    named = list(heard.debts)
+    # a generic card after a bank in focus: which product of that bank (信用卡 → card)
+    if (named and len(named) == 1 and kinds.get(named[0]["platform"]) == "credit_card"
+            and kinds.get(before.get("platform", "")) == "bank"):
+        extra = {k: v for k, v in named[0].items() if k not in ("platform", "product")}
+        named = []
+        debts[focus] = {**debts[focus], **extra, "product": "card"}
+    if named and heard.correction and before and find(named[0]["platform"]) < 0:
+        # 不是借呗，是花呗: the debt in focus was misnamed
+        first = dict(named[0])
+        debts[focus] = {k: v for k, v in {**before, **first}.items() if k != "product" or "product" in first}
+        named = named[1:]
+    new_focus = focus
+    for i, item in enumerate(named):
+        idx = find(item["platform"])
+        if idx < 0 and 0 <= focus < len(debts) and "platform" not in debts[focus]:
+            idx = focus  # the unnamed debt spoken of so far is this lender's
+        if idx < 0:
+            debts.append({})
+            idx = len(debts) - 1
+        old = debts[idx]
+        record = {**old, **item}
+        if old.get("platform") not in (None, item["platform"]):
+            record.pop("product", None)
+        if heard.elliptical and "days_overdue" not in record and "days_overdue" in before:
+            record["days_overdue"] = before["days_overdue"]
+        debts[idx] = record
+        if i == 0:
+            new_focus = idx
+    focus = new_focus
+    if heard.values:
+        if not (0 <= focus < len(debts)):
+            debts.append({})
+            focus = len(debts) - 1
+        debts[focus] = {**debts[focus], **heard.values}
+    if heard.product and 0 <= focus < len(debts) and kinds.get(debts[focus].get("platform", "")) == "bank":
+        debts[focus] = {**debts[focus], "product": heard.product}
+    budget = heard.budget if heard.budget is not None else session.budget
+    return replace(session, debts=tuple(debts), focus=focus, budget=budget)

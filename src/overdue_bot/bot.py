@@ -9,10 +9,10 @@ from typing import Any
 
 from . import knowledge
 from .dialogue import Dialogue, Message
-from .session import Session
 from .knowledge import Knowledge
 from .models import Parse, Reply
 from .nlu import THRESHOLD, Understanding
+from .session import Session
 from .stores import MemoryStore, SessionStore
 
 

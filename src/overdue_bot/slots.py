@@ -358,7 +358,7 @@ class SlotExtractor:
         if budget is not None:
             slots["monthly_budget"] = budget
         debts = self._debts(text, named, days, amounts)
-        for i, debt in enumerate(debts):
+        for debt in debts:
             # a bank's product, read from its own part of the message
             own = [m for m in named if m[0] == debt["platform"]]
             nxt = [m[1] for m in named if m[1] > own[0][1] and m[0] != debt["platform"]]

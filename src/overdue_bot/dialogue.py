@@ -38,9 +38,9 @@ TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("awaiting", "*", "dont_know", "answer_general"),
     ("idle", "*", "more", "go_on"),                 # 然后呢 / 嗯 / 不知道 with nothing pending
     ("*", "*", "follow_up", "answer_last"),         # 花呗呢 / 不对，是十天 / 不是12天是42天: same topic, new facts
+    ("*", "*", "budget", "plan"),                   # 每个月最多能拿出一千五: a plan for the debts heard of
     ("*", "*", "ambiguous", "clarify"),             # two intents too close to call
     ("*", "*", "question", "answer_or_ask"),        # a topic question (asks for a needed slot)
-    ("*", "*", "budget", "plan"),                   # 每个月最多能拿出一千五: a plan for the debts heard of
     ("*", "*", "new_debt", "list_debts"),           # 花呗也欠了五千: a further lender, noted
     ("*", "*", "update", "answer_last"),            # new facts after a topic: the topic again, for them
     ("awaiting", "*", "miss", "ask_again_or_general"),
@@ -123,7 +123,8 @@ class Dialogue:
             "follow_up": self._follow_up,
             "ambiguous": lambda s, m, i: self._is_topic(i) and self._ambiguous(m.parse),
             "question": lambda s, m, i: self._is_topic(i),
-            "budget": lambda s, m, i: "monthly_budget" in m.parse.slots,
+            "budget": lambda s, m, i: "monthly_budget" in m.parse.slots and (
+                not m.question or i in CHAT or i in ("negotiate_repayment", "repayment_priority")),
             "new_debt": self._new_debt,
             "more": lambda s, m, i: bool(self._more.match(re.sub(r"[\W_]+", "", m.text))),
             "update": lambda s, m, i: bool(m.parse.slots) and self._is_topic(s.last_intent),
@@ -140,10 +141,10 @@ class Dialogue:
             and m.parse.confidence >= PRACTICAL
 
     def _follow_up(self, s: Session, m: Message, intent: str) -> bool:
-        if not self._is_topic(s.last_intent):
-            return False
         said_facts = bool(m.parse.slots) or bool(m.debts) or m.product is not None
-        return said_facts and (m.correction or bool(self._ellipsis.match(m.residue)))
+        if m.correction and said_facts:
+            return True  # 不是12天是42天: the last answer again (or the facts, if there was none)
+        return self._is_topic(s.last_intent) and said_facts and bool(self._ellipsis.match(m.residue))
 
     def _new_debt(self, s: Session, m: Message, intent: str) -> bool:
         """A statement naming a lender not heard of before, while others are already known."""
@@ -287,6 +288,8 @@ class Dialogue:
         return self._answer(s, m, event, it.name)
 
     def _answer_last(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        if not self._is_topic(s.last_intent):
+            return self._answer(s, m, event, "inform")
         return self._answer_or_ask(s, m, event, s.last_intent)
 
     def _clarify(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
@@ -363,7 +366,15 @@ class Dialogue:
             total = sum(d["amount"] for d in debts) if len(debts) > 1 else slots.get("amount")
             if isinstance(total, int):
                 values["total_money"] = money(total)
-                values["months"] = math.ceil(total / budget)
+                months = math.ceil(total / budget)
+                values["months"] = months
+                values["months_text"] = f"{months}个月" if months < 24 else duration(months * 30)
+                values["plan_total"] = fill(self.texts.plan_total, values)
+        # a debt as one phrase: 信用卡欠15万元，逾期半年 / 花呗欠5000元 / 借呗逾期12天
+        said = [f"欠{values['money']}"] if "money" in values else []
+        said += [f"逾期{values['duration']}"] if "duration" in values else []
+        values["debt_label"] = (slots.get("platform") or "") + "，".join(said) if said or slots.get("platform") \
+            else ""
         # who to call: the bank or lender by name, 发卡行 for a card of no named bank, else 平台
         platform = slots.get("platform")
         generic_card = kind == "credit_card" and self.kinds.get(platform) == "credit_card"

@@ -21,8 +21,8 @@ from .slots import Platform
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the Python one
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-SLOT_NAMES = ("days_overdue", "platform", "amount")
-_CONDITION_KEYS = {"days", "amount", "platform", "platform_kind", "has", "missing", "cue"}
+SLOT_NAMES = ("days_overdue", "platform", "amount", "monthly_budget")
+_CONDITION_KEYS = {"days", "amount", "platform", "platform_kind", "has", "missing", "cue", "debts"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,8 @@ class Texts:
     next_situation: str
     next_topic: str
     next_idle: str
+    #: a plan's arithmetic: {total_money}, {months}
+    plan_total: str
     #: the line of support that stays in reach after a distress turn
     support_line: str
     quick_replies: tuple[str, ...]
@@ -125,6 +127,8 @@ class Knowledge:
     politeness: tuple[str, ...] = ()
     #: words that say which product of a bank a message means: {"card": (...), "loan": (...)}
     products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: units rewritten only right after a number: 3 days → 3天
+    after_number: Mapping[str, str] = field(default_factory=dict)
 
 
 def default_path() -> Path:
@@ -185,7 +189,7 @@ def _condition(when: Any, file: str, intent: str, fld: str) -> dict[str, Any]:
             intent=intent, field=fld)
     out: dict[str, Any] = {}
     for key, value in when.items():
-        if key in ("days", "amount"):
+        if key in ("days", "amount", "debts"):
             if (not isinstance(value, list) or len(value) != 2
                     or not all(v is None or isinstance(v, int) for v in value)):
                 raise KnowledgeError(file, f"{key} must be [min, max] with integers or null (got {value!r})",
@@ -353,7 +357,7 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Ki
 
 
 _TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint", "repeat", "same",
-              "more_lead", "next_days", "next_budget", "next_situation", "next_topic", "next_idle", "support_line")
+              "more_lead", "next_days", "next_budget", "next_situation", "next_topic", "next_idle", "plan_total", "support_line")
 _BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets", "support", "reported"}
 
 
@@ -386,7 +390,7 @@ def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
             raise KnowledgeError(file, "each rule needs exactly 'from', 'to' and 'words'", field=fld)
         reported.append(Reported(_str_list(item["from"], file, None, f"{fld}.from", min_len=1),
                                  str(item["to"]), _str_list(item["words"], file, None, f"{fld}.words", min_len=1)))
-    texts = Texts(*(data[k].strip() for k in _TEXT_KEYS),
+    texts = Texts(**{k: data[k].strip() for k in _TEXT_KEYS},
                   quick_replies=_str_list(data.get("quick_replies") or [], file, None, "quick_replies"),
                   dialogue={str(k): _str_list(v, file, None, f"dialogue.{k}") for k, v in words.items()},
                   support=_str_list(data.get("support") or [], file, None, "support"),
@@ -482,7 +486,10 @@ def load(path: str | Path | None = None) -> Knowledge:
     clause_end = lexicon.get("clause_end") or {}
     if not isinstance(clause_end, dict):
         raise KnowledgeError(lex_file, "must be a mapping of phrase → rewrite", field="clause_end")
+    after_number = lexicon.get("after_number") or {}
+    if not isinstance(after_number, dict):
+        raise KnowledgeError(lex_file, "must be a mapping of unit → rewrite", field="after_number")
     return Knowledge(tuple(intents), platforms, kinds, stop,
                      {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words,
                      texts, snippets, {str(k).lower(): str(v) for k, v in clause_end.items()}, politeness,
-                     products)
+                     products, {str(k).lower(): str(v) for k, v in after_number.items()})

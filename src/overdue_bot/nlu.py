@@ -64,6 +64,7 @@ class Understanding:
         self.typos = Replacer(kb.typos)
         self.synonyms = Replacer(kb.synonyms)
         self.clause_end = Replacer(kb.clause_end, suffix=r"(?=[?？。!！,，;；~\s]|$)")
+        self.after_number = Replacer(kb.after_number, prefix=r"(?<=\d)\s*", suffix=r"(?![a-z])")
         self.politeness = Replacer(dict.fromkeys(kb.politeness, ""))
         self.slots = SlotExtractor(kb.platforms, kb.not_lender_after, kb.products)
         words = [*kb.words, *sorted(set(kb.synonyms.values())), *MASKS.values()]
@@ -81,7 +82,7 @@ class Understanding:
         kb = self.kb
         key = cache.digest(self.examples, sorted(kb.typos.items()), sorted(kb.synonyms.items()), kb.words,
                            kb.platforms, sorted(kb.not_lender_after.items()), sorted(kb.clause_end.items()),
-                           kb.politeness, sorted(kb.products.items()), _code_version())
+                           sorted(kb.after_number.items()), kb.politeness, sorted(kb.products.items()), _code_version())
         name = f"overdue_bot-index-{key}.cache"
         try:
             matcher = Matcher.from_state(cache.load(name))
@@ -98,7 +99,7 @@ class Understanding:
         return matcher
 
     def analyse(self, text: str) -> Analysis:
-        cleaned = _INNER_SPACE.sub("", self.typos(clean(text)))
+        cleaned = _INNER_SPACE.sub("", self.after_number(self.typos(clean(text))))
         found = self.slots.extract(cleaned)
         masked = self.clause_end(found.masked(cleaned))
         polite_free = self.politeness(masked)

@@ -41,6 +41,12 @@ def matches(when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None,
         elif key == "missing":
             if any(slots.get(s) is not None for s in cond):
                 return False
+        elif key == "debts":
+            # how many lenders the person has named
+            count = sum(1 for d in slots.get("debts") or () if d.get("platform"))
+            lo, hi = cond
+            if (lo is not None and count < lo) or (hi is not None and count > hi):
+                return False
         elif key == "cue":
             if cue not in cond:
                 return False

@@ -71,13 +71,13 @@ _QUESTION = re.compile(
 class Replacer:
     """Replace many phrases at once, longest first, in one regex pass."""
 
-    def __init__(self, mapping: Mapping[str, str], *, suffix: str = "") -> None:
+    def __init__(self, mapping: Mapping[str, str], *, prefix: str = "", suffix: str = "") -> None:
         self.mapping = dict(mapping)
         keys = sorted(self.mapping, key=len, reverse=True)
         alternatives = "|".join(map(re.escape, keys))
-        self._rx = re.compile(f"(?:{alternatives}){suffix}") if keys else None
+        self._rx = re.compile(f"{prefix}(?P<key>{alternatives}){suffix}") if keys else None
 
     def __call__(self, text: str) -> str:
         if self._rx is None:
             return text
-        return self._rx.sub(lambda m: self.mapping[m.group(0)], text)
+        return self._rx.sub(lambda m: self.mapping[m.group("key")], text)

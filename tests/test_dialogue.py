@@ -144,3 +144,79 @@ def test_clarify_never_loops(bot: Bot) -> None:
     s2, turn = bot.dialogue.step(s, Parse("会被起诉吗", "lawsuit_risk", 0.7, {},
                                           [("lawsuit_risk", 0.7), ("credit_report", 0.2)]))
     assert turn.intent == "lawsuit_risk" and s2.state == "idle"
+
+
+def test_the_table_is_the_behaviour(bot: Bot) -> None:
+    """Every row's event has a test and its handler exists; the last row takes any message."""
+    from overdue_bot.dialogue import TABLE
+
+    d = bot.dialogue
+    for state, mode, event, handler in TABLE:
+        assert event in d._events, event
+        assert callable(getattr(d, "_" + handler)), handler
+        assert state in ("*", "idle", "awaiting", "clarify") and mode in ("*", "support")
+    assert TABLE[-1][:3] == ("*", "*", "chat")
+    # support mode is declared before everything that could ask or hand over
+    events = [row[2] for row in TABLE]
+    assert events.index("any") < events.index("human") < events.index("question")
+
+
+def test_session_round_trips_through_a_dict() -> None:
+    from overdue_bot.session import Session
+
+    s = Session(state="awaiting:days_overdue", debts=({"platform": "花呗", "amount": 5000},
+                                                      {"platform": "招商银行", "product": "card"}),
+                focus=1, budget=1500, last_intent="lawsuit_risk", pending="overdue_severity", asks=1,
+                cues={"court_papers": "summons"}, mode="support", said=("abc",), noted=("花呗",), disclaimed=True)
+    assert Session.from_dict(s.to_dict()) == s
+    assert s.slots == {"platform": "招商银行", "monthly_budget": 1500,
+                       "debts": [{"platform": "花呗", "amount": 5000}, {"platform": "招商银行", "product": "card"}]}
+
+
+def test_merge_keeps_one_record_per_lender() -> None:
+    from overdue_bot.session import Heard, Session, merge
+
+    kinds = {"花呗": "consumer_finance", "借呗": "online_lending", "招商银行": "bank", "信用卡": "credit_card"}
+    s = merge(Session(), Heard(debts=({"platform": "信用卡", "days_overdue": 180, "amount": 150000},)), kinds)
+    s = merge(s, Heard(debts=({"platform": "花呗", "amount": 5000},)), kinds)
+    assert [d["platform"] for d in s.debts] == ["信用卡", "花呗"] and s.focused["platform"] == "花呗"
+    s = merge(s, Heard(budget=1500), kinds)
+    assert s.budget == 1500 and s.focused == {"platform": "花呗", "amount": 5000}, "a budget is no amount"
+    s = merge(s, Heard(values={"days_overdue": 40}), kinds)
+    assert s.debts[0]["days_overdue"] == 180 and s.focused["days_overdue"] == 40
+    # a correction renames the debt in focus instead of adding one
+    s = merge(s, Heard(debts=({"platform": "借呗"},), correction=True), kinds)
+    assert [d["platform"] for d in s.debts] == ["信用卡", "借呗"] and s.focused["amount"] == 5000
+    # 是信用卡 after a bank: that bank's card
+    b = merge(Session(), Heard(debts=({"platform": "招商银行"},)), kinds)
+    b = merge(b, Heard(debts=({"platform": "信用卡"},)), kinds)
+    assert b.debts == ({"platform": "招商银行", "product": "card"},)
+
+
+def test_reported_contact_is_a_complaint_not_a_question(fresh_bot: Bot) -> None:
+    r = fresh_bot.reply("催收打给我妈了", "rep")
+    assert r.intent == "harassment_complaint"
+    r = fresh_bot.reply("逾期三天会不会打给我妈", "rep2")
+    assert r.intent == "contact_emergency_contacts"
+
+
+def test_support_mode_lasts_and_eases_off(fresh_bot: Bot) -> None:
+    b, s = fresh_bot, "sup"
+    assert b.reply("不想活了", s).intent == "distress"
+    r = b.reply("我也不知道该跟谁说", s)
+    assert r.variant == "support" and "逾期几天" not in r.text
+    r = b.reply("我这算严重吗", s)  # a practical question: answered without asking for days
+    assert r.state == "idle" and r.intent == "overdue_severity" and "12356" in r.text
+    r = b.reply("会被起诉吗", s)
+    assert r.intent == "lawsuit_risk" and "12356" not in r.text, "support eases off after a practical answer"
+
+
+def test_no_line_is_said_twice(fresh_bot: Bot) -> None:
+    b, s = fresh_bot, "rep-lines"
+    seen: set[str] = set()
+    for text in ["花呗逾期十天会上征信吗", "会上征信吗", "会上征信吗", "然后呢", "还有呢", "嗯"]:
+        r = b.reply(text, s)
+        for line in r.text.split("\n"):
+            if len(line) >= 20:
+                assert line not in seen, line
+                seen.add(line)

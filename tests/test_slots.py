@@ -18,6 +18,11 @@ DAYS = [
     ("逾期30天", 30), ("逾期 7 天", 7), ("逾期７天", 7), ("逾期兩天", 2), ("逾期两天会上征信吗", 2),
     ("好分期逾期两天会联系我的联系人吗", 2), ("逾期一天多少利息", 1), ("逾期三天后会怎样", 3), ("我这两天很忙，能推迟两天吗", 2),
     ("逾期九十天", 90), ("逾期六十天", 60), ("拖了一个月", 30), ("逾期一个月零几天", 30), ("逾期了整整三天", 3), ("逾期一个月了还没还", 30),
+    # vague durations (taxonomy: 快半年 150–180, 大半年 180–270, 半年多 180)
+    ("快半年了", 180), ("大半年了", 240), ("半年多", 180), ("逾期第一天", 1), ("逾期三年了", 1095),
+    # corrections: the value after the marker is the one meant
+    ("不是12天是42天", 42), ("说错了，是二十天", 20), ("其实是逾期五天", 5), ("应该是三个月", 90), ("不对，是十天", 10),
+    ("jiebei overdue 3 days了", 3), ("2 months overdue", 60),
 ]
 
 NOT_DAYS = [
@@ -26,7 +31,8 @@ NOT_DAYS = [
     "两天前已经还了", "2016年4月21日到期", "3月8日发工资", "逾期几天会上征信", "晚几天还可以吗", "逾期了几个小时",
     "利息一天是多少", "晚了半天", "每天打电话", "这两天很忙", "逾期***天", "没过一天算逾期吗", "前两天还的",
     "一天多少钱", "明天一天都有空", "催收电话一天几个", "还上了一个月都还没解冻", "上面说15天内要还",
-    "三天以内还上", "七天之内",
+    "三天以内还上", "七天之内", "一天会打几次", "一天到晚打电话", "三天没睡着", "借了5个月", "很久了", "好几个月",
+    "一年期存款利息多少", "每个月最多能拿出一千五", "一个月顶多还得起三千", "2016年",
 ]
 
 PLATFORMS = [
@@ -53,10 +59,21 @@ AMOUNTS = [
     ("借了两千一", 2100), ("欠5000块", 5000), ("借了5万元", 50000), ("630元", 630), ("一百元", 100),
     ("借1万", 10000), ("欠了8000", 8000), ("1000逾期一天多少罚息", 1000), ("欠款两千", 2000), ("十万块", 100000),
     ("欠了3w", 30000), ("一万五千元", 15000), ("五百块", 500),
+    # 多万 / 十几万 / X万Y / X千Y (taxonomy; 十几万 accepts 110000–190000)
+    ("信用卡欠了三十多万", 300000), ("欠了十几万", 150000), ("欠了1万2", 12000), ("8千5", 8500), ("二十多万", 200000),
+    ("八十多万", 800000), ("1万5", 15000), ("欠了一万二", 12000), ("欠了分期乐6000", 6000), ("借了两千多", 2000),
+    ("欠了3 wan", 30000),
 ]
 
 NOT_AMOUNTS = ["额度一万五", "年利率24%", "万分之五", "打12378", "欠了***多", "还款日15号", "分12期",
-               "晚上11点", "第3期", "逾期两天", "交两千就能消除逾期", "中介收费三千"]
+               "晚上11点", "第3期", "逾期两天", "交两千就能消除逾期", "中介收费三千", "几万", "欠了好几百", "真想一了百了",
+               "百行征信", "百分五十", "月付两千多", "每个月最多能拿出一千五", "一个月工资四千", "千万别", "欠了几万块"]
+
+BUDGETS = [
+    ("每个月最多能拿出一千五", 1500), ("一个月顶多还得起三千", 3000), ("每月最多拿出1500", 1500), ("每月能还2000", 2000),
+    ("每个月只有两千能还", 2000), ("一个月最多能还五百", 500), ("欠了十五万，每个月最多能拿出一千五", 1500),
+]
+NOT_BUDGETS = ["欠了一千五", "每个月都逾期", "一个月工资四千", "每月8号还款", "分12个月还"]
 
 
 @pytest.mark.parametrize(("text", "days"), DAYS)
@@ -93,6 +110,29 @@ def test_amount(bot: Bot, text: str, amount: int) -> None:
 def test_not_amount(bot: Bot, text: str) -> None:
     """Rates, limits, masked digits, phone numbers, dates and terms are not amounts."""
     assert "amount" not in bot.parse(text).slots
+
+
+@pytest.mark.parametrize(("text", "budget"), BUDGETS)
+def test_monthly_budget(bot: Bot, text: str, budget: int) -> None:
+    """What the person can pay per month is its own slot, never the amount owed or days overdue."""
+    slots = bot.parse(text).slots
+    assert slots.get("monthly_budget") == budget
+    assert slots.get("amount") != budget and "days_overdue" not in slots
+
+
+@pytest.mark.parametrize("text", NOT_BUDGETS)
+def test_not_monthly_budget(bot: Bot, text: str) -> None:
+    assert "monthly_budget" not in bot.parse(text).slots
+
+
+def test_several_lenders_in_one_message(bot: Bot) -> None:
+    """Each lender keeps the values said of it; 都 says one duration of all of them."""
+    a = bot.nlu.analyse("花呗欠了五千，借呗欠了一万")
+    assert a.debts == ({"platform": "花呗", "amount": 5000}, {"platform": "借呗", "amount": 10000})
+    a = bot.nlu.analyse("花呗借呗都逾期两个月了")
+    assert [d.get("days_overdue") for d in a.debts] == [60, 60]
+    a = bot.nlu.analyse("建行快贷和招行信用卡都逾期了")
+    assert [(d["platform"], d.get("product")) for d in a.debts] == [("建设银行", "loan"), ("招商银行", "card")]
 
 
 def test_table_size() -> None:

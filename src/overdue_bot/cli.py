@@ -24,11 +24,15 @@ def _test(args: argparse.Namespace) -> int:
     from .bot import Bot
     from .testing import run_paths
 
+    from .testing import figures
+
     results = run_paths(args.paths, Bot(args.intents))
     failed = [r for r in results if not r.ok]
     for r in failed:
         print(r.describe(), end="\n\n")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if args.figures:
+        print(figures(results).describe())
     return 1 if failed or not results else 0
 
 
@@ -68,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     test = sub.add_parser("test", help="run scripted dialogue files")
     test.add_argument("paths", nargs="+", help="dialogue files or folders")
     test.add_argument("--intents", default=None)
+    test.add_argument("--figures", action="store_true",
+                      help="also print the repetition share and the answer lengths of these conversations")
     ev = sub.add_parser("eval", help="evaluate intent and slot accuracy on a labelled file")
     ev.add_argument("file")
     ev.add_argument("--intents", default=None)

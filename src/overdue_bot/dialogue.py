@@ -36,13 +36,17 @@ TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("clarify", "*", "choice", "answer_choice"),    # 前者 / 第二个 / the intent's own words
     ("awaiting", "*", "slot_filled", "answer_pending"),
     ("awaiting", "*", "dont_know", "answer_general"),
+    ("awaiting", "*", "vague", "ask_again_or_general"),  # 很久了 / 好几个月: no value yet, asked once more
     ("idle", "*", "more", "go_on"),                 # 然后呢 / 嗯 / 不知道 with nothing pending
-    ("*", "*", "follow_up", "answer_last"),         # 花呗呢 / 不对，是十天 / 不是12天是42天: same topic, new facts
+    ("idle", "*", "same_topic", "answer_last"),     # 这样合法吗 / 真的吗: about what was just said
+    ("idle", "*", "complain", "complain"),          # 去哪投诉: where, for the lender and topic at hand
     ("*", "*", "budget", "plan"),                   # 每个月最多能拿出一千五: a plan for the debts heard of
+    ("*", "*", "follow_up", "answer_last"),         # 花呗呢 / 不对，是十天 / 不是12天是42天: same topic, new facts
     ("*", "*", "ambiguous", "clarify"),             # two intents too close to call
     ("*", "*", "question", "answer_or_ask"),        # a topic question (asks for a needed slot)
     ("*", "*", "new_debt", "list_debts"),           # 花呗也欠了五千: a further lender, noted
     ("*", "*", "update", "answer_last"),            # new facts after a topic: the topic again, for them
+    ("*", "*", "worried", "reassure"),              # 我们老两口很害怕: calm first, then the next step
     ("awaiting", "*", "miss", "ask_again_or_general"),
     ("*", "*", "chat", "answer"),                   # greet, thanks, inform, out of scope …
 )
@@ -52,6 +56,12 @@ CHAT = frozenset({"greet", "goodbye", "thanks", "help", "affirm", "deny", "infor
 SUPPORT_OFF = frozenset({"distress", "human_agent"}) | CHAT
 #: a practical question in support mode must be understood at least this well
 PRACTICAL = 0.3
+#: while waiting for a slot, a statement understood less well than this is no new question
+VAGUE = 0.4
+#: a message understood less well than STICKY stays on the topic of the conversation when that
+#: topic scores within STICKY_MARGIN of the best (他们让我先还两百表示诚意, after an old debt)
+STICKY = 0.3
+STICKY_MARGIN = 0.08
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,16 @@ class _Said:
     disclaimed: bool = False
 
 
+def _bare(text: str) -> str:
+    """A message without punctuation or spaces, for whole-message cue lists."""
+    return re.sub(r"[\W_]+", "", text)
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = re.sub(r"[\W_a-z\d]+", "", text)
+    return {chars[i:i + 2] for i in range(len(chars) - 1)}
+
+
 class Dialogue:
     """Applies the table with the knowledge base's answers."""
 
@@ -105,6 +125,9 @@ class Dialogue:
         self._second = re.compile(f"^(?:{alternatives('second_choice')})")
         self._dont_know = re.compile(alternatives("dont_know"))
         self._more = re.compile(f"^(?:{alternatives('more')})$")
+        self._same = re.compile(f"^(?:{alternatives('same_topic')})$")
+        self._worried = re.compile(alternatives("worried"))
+        self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
         self._cue_words = [(it.name, [(c, tuple(w.lower() for w in ws)) for c, ws in it.cues.items()])
                            for it in kb.intents if it.cues]
         # what is left of an elliptical follow-up once slots are masked: 那P呢, D呢, 如果是P的话
@@ -120,14 +143,20 @@ class Dialogue:
             "choice": lambda s, m, i: self._choice(s, m.parse) is not None,
             "slot_filled": lambda s, m, i: s.state.split(":", 1)[1] in m.parse.slots,
             "dont_know": lambda s, m, i: bool(self._dont_know.search(m.text)),
+            "vague": lambda s, m, i: not m.question and not m.parse.slots and m.parse.confidence < VAGUE,
             "follow_up": self._follow_up,
-            "ambiguous": lambda s, m, i: self._is_topic(i) and self._ambiguous(m.parse),
+            "ambiguous": lambda s, m, i: self._is_topic(i) and i == m.parse.intent and self._ambiguous(m.parse),
             "question": lambda s, m, i: self._is_topic(i),
             "budget": lambda s, m, i: "monthly_budget" in m.parse.slots and (
                 not m.question or i in CHAT or i in ("negotiate_repayment", "repayment_priority")),
             "new_debt": self._new_debt,
-            "more": lambda s, m, i: bool(self._more.match(re.sub(r"[\W_]+", "", m.text))),
+            "more": lambda s, m, i: bool(self._more.match(_bare(m.text))),
+            "same_topic": lambda s, m, i: self._is_topic(s.last_intent) and bool(self._same.match(_bare(m.text))),
+            "complain": lambda s, m, i: s.last_intent not in (None, "harassment_complaint")
+            and bool(self._complain_rx.match(_bare(m.text))),
             "update": lambda s, m, i: bool(m.parse.slots) and self._is_topic(s.last_intent),
+            "worried": lambda s, m, i: (i in CHAT or m.parse.confidence < VAGUE) and not m.parse.slots
+            and bool(self._worried.search(m.text)),
             "miss": lambda s, m, i: True,
             "chat": lambda s, m, i: True,
         }
@@ -141,7 +170,7 @@ class Dialogue:
             and m.parse.confidence >= PRACTICAL
 
     def _follow_up(self, s: Session, m: Message, intent: str) -> bool:
-        said_facts = bool(m.parse.slots) or bool(m.debts) or m.product is not None
+        said_facts = bool(set(m.parse.slots) - {"monthly_budget"}) or bool(m.debts) or m.product is not None
         if m.correction and said_facts:
             return True  # 不是12天是42天: the last answer again (or the facts, if there was none)
         return self._is_topic(s.last_intent) and said_facts and bool(self._ellipsis.match(m.residue))
@@ -149,8 +178,10 @@ class Dialogue:
     def _new_debt(self, s: Session, m: Message, intent: str) -> bool:
         """A statement naming a lender not heard of before, while others are already known."""
         known = {d.get("platform") for d in s.debts}
-        return intent in CHAT and bool(s.debts) and any(d["platform"] not in known for d in m.debts) \
-            and any(d.get("platform") for d in s.debts)
+        bank_in_focus = self.kinds.get(s.focused.get("platform", "")) == "bank"
+        new = [d for d in m.debts if d["platform"] not in known
+               and not (bank_in_focus and self.kinds.get(d["platform"]) == "credit_card")]  # 是信用卡: its card
+        return intent in CHAT and bool(new) and any(d.get("platform") for d in s.debts)
 
     def _ambiguous(self, parse: Parse) -> bool:
         topics = [(i, s) for i, s in parse.ranking if i not in CHAT]
@@ -171,12 +202,19 @@ class Dialogue:
             return parse.intent
         return None
 
-    def resolve(self, m: Message) -> str:
-        """The intent a message asks about; a report of what already happened is its own case.
+    def resolve(self, m: Message, last: str | None = None) -> str:
+        """The intent a message asks about, in this conversation.
 
-        催收打给我妈了 is not "will they call my mother?" but a complaint; 已经被起诉了 is court papers.
+        A report of what already happened is its own case: 催收打给我妈了 is not "will they call my
+        mother?" but a complaint; 已经被起诉了 is court papers.  A message the matcher is unsure of
+        stays on the conversation's topic when that topic is nearly as likely.
         """
         intent = m.parse.intent
+        ranking = dict(m.parse.ranking)
+        top = m.parse.ranking[0][1] if m.parse.ranking else 0.0
+        if (self._is_topic(last) and last != intent and top < STICKY and last in ranking
+                and ranking[last] >= top - STICKY_MARGIN and intent not in SUPPORT_OFF - CHAT):
+            intent = str(last)
         for rule in self.texts.reported:
             if intent in rule.sources and any(w in m.text for w in rule.words):
                 if self._will.search(m.text) and "已经" not in m.text:
@@ -186,7 +224,7 @@ class Dialogue:
 
     def classify(self, session: Session, message: Message) -> tuple[str, str]:
         """The event a message is and the handler the table gives it."""
-        intent = self.resolve(message)
+        intent = self.resolve(message, session.last_intent)
         state = session.state.split(":")[0]
         for row_state, row_mode, event, handler in TABLE:
             if row_state not in ("*", state) or row_mode not in ("*", session.mode):
@@ -227,12 +265,12 @@ class Dialogue:
     # ------------------------------------------------------------------ handlers
     def _answer(self, s: Session, m: Message, event: str, intent: str | None = None,
                 *, general: bool = False) -> tuple[Session, Turn]:
-        name = intent or self.resolve(m)
+        name = intent or self.resolve(m, s.last_intent)
         name = name if name in self.intents else "out_of_scope"
         facts = s.facts
         if general:
             facts = {k: v for k, v in facts.items() if k not in self.intents[name].needs}
-        s, text, variant = self.compose(s, name, facts)
+        s, text, variant = self.compose(s, name, facts, m.text, event)
         last = name if name not in CHAT else s.last_intent
         return (replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
                 Turn(text, name, variant, event))
@@ -273,13 +311,14 @@ class Dialogue:
         return s, replace(turn, text=f"{self.texts.forget_slot}\n{turn.text}")
 
     def _ask_again_or_general(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        """No answer to a question the bot asked (很久了, 嗯): asked once more, in other words; the
+        next time the general answer, never the same question again."""
         if s.asks >= 2 or s.pending not in self.intents:
             return self._answer_general(s, m, event)
-        it = self.intents[s.pending]
-        return replace(s, asks=s.asks + 1), Turn(it.ask, it.name, "ask", event)
+        return replace(s, asks=s.asks + 1), Turn(self.texts.ask_again, s.pending, "ask", event)
 
     def _answer_or_ask(self, s: Session, m: Message, event: str, intent: str | None = None) -> tuple[Session, Turn]:
-        it = self.intents[intent or self.resolve(m)]
+        it = self.intents[intent or self.resolve(m, s.last_intent)]
         missing = [slot for slot in it.needs if s.facts.get(slot) is None]
         if missing:
             return (replace(s, state=f"awaiting:{missing[0]}", pending=it.name, asks=1,
@@ -298,6 +337,16 @@ class Dialogue:
         text = fill(self.texts.clarify, {"first": f"“{labels[0]}”", "second": f"“{labels[1]}”"})
         return (replace(s, state="clarify", options=tuple(topics), pending=None),
                 Turn(text, None, "clarify", event))
+
+    def _reassure(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        calm = next((t for t in self.texts.reassure if not s.has_said(t)), self.texts.reassure[-1]) \
+            if self.texts.reassure else ""
+        lines = [line for line in (calm, self._next(s)) if line]
+        return s.remember(lines), Turn("\n".join(lines), s.last_intent, "reassure", event)
+
+    def _complain(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        text = fill(self.texts.complain, self.values(s.facts))
+        return s.remember([text]), Turn(text, s.last_intent, "complain", event)
 
     def _plan(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         several = sum(1 for d in s.debts if d.get("platform")) > 1
@@ -334,6 +383,20 @@ class Dialogue:
             steps.append(self.texts.next_situation)
         steps.append(self.texts.next_topic)
         return next((step for step in steps if not s.has_said(step)), self.texts.next_idle)
+
+    def _recap(self, s: Session, lines: list[str], asked: str) -> str:
+        """前面说过 + the clause of the earlier answer closest to what is asked now (never twice)."""
+        want = _bigrams(asked)
+        # the closest line first; with nothing in common, the lead sentence (the direct answer)
+        order = sorted(range(len(lines)), key=lambda i: (-len(want & _bigrams(lines[i])), i))
+        for i in order:
+            clause = re.split(r"[；。]", lines[i].lstrip("·0123456789. "), maxsplit=1)[0].strip("，, ")
+            if len(clause) > 60:
+                clause = clause.split("：", 1)[0]
+            recap = fill(self.texts.recap, {"point": clause})
+            if not s.has_said(recap):
+                return recap
+        return self.texts.repeat
 
     # ------------------------------------------------------------------ answers
     def kind(self, slots: dict[str, Any]) -> str | None:
@@ -414,7 +477,8 @@ class Dialogue:
             parts += [self.note(slots), self.texts.disclaimer]
         return "\n".join(p for p in parts if p), variant.name
 
-    def compose(self, s: Session, intent: str, facts: dict[str, Any]) -> tuple[Session, str, str]:
+    def compose(self, s: Session, intent: str, facts: dict[str, Any], asked: str = "",
+                event: str = "") -> tuple[Session, str, str]:
         """The answer as this conversation needs it: nothing said twice.
 
         Lines already said are left out; the lender's note comes once per lender and the disclaimer
@@ -432,7 +496,12 @@ class Dialogue:
             extra = [fill(p, self.values(facts)) for p in it.more]
             extra = [p for p in extra if not s.has_said(p)]
             new_lender = it.legal and platform and platform not in s.noted
-            lead = fill(self.texts.same, {"platform": platform}) if new_lender else self.texts.repeat
+            if new_lender:
+                lead = fill(self.texts.same, {"platform": platform})
+            elif event == "update":
+                lead = fill(self.texts.noted, self.values(facts))  # 欠了快一万: the fact, acknowledged
+            else:
+                lead = self._recap(s, body, asked)
             fresh = [lead, f"{self.texts.more_lead}{extra[0]}" if extra else self._next(s)]
             s = s.remember(extra[:1])
         elif not fresh:

@@ -91,6 +91,14 @@ class Texts:
     repeat: str
     #: the same question for another lender, where the answer is the same ({platform})
     same: str
+    #: a second question on a topic: the earlier point closest to it ({point})
+    recap: str
+    #: a new fact after a topic whose points were made ({debt_label})
+    noted: str
+    #: a vague answer to a question the bot asked: asked once more, in other words
+    ask_again: str
+    #: where to complain, for the lender and topic at hand ({complaint})
+    complain: str
     #: before a further point (然后呢, or the same topic again)
     more_lead: str
     #: the next useful step when nothing is pending: ask the days, ask the budget, or ask the situation
@@ -107,6 +115,8 @@ class Texts:
     dialogue: Mapping[str, tuple[str, ...]]
     #: what the bot says, kindly and in turn, while the person is in distress
     support: tuple[str, ...] = ()
+    #: a calm first line, in turn, for someone frightened but not in crisis
+    reassure: tuple[str, ...] = ()
     reported: tuple[Reported, ...] = ()
 
 
@@ -356,9 +366,9 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Ki
     return tuple(out), kinds, stop, words
 
 
-_TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint", "repeat", "same",
+_TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint", "repeat", "same", "recap", "noted", "ask_again", "complain",
               "more_lead", "next_days", "next_budget", "next_situation", "next_topic", "next_idle", "plan_total", "support_line")
-_BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets", "support", "reported"}
+_BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets", "support", "reassure", "reported"}
 
 
 def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
@@ -394,6 +404,7 @@ def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
                   quick_replies=_str_list(data.get("quick_replies") or [], file, None, "quick_replies"),
                   dialogue={str(k): _str_list(v, file, None, f"dialogue.{k}") for k, v in words.items()},
                   support=_str_list(data.get("support") or [], file, None, "support"),
+                  reassure=_str_list(data.get("reassure") or [], file, None, "reassure"),
                   reported=tuple(reported))
     checked = {str(name): _answers(v, file, f"snippet {name}", fallback=False) for name, v in snippets.items()}
     return texts, checked

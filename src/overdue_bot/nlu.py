@@ -103,7 +103,10 @@ class Understanding:
         found = self.slots.extract(cleaned)
         masked = self.clause_end(found.masked(cleaned))
         polite_free = self.politeness(masked)
-        if len(_CJK.findall(polite_free)) >= 2:  # 你好，… / …，谢谢: keep only what asks
+        # 你好，逾期会上征信吗 / …，谢谢: keep only what asks; but 好的谢谢你 is a thank-you, and
+        # 师傅您好 a greeting: courtesy words go only where the rest carries a question of its own
+        rest = _CJK.findall(polite_free)
+        if len(rest) >= 5 or (len(rest) >= 2 and has_question(polite_free)):
             masked = polite_free
         canonical = strip_noise(self.synonyms(masked))
         tokens = tuple(self.tokenizer.cut(canonical)) if canonical else ()

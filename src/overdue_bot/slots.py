@@ -157,7 +157,8 @@ _AMOUNT_CONTEXT_BEFORE = re.compile(
 _AMOUNT_CONTEXT_AFTER = re.compile(r"^(?:逾期|没还|未还|是多少|的罚息|的利息|罚息|利息|的钱|本金|欠款|的欠款|的债)")
 _NOT_AMOUNT_BEFORE = re.compile(
     r"(?:交|收费|收|付|付了|给|赔|要价|额度|额度是|额度有|提额|提额到|降到|降额到|万分之|千分之|百分之|打|拨|拨打|号码|电话|第|"
-    r"月付|月供|每月还|每个月还|每期还|每期|工资|工资才|收入|月薪|赚|挣|手里有|手上有|只剩|还剩|存款|一了)$")
+    r"月付|月供|每月还|每个月还|每期还|每期|工资|工资才|收入|月薪|赚|挣|手里有|手上有|只剩|还剩|存款|一了|先还|只还|"
+    r"先转|转了|还了)$")
 _NOT_AMOUNT_AFTER = re.compile(
     r"^(?:%|分之|分|期|号|日|点|天|月|年|个|次|岁|分钟|小时|多天|多个|周|星期|礼拜|倍|笔|张|家|了百了|行|度)")
 
@@ -207,15 +208,20 @@ _BUDGET_BEFORE = re.compile(
     r"(?:最多|顶多|至多|只能|就能|能|可以|也就|大概能|最多能|顶多能)"
     r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
     r"(?:元|块钱|块)?")
+#: 每个月工资四千，最多能拿出两千: the capacity clause, with a month word earlier in the message
+_BUDGET_LATER = re.compile(
+    r"(?:最多|顶多|至多|只能|最多能|顶多能)(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})"
+    r"(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})(?:元|块钱|块)?")
 _BUDGET_AFTER = re.compile(
     _MONTH + r"(?:只有|就|大概|差不多|也就)?(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
     r"(?:元|块钱|块)?(?:左右)?(?:能|可以)(?:用来)?(?:还|拿出来|拿出)")
 
 
 def _find_budget(text: str) -> tuple[int | None, tuple[int, int] | None]:
-    for rx in (_BUDGET_BEFORE, _BUDGET_AFTER):
+    month = re.search(_MONTH, text)
+    for rx in (_BUDGET_BEFORE, _BUDGET_AFTER, _BUDGET_LATER):
         m = rx.search(text)
-        if not m:
+        if not m or (rx is _BUDGET_LATER and not (month and month.start() < m.start())):
             continue
         raw = m.group("amt")
         unit = raw[-1] if raw[-1] in "万千kw" and len(raw) > 1 and raw[-2].isdigit() else None
@@ -319,6 +325,12 @@ class SlotExtractor:
                 out[-1] = (name, prev[1], end, f"{prev[3]}|{alias}")
                 continue
             out.append((name, start, end, alias))
+        # 我信用卡逾期了三个月了 招行的: one card and one bank in a message are that bank's card
+        names = {m[0] for m in out}
+        banks = names & self._banks
+        if len(names) == 2 and len(banks) == 1 and names - banks <= self._generic_card:
+            bank = next(iter(banks))
+            out = [(bank, s, e, a) for _, s, e, a in out]
         return out
 
     def extract(self, text: str) -> Extraction:

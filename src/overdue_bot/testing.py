@@ -41,6 +41,8 @@ class TurnFailure:
 class Result:
     dialogue: Dialogue
     failures: tuple[TurnFailure, ...] = field(default_factory=tuple)
+    #: what the bot said, turn by turn: (text, intent, variant)
+    replies: tuple[tuple[str, str | None, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -92,10 +94,12 @@ def run(dialogue: Dialogue, bot: Bot) -> Result:
     """Replay one dialogue in a fresh session and compare every turn."""
     sid = f"test-{uuid.uuid4().hex}"
     failures = []
+    replies = []
     try:
         for i, turn in enumerate(dialogue.turns):
             user = "" if turn["user"] is None else str(turn["user"])
             r = bot.reply(user, session_id=sid)
+            replies.append((r.text, r.intent, r.variant))
             problems = []
             if "intent" in turn and r.intent != turn["intent"]:
                 problems.append(f"intent: expected {turn['intent']}, got {r.intent}")
@@ -115,7 +119,74 @@ def run(dialogue: Dialogue, bot: Bot) -> Result:
                 failures.append(TurnFailure(i, user, tuple(problems), ranking))
     finally:
         bot.reset(sid)
-    return Result(dialogue, tuple(failures))
+    return Result(dialogue, tuple(failures), tuple(replies))
+
+
+#: variants that answer a topic already answered in the conversation
+_FOLLOW_UP_VARIANTS = {"repeat", "more", "next"}
+_NOT_ANSWERS = {"ask", "clarify", "support", "debts"}
+_CHAT = {"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope", None}
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """How a set of conversations reads: repetition and answer lengths (characters)."""
+
+    conversations: int
+    turns: int
+    characters: int
+    repeated: int  # characters in lines of 20+ characters the bot had already said in that conversation
+    first_answers: tuple[int, ...]
+    follow_ups: tuple[int, ...]
+
+    @property
+    def repetition(self) -> float:
+        return self.repeated / self.characters if self.characters else 0.0
+
+    @staticmethod
+    def _pct(values: Sequence[int], q: float) -> int:
+        if not values:
+            return 0
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def describe(self) -> str:
+        f, u = self.first_answers, self.follow_ups
+        return (f"{self.conversations} conversations, {self.turns} bot turns, {self.characters} characters\n"
+                f"repetition: {self.repetition:.1%} of reply characters sit in lines of 20+ characters "
+                f"already said in that conversation\n"
+                f"first answers ({len(f)}): median {self._pct(f, 0.5)}, p90 {self._pct(f, 0.9)} characters\n"
+                f"follow-ups ({len(u)}): median {self._pct(u, 0.5)}, p90 {self._pct(u, 0.9)} characters")
+
+
+def figures(results: Sequence[Result]) -> Figures:
+    """Repetition and answer lengths over replayed conversations.
+
+    A first answer is the first reply on a topic in a conversation; a follow-up is a later reply on
+    a topic already answered (the same question again, 然后呢, 花呗呢 …).
+    """
+    total = repeated = turns = 0
+    first: list[int] = []
+    follow: list[int] = []
+    for result in results:
+        said: set[str] = set()
+        answered: set[str] = set()
+        for text, intent, variant in result.replies:
+            turns += 1
+            total += len(text)
+            for line in text.split("\n"):
+                key = line.strip()
+                if len(key) >= 20 and key in said:
+                    repeated += len(line)
+                said.add(key)
+            if variant in _NOT_ANSWERS or intent in _CHAT:
+                continue
+            if variant in _FOLLOW_UP_VARIANTS or intent in answered:
+                follow.append(len(text))
+            else:
+                first.append(len(text))
+            answered.add(str(intent))
+    return Figures(len(results), turns, total, repeated, tuple(first), tuple(follow))
 
 
 def collect(paths: Iterable[str | Path]) -> list[Path]:

@@ -139,6 +139,8 @@ class Knowledge:
     products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: units rewritten only right after a number: 3 days → 3天
     after_number: Mapping[str, str] = field(default_factory=dict)
+    #: words that show a message is about an overdue debt at all: {"strong": (...), "weak": (...)}
+    domain: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def default_path() -> Path:
@@ -497,10 +499,14 @@ def load(path: str | Path | None = None) -> Knowledge:
     clause_end = lexicon.get("clause_end") or {}
     if not isinstance(clause_end, dict):
         raise KnowledgeError(lex_file, "must be a mapping of phrase → rewrite", field="clause_end")
+    domain = lexicon.get("domain") or {}
+    if not isinstance(domain, dict) or set(domain) - {"strong", "weak"}:
+        raise KnowledgeError(lex_file, "must map strong and weak to word lists", field="domain")
+    domain_words = {str(k): _str_list(v, lex_file, None, f"domain.{k}") for k, v in domain.items()}
     after_number = lexicon.get("after_number") or {}
     if not isinstance(after_number, dict):
         raise KnowledgeError(lex_file, "must be a mapping of unit → rewrite", field="after_number")
     return Knowledge(tuple(intents), platforms, kinds, stop,
                      {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words,
                      texts, snippets, {str(k).lower(): str(v) for k, v in clause_end.items()}, politeness,
-                     products, {str(k).lower(): str(v) for k, v in after_number.items()})
+                     products, {str(k).lower(): str(v) for k, v in after_number.items()}, domain_words)

@@ -37,6 +37,8 @@ SEEDS = 6
 TEMPERATURE = 3.0
 #: examples the fuzzy scorer compares with, the best by feature overlap
 CANDIDATES = 60
+#: of which at most this many from one intent
+PER_INTENT = 8
 #: examples kept per feature in the kNN index
 POSTINGS = 64
 STOPWORDS = frozenset("的 了 吗 呢 啊 吧 呀 哦 嘛 么 我 你 我的 是 在 就 都 也 和 跟 与 还是 那 这 请问 你好 一下 下".split())
@@ -64,8 +66,14 @@ def features(text: str, tokens: Sequence[str], question: bool) -> set[str]:
 class Matcher:
     """Scores every intent for a message; built once from the examples."""
 
-    def __init__(self, examples: Sequence[tuple[Example, set[str]]]) -> None:
-        """Index the examples and train the perceptron (see ``state`` to skip this next time)."""
+    def __init__(self, examples: Sequence[tuple[Example, set[str]]], *,
+                 background: frozenset[str] = frozenset()) -> None:
+        """Index the examples and train the perceptron (see ``state`` to skip this next time).
+
+        ``background`` intents (out_of_scope) are ranked like any other, but their examples do not
+        count in how much a word tells the other intents apart: 怎么办 in 腿抽筋了怎么办 must not make
+        怎么办 a weaker sign of what_to_do.
+        """
         exs = [ex for ex, _ in examples]
         self.intents = sorted({ex.intent for ex in exs})
         n = len(examples)
@@ -73,14 +81,17 @@ class Matcher:
         intent_df: dict[str, set[str]] = defaultdict(set)
         for ex, feats in examples:
             for f in feats:
+                if ex.intent in background:
+                    intent_df[f]  # noqa: B018  (known, but no evidence for the intents' weights)
+                    continue
                 df[f] += 1
                 intent_df[f].add(ex.intent)
         k = len(self.intents)
         # a feature is worth what it tells apart: rare across examples and, above all, across intents
         idf = {
-            f: (0.5 * math.log((n + 1) / (d + 1)) + math.log((k + 1) / len(intent_df[f])) + 0.2)
+            f: (0.5 * math.log((n + 1) / (df[f] + 1)) + math.log((k + 1) / max(1, len(intent_df[f]))) + 0.2)
             * _TYPE_WEIGHT[f[0]]
-            for f, d in df.items()
+            for f in intent_df
         }
         self.oov = 0.5 * (0.5 * math.log(n + 1) + math.log(k + 1) + 0.2)
         index = {intent: i for i, intent in enumerate(self.intents)}
@@ -106,10 +117,12 @@ class Matcher:
         # make every message walk most of the index
         # and each list keeps only its POSTINGS best-weighted examples, so the cost per message
         # stays flat however large the knowledge base grows
-        limit = max(20, n // 20)
+        # (counted without the background examples, whose everyday words must not push a
+        # feature such as 怎么办 out of the index)
+        limit = max(20, sum(1 for e in exs if e.intent not in background) // 20)
 
         def knn(f: str) -> list[tuple[int, float]]:
-            if len(postings[f]) > limit or f[0] == "c":
+            if df[f] > limit or f[0] == "c":
                 return []
             return heapq.nlargest(POSTINGS, postings[f], key=lambda p: p[1])
 
@@ -169,7 +182,17 @@ class Matcher:
                 top2[i] = s
         # edit similarity only against the closest candidates by overlap: a cheap filter that
         # keeps the cost flat however many examples the knowledge base grows to
-        candidates = heapq.nlargest(CANDIDATES, dots, key=dots.__getitem__)
+        # and at most PER_INTENT of one intent, so that one crowded intent (the many everyday
+        # questions of out_of_scope) cannot push every other intent's examples out
+        candidates = []
+        taken = [0] * k
+        for idx in heapq.nlargest(CANDIDATES * 3, dots, key=dots.__getitem__):
+            i = intent_of[idx]
+            if taken[i] < PER_INTENT:
+                taken[i] += 1
+                candidates.append(idx)
+                if len(candidates) == CANDIDATES:
+                    break
         fz = [0.0] * k
         for _, score, idx in process.extract(text, {i: self.texts[i] for i in candidates},
                                              scorer=fuzz.ratio, limit=None):

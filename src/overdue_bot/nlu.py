@@ -22,6 +22,17 @@ _RESIDUE = re.compile(f"[^\u4e00-\u9fff{MASK_CHARS}]")
 
 #: below this score nothing is understood and the intent is out_of_scope
 THRESHOLD = 0.15
+#: what a debt intent must score when the message shows only weak evidence of a debt (利息, 额度,
+#: a lender's name), or none at all (腿抽筋了怎么办); calibrated by benchmarks/ood.py
+WEAK_THRESHOLD = 0.25
+NONE_THRESHOLD = 0.45
+#: intents that need no evidence of a debt: greetings, thanks, crisis words, a request for a person
+_SOCIAL = frozenset({"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "distress", "human_agent"})
+
+
+def _any_of(words: tuple[str, ...] | list[str]) -> re.Pattern[str]:
+    ordered = sorted((w.lower() for w in words), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered)) or "(?!)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,8 @@ class Analysis:
     correction: bool = False
     #: per lender named, what the message says of it
     debts: tuple[dict, ...] = ()
+    #: evidence that the message is about an overdue debt: 2 strong, 1 weak, 0 none
+    evidence: int = 0
 
     @property
     def residue(self) -> str:
@@ -65,6 +78,8 @@ class Understanding:
         self.synonyms = Replacer(kb.synonyms)
         self.clause_end = Replacer(kb.clause_end, suffix=r"(?=[?？。!！,，;；~\s]|$)")
         self.after_number = Replacer(kb.after_number, prefix=r"(?<=\d)\s*", suffix=r"(?![a-z])")
+        self._strong = _any_of(kb.domain.get("strong", ()))
+        self._weak = _any_of(kb.domain.get("weak", ()))
         self.politeness = Replacer(dict.fromkeys(kb.politeness, ""))
         self.slots = SlotExtractor(kb.platforms, kb.not_lender_after, kb.products)
         words = [*kb.words, *sorted(set(kb.synonyms.values())), *MASKS.values()]
@@ -82,7 +97,7 @@ class Understanding:
         kb = self.kb
         key = cache.digest(self.examples, sorted(kb.typos.items()), sorted(kb.synonyms.items()), kb.words,
                            kb.platforms, sorted(kb.not_lender_after.items()), sorted(kb.clause_end.items()),
-                           sorted(kb.after_number.items()), kb.politeness, sorted(kb.products.items()), _code_version())
+                           sorted(kb.after_number.items()), sorted(kb.domain.items()), kb.politeness, sorted(kb.products.items()), _code_version())
         name = f"overdue_bot-index-{key}.cache"
         try:
             matcher = Matcher.from_state(cache.load(name))
@@ -94,7 +109,7 @@ class Understanding:
         for text, intent in self.examples:
             a = self.analyse(text)
             built.append((Example(a.canonical, intent), self._features(a)))
-        matcher = Matcher(built)
+        matcher = Matcher(built, background=frozenset({"out_of_scope"}))
         cache.save(name, matcher.state(), family="overdue_bot-index-")
         return matcher
 
@@ -110,12 +125,33 @@ class Understanding:
             masked = polite_free
         canonical = strip_noise(self.synonyms(masked))
         tokens = tuple(self.tokenizer.cut(canonical)) if canonical else ()
+        if set(found.slots) & {"days_overdue", "amount", "monthly_budget"} or self._strong.search(cleaned):
+            evidence = 2
+        elif found.slots or self._weak.search(cleaned):
+            evidence = 1
+        else:
+            evidence = 0
         return Analysis(cleaned, canonical, tokens, found.slots, has_question(cleaned), found.product,
-                        found.correction, found.debts)
+                        found.correction, found.debts, evidence)
 
     @staticmethod
     def _features(a: Analysis) -> set[str]:
         return features(a.canonical, a.tokens, a.question)
+
+    def decide(self, ranking: list[tuple[str, float]], evidence: int) -> tuple[str, float]:
+        """The intent of a ranking, given how much the message shows it is about a debt at all.
+
+        With strong evidence (逾期, 征信, a number of days …) the message is a debt question and the
+        best debt intent answers it; with weak or no evidence a debt intent has to score higher,
+        else the message is out of scope (一年期存款利息多少, 腿抽筋了怎么办).
+        """
+        if evidence == 2:
+            best = next(((i, s) for i, s in ranking if i != "out_of_scope"), ranking[0])
+            return best if best[1] >= self.threshold else ("out_of_scope", best[1])
+        intent, score = ranking[0]
+        need = self.threshold if intent in _SOCIAL or intent == "out_of_scope" else \
+            (WEAK_THRESHOLD if evidence == 1 else NONE_THRESHOLD)
+        return (intent, score) if score >= need else ("out_of_scope", score)
 
     def parse(self, text: str) -> Parse:
         return self.understand(text)[0]
@@ -127,9 +163,7 @@ class Understanding:
             ranking = [("out_of_scope", 1.0)] + [(i, 0.0) for i in self.matcher.intents if i != "out_of_scope"]
             return Parse(text, "out_of_scope", 1.0, a.slots, ranking[:5]), a
         ranking = self.matcher.rank(a.canonical, self._features(a))
-        intent, score = ranking[0]
+        intent, score = self.decide(ranking, a.evidence)
         confidence = max(0.0, min(1.0, score))
-        if score < self.threshold:
-            intent = "out_of_scope"
         ranking5 = [(i, round(s, 4)) for i, s in ranking[:5]]
         return Parse(text, intent, round(confidence, 4), a.slots, ranking5), a

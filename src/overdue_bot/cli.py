@@ -22,9 +22,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _test(args: argparse.Namespace) -> int:
     from .bot import Bot
-    from .testing import run_paths
-
-    from .testing import figures
+    from .testing import figures, run_paths
 
     results = run_paths(args.paths, Bot(args.intents))
     failed = [r for r in results if not r.ok]

@@ -141,6 +141,10 @@ class Knowledge:
     after_number: Mapping[str, str] = field(default_factory=dict)
     #: words that show a message is about an overdue debt at all: {"strong": (...), "weak": (...)}
     domain: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: a synonym stays as it is when the next word is one of these (还了 before 几百)
+    not_before: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: English words that carry nothing for the matcher
+    latin_stopwords: tuple[str, ...] = ()
 
 
 def default_path() -> Path:
@@ -499,6 +503,14 @@ def load(path: str | Path | None = None) -> Knowledge:
     clause_end = lexicon.get("clause_end") or {}
     if not isinstance(clause_end, dict):
         raise KnowledgeError(lex_file, "must be a mapping of phrase → rewrite", field="clause_end")
+    not_before = lexicon.get("not_before") or {}
+    if not isinstance(not_before, dict):
+        raise KnowledgeError(lex_file, "must map a synonym to the words it is not rewritten before",
+                             field="not_before")
+    keep = {str(k).lower(): _str_list(v, lex_file, None, f"not_before.{k}") for k, v in not_before.items()}
+    for word in keep:
+        if word not in synonyms:
+            raise KnowledgeError(lex_file, f"{word!r} is not a synonym of any group", field=f"not_before.{word}")
     domain = lexicon.get("domain") or {}
     if not isinstance(domain, dict) or set(domain) - {"strong", "weak"}:
         raise KnowledgeError(lex_file, "must map strong and weak to word lists", field="domain")
@@ -509,4 +521,6 @@ def load(path: str | Path | None = None) -> Knowledge:
     return Knowledge(tuple(intents), platforms, kinds, stop,
                      {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words,
                      texts, snippets, {str(k).lower(): str(v) for k, v in clause_end.items()}, politeness,
-                     products, {str(k).lower(): str(v) for k, v in after_number.items()}, domain_words)
+                     products, {str(k).lower(): str(v) for k, v in after_number.items()}, domain_words, keep,
+                     tuple(w.lower() for w in _str_list(lexicon.get("latin_stopwords") or [], lex_file, None,
+                                                        "latin_stopwords")))

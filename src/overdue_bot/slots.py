@@ -72,17 +72,18 @@ _UNIT_DAYS = {"天": 1, "日": 1, "工作日": 1, "个工作日": 1, "周": 7, "
 _FILLER = re.compile(r"(?:了|已经|已|都|快|大概|大约|差不多|将近|近|有|约|才|就|只|共|总共|一共|刚|刚刚|了足足|足足|整整)+$")
 _OVERDUE_VERB = re.compile(
     r"(?:逾期|超期|晚还|迟还|还款逾期|日过|期过|已过|晚|迟|拖|拖欠|推迟|延迟|延期|延后|超|超过|超出|过了|慢|欠|没还|未还|晚交|迟交|"
-    r"宽延|缓|往后推|推|押后|拖延|差)$"
+    r"宽延|缓|往后推|推|押后|拖延|延期付款|延期还款|推迟还款|推迟付款|晚点还款)$"
 )
 _NOT_DAYS_BEFORE = re.compile(
     r"(?:第|最后|最后的|前|每|这|那几|上|下|近|再过|过|没过|不到|不满|没到|不足|不超过|明天|今天|当天|昨天|"
     r"前天|后天|宽限|宽限期|宽限期是|宽限期有|期限|期限是|为期|周期|分|借了|贷了|借款期|利息|罚息|"
-    r"还了|还款了|还清了|还完了|还|工资|发工资|每隔|隔|头|借|贷)$"
+    r"还了|还款了|还清了|还完了|还|工资|发工资|每隔|隔|头|借|贷|算|开始算|保留|保存|还款日|账单日|失业|离婚|结婚|住院|"
+    r"生病|打工|上班|工作|毕业|辞职|出差|坐月子|怀孕|分居)$"
 )
 _NOT_DAYS_AFTER = re.compile(
     r"^(?:都还没|都没|还没|了还没|了都没|几|打几|宽限|的宽限|前|以前|之前|后发|后才发|后有钱|后到账|才发|才到|的利息|利息是|"
     r"是多少|多少|要多少|收多少|几块|的罚息|期|到晚|没睡|睡不着|没吃|吃不下|没合眼|的贷款|的借款|的分期|"
-    r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响)?(?:几|多少|\d+|[一二两三四五六七八九十]+)(?:次|个|遍|条|通))")
+    r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响|改)?(?:几|多少|\d+|[一二两三四五六七八九十]+)(?:次|个|遍|条|通|回))")
 _RANGE_PAIR = re.compile(r"^([一二两三四五六七八九])([二两三四五六七八九])$")
 
 
@@ -113,9 +114,20 @@ def _duration_value(n: str, unit: str, more_half: bool) -> int | None:
     return days or None
 
 
-def _days(text: str, taken: list[tuple[int, int]]) -> list[tuple[int | None, int, int]]:
-    """Every duration that is days overdue: (days, start, end); days is None for masked *** 天."""
+#: a message this short around a bare duration is itself about the days (三个月了, 快半年了)
+_SHORT_REST = 4
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _days(text: str, taken: list[tuple[int, int]], debt: re.Pattern[str] | None = None
+          ) -> list[tuple[int | None, int, int]]:
+    """Every duration that is days overdue: (days, start, end); days is None for masked *** 天.
+
+    A duration with no overdue verb before it counts only in a message about a debt (``debt``
+    matches one of its words) or in one that says little else: 已经离婚两年了 is no overdue.
+    """
     found: list[tuple[int | None, int, int]] = []
+    about_debt = debt is None or bool(debt.search(text))
     for m in _DURATION.finditer(text):
         start, end = m.span()
         if any(s < end and start < e for s, e in taken):
@@ -132,8 +144,15 @@ def _days(text: str, taken: list[tuple[int, int]]) -> list[tuple[int | None, int
             continue  # 2016年, 二零一六年: dates
         if re.match(r"^\d+[日号]", after):
             continue
-        if after.startswith(("宽限", "内", "以内", "之内")) or (not verb and (_NOT_DAYS_BEFORE.search(before)
+        if re.search(r"(?:还款日|账单日|还款时间)[^，。,.？?]{0,6}(?:推迟|往后|延后|提前|推后)$", text[:start]):
+            continue  # 还款日每月推迟一天: the due date moves, nobody is overdue
+        within = after.startswith(("内", "以内", "之内"))
+        if within and re.match(r"(?:以|之)?内(?:就)?(?:逾期|没还|未还)", after):
+            within = False  # 3天内逾期上征信吗: within three days of being overdue
+        if after.startswith("宽限") or within or (not verb and (_NOT_DAYS_BEFORE.search(before)
                                                     or _NOT_DAYS_AFTER.match(after))):
+            continue
+        if not verb and not about_debt and len(_CJK_CHAR.findall(text[:start] + text[end:])) > _SHORT_REST:
             continue
         days = _duration_value(n, unit, bool(m.group("half")))
         if days is None and not n.startswith("*"):
@@ -196,6 +215,8 @@ def _amounts(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, in
         value = _money(n, unit)
         if value is None or value < 10:
             continue
+        if value < 100 and not _AMOUNT_CONTEXT_BEFORE.search(before):
+            continue  # 十块钱帮查征信: a price, not a debt
         found.append((value, start, end))
     return found
 
@@ -244,12 +265,15 @@ class SlotExtractor:
 
     def __init__(self, platforms: Iterable[Platform],
                  not_lender_after: Mapping[str, Iterable[str]] | None = None,
-                 products: Mapping[str, Iterable[str]] | None = None) -> None:
+                 products: Mapping[str, Iterable[str]] | None = None,
+                 debt_words: Iterable[str] = ()) -> None:
         self.platforms = tuple(platforms)
         alias_to: dict[str, str] = {}
         self._loan_alias = {loan.lower() for p in self.platforms for loan in p.loans}
         self._banks = {p.name for p in self.platforms if p.kind == "bank"}
         self._generic_card = {p.name for p in self.platforms if p.kind == "credit_card"}
+        ordered = sorted((w.lower() for w in debt_words), key=len, reverse=True)
+        self._debt = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._card_alias = {a.lower() for p in self.platforms if p.kind == "credit_card" for a in (p.name, *p.aliases)}
         for p in self.platforms:
             for alias in (p.name, *p.aliases, *p.loans):
@@ -345,7 +369,8 @@ class SlotExtractor:
         mentions = self._mentions(text)
         corr = _CORRECTION.search(text)
         valid_from = corr.end() if corr else 0
-        days = _days(text, taken)
+        # a correction (不是五天，是十五天) is about the facts said before: its durations count
+        days = _days(text, taken, None if corr else self._debt)
         taken += [(s, e) for _, s, e in days]
         # platform names hide from the amount's context: 欠了分期乐6000 is 6000 owed
         masked = list(text)

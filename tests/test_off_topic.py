@@ -1,0 +1,37 @@
+"""Knowing what it does not know (issue 12): everyday messages get no debt answer.
+
+off_topic.yaml was used to choose the out-of-domain thresholds; off_topic_final.yaml was written
+afterwards and never tuned on.  Both must stay at or under 10% answered with a debt intent.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from overdue_bot import Bot
+
+from .conftest import ROOT
+
+NOT_DEBT = {"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope", "human_agent",
+            "distress"}
+
+
+@pytest.mark.parametrize("name", ["off_topic.yaml", "off_topic_final.yaml"])
+def test_off_topic_messages_get_no_debt_answer(bot: Bot, name: str) -> None:
+    texts = yaml.safe_load((ROOT / "tests" / "data" / name).read_text(encoding="utf-8"))
+    wrong = [(t, bot.parse(t).intent) for t in texts if bot.parse(t).intent not in NOT_DEBT]
+    print(f"\n{name}: {len(wrong)}/{len(texts)} = {len(wrong) / len(texts):.1%} answered with a debt intent")
+    assert len(texts) >= 100
+    assert len(wrong) / len(texts) <= 0.10, wrong
+
+
+def test_near_domain_questions_point_to_the_lender(fresh_bot: Bot) -> None:
+    """借呗的利率是多少 (no overdue) is out of scope, with a pointer to the lender's own service."""
+    r = fresh_bot.reply("借呗的利率是多少", session_id="near")
+    assert r.intent == "out_of_scope" and "借呗的官方客服" in r.text
+
+
+def test_out_of_scope_says_what_the_bot_can_do(fresh_bot: Bot) -> None:
+    r = fresh_bot.reply("腿抽筋了怎么办", session_id="oos")
+    assert r.intent == "out_of_scope" and "征信" in r.text and "催收" in r.text

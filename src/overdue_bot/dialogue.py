@@ -62,6 +62,9 @@ VAGUE = 0.4
 #: topic scores within STICKY_MARGIN of the best (他们让我先还两百表示诚意, after an old debt)
 STICKY = 0.3
 STICKY_MARGIN = 0.08
+#: in a conversation about a debt, a message with no debt words of its own (晚上十一点还打) is
+#: still a debt question when a debt intent scores at least this (the conversation is the evidence)
+IN_CONTEXT = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,9 @@ class Dialogue:
         intent = m.parse.intent
         ranking = dict(m.parse.ranking)
         top = m.parse.ranking[0][1] if m.parse.ranking else 0.0
+        best = m.parse.ranking[0][0] if m.parse.ranking else intent
+        if intent == "out_of_scope" and self._is_topic(last) and self._is_topic(best) and top >= IN_CONTEXT:
+            intent = best
         if (self._is_topic(last) and last != intent and top < STICKY and last in ranking
                 and ranking[last] >= top - STICKY_MARGIN and intent not in SUPPORT_OFF - CHAT):
             intent = str(last)

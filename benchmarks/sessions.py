@@ -21,14 +21,14 @@ from overdue_bot import Bot  # noqa: E402
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     bot = Bot()
-    bot.reply("你好", "warm")
+    bot.reply("你好", session_id="warm")
     bot.reset("warm")
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     t0 = time.perf_counter()
     for i in range(n):
-        bot.reply(f"花呗逾期{i % 90 + 1}天了", f"user-{i}")
-        bot.reply("会上征信吗", f"user-{i}")
+        bot.reply(f"花呗逾期{i % 90 + 1}天了", session_id=f"user-{i}")
+        bot.reply("会上征信吗", session_id=f"user-{i}")
     elapsed = time.perf_counter() - t0
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()

@@ -7,7 +7,7 @@ from overdue_bot import Bot
 
 def test_seed_question_at_two_days(fresh_bot: Bot) -> None:
     """At 2 days the answer says contacts are not the first step and when they may be contacted."""
-    r = fresh_bot.reply("好分期逾期两天会联系我的联系人吗", "seed")
+    r = fresh_bot.reply("好分期逾期两天会联系我的联系人吗", session_id="seed")
     assert r.intent == "contact_emergency_contacts"
     assert r.slots == {"platform": "好分期", "days_overdue": 2,
                        "debts": [{"platform": "好分期", "days_overdue": 2}]}
@@ -24,7 +24,7 @@ def test_two_days_and_three_months_differ(bot: Bot) -> None:
 
 
 def test_distress_gives_hotlines_first(fresh_bot: Bot) -> None:
-    r = fresh_bot.reply("还不上钱我真的不想活了", "d")
+    r = fresh_bot.reply("还不上钱我真的不想活了", session_id="d")
     assert r.intent == "distress"
     for number in ("12356", "400-161-9995", "010-82951332"):
         assert number in r.text

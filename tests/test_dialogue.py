@@ -11,69 +11,69 @@ from overdue_bot import Bot
 def test_seed_conversation(fresh_bot: Bot) -> None:
     """The five-turn seed conversation keeps context and follows corrections."""
     b, s = fresh_bot, "seed"
-    r = b.reply("好分期逾期两天会联系我和我的联系人吗?", s)
+    r = b.reply("好分期逾期两天会联系我和我的联系人吗?", session_id=s)
     assert (r.intent, r.state) == ("contact_emergency_contacts", "idle")
     assert r.slots == {"platform": "好分期", "days_overdue": 2, "debts": [{"platform": "好分期", "days_overdue": 2}]}
-    r = b.reply("那会上征信吗", s)
+    r = b.reply("那会上征信吗", session_id=s)
     assert r.intent == "credit_report" and r.slots["platform"] == "好分期"
-    r = b.reply("花呗呢", s)
+    r = b.reply("花呗呢", session_id=s)
     assert r.intent == "credit_report" and (r.slots["platform"], r.slots["days_overdue"]) == ("花呗", 2)
     assert [d["platform"] for d in r.slots["debts"]] == ["好分期", "花呗"], "花呗呢 adds a debt and moves the focus"
-    r = b.reply("不对，我其实逾期十天了", s)
+    r = b.reply("不对，我其实逾期十天了", session_id=s)
     assert r.intent == "credit_report" and r.slots["days_overdue"] == 10
-    r = b.reply("我这算严重吗", s)
+    r = b.reply("我这算严重吗", session_id=s)
     assert r.intent == "overdue_severity" and "中度逾期" in r.text
 
 
 def test_asks_for_missing_slot_then_answers(fresh_bot: Bot) -> None:
-    r = fresh_bot.reply("逾期算严重吗", "a")
+    r = fresh_bot.reply("逾期算严重吗", session_id="a")
     assert r.state == "awaiting:days_overdue" and r.intent == "overdue_severity"
-    r = fresh_bot.reply("三个月", "a")
+    r = fresh_bot.reply("三个月", session_id="a")
     assert r.state == "idle" and r.intent == "overdue_severity" and "重度逾期" in r.text
 
 
 def test_dont_know_gives_general_answer(fresh_bot: Bot) -> None:
-    fresh_bot.reply("我这种情况严重吗", "k")
-    r = fresh_bot.reply("不记得了", "k")
+    fresh_bot.reply("我这种情况严重吗", session_id="k")
+    r = fresh_bot.reply("不记得了", session_id="k")
     assert r.state == "idle" and r.intent == "overdue_severity" and r.variant == "default"
 
 
 def test_second_miss_gives_general_answer(fresh_bot: Bot) -> None:
-    fresh_bot.reply("逾期算严重吗", "m")
-    r = fresh_bot.reply("嗯", "m")
+    fresh_bot.reply("逾期算严重吗", session_id="m")
+    r = fresh_bot.reply("嗯", session_id="m")
     assert r.state == "awaiting:days_overdue"
-    r = fresh_bot.reply("好吧", "m")
+    r = fresh_bot.reply("好吧", session_id="m")
     assert r.state == "idle" and r.variant == "default"
 
 
 def test_new_question_while_waiting(fresh_bot: Bot) -> None:
-    fresh_bot.reply("逾期算严重吗", "n")
-    r = fresh_bot.reply("会被起诉吗", "n")
+    fresh_bot.reply("逾期算严重吗", session_id="n")
+    r = fresh_bot.reply("会被起诉吗", session_id="n")
     assert r.intent == "lawsuit_risk" and r.state == "idle"
 
 
 def test_distress_interrupts_waiting(fresh_bot: Bot) -> None:
-    fresh_bot.reply("逾期算严重吗", "x")
-    r = fresh_bot.reply("我真的撑不下去了想死", "x")
+    fresh_bot.reply("逾期算严重吗", session_id="x")
+    r = fresh_bot.reply("我真的撑不下去了想死", session_id="x")
     assert r.intent == "distress" and "12356" in r.text
 
 
 def test_goodbye_ends_and_next_starts_afresh(fresh_bot: Bot) -> None:
-    fresh_bot.reply("花呗逾期五天会上征信吗", "g")
-    r = fresh_bot.reply("好的再见", "g")
+    fresh_bot.reply("花呗逾期五天会上征信吗", session_id="g")
+    r = fresh_bot.reply("好的再见", session_id="g")
     assert r.state == "ended" and r.slots == {}
-    r = fresh_bot.reply("会上征信吗", "g")
+    r = fresh_bot.reply("会上征信吗", session_id="g")
     assert r.slots == {} and r.state == "idle"
 
 
 def test_reset_forgets(fresh_bot: Bot) -> None:
-    fresh_bot.reply("花呗逾期五天了", "r")
+    fresh_bot.reply("花呗逾期五天了", session_id="r")
     fresh_bot.reset("r")
-    assert fresh_bot.reply("会上征信吗", "r").slots == {}
+    assert fresh_bot.reply("会上征信吗", session_id="r").slots == {}
 
 
 def test_sessions_do_not_store_messages(fresh_bot: Bot) -> None:
-    fresh_bot.reply("花呗逾期五天了，我的手机号13812345678", "p")
+    fresh_bot.reply("花呗逾期五天了，我的手机号13812345678", session_id="p")
     stored = fresh_bot.store.get("p")
     assert stored is not None and "13812345678" not in repr(stored) and "手机号" not in repr(stored)
 
@@ -81,7 +81,7 @@ def test_sessions_do_not_store_messages(fresh_bot: Bot) -> None:
 def test_bad_input_never_raises(fresh_bot: Bot) -> None:
     for text in ["", "   ", "\x00\x01\x1b[31m", "😭😭😭", "a" * 1_000_000, "逾期" * 100_000, None, 12345,
                  "How long until my credit report is updated?", "ありがとう"]:
-        r = fresh_bot.reply(text, "bad")  # type: ignore[arg-type]
+        r = fresh_bot.reply(text, session_id="bad")  # type: ignore[arg-type]
         assert r.text.strip()
 
 
@@ -95,8 +95,8 @@ def test_threads_never_see_each_others_slots(fresh_bot: Bot) -> None:
         for i in range(40):
             sid = f"t{k}-{i % 5}"
             days = k * 100 + i % 5 + 1
-            r = b.reply(f"{platforms[k]}逾期{days}天了", sid)
-            r2 = b.reply("会上征信吗", sid)
+            r = b.reply(f"{platforms[k]}逾期{days}天了", session_id=sid)
+            r2 = b.reply("会上征信吗", session_id=sid)
             for got in (r.slots, r2.slots):
                 if got.get("platform") != platforms[k] or got.get("days_overdue") != days:
                     errors.append(f"{sid}: {got}")
@@ -111,7 +111,7 @@ def test_threads_never_see_each_others_slots(fresh_bot: Bot) -> None:
 
 def test_areply_in_many_tasks(fresh_bot: Bot) -> None:
     async def main() -> list[dict]:
-        replies = await asyncio.gather(*(fresh_bot.areply(f"花呗逾期{i + 1}天了", f"a{i}") for i in range(20)))
+        replies = await asyncio.gather(*(fresh_bot.areply(f"花呗逾期{i + 1}天了", session_id=f"a{i}") for i in range(20)))
         return [r.slots for r in replies]
 
     slots = asyncio.run(main())
@@ -194,20 +194,20 @@ def test_merge_keeps_one_record_per_lender() -> None:
 
 
 def test_reported_contact_is_a_complaint_not_a_question(fresh_bot: Bot) -> None:
-    r = fresh_bot.reply("催收打给我妈了", "rep")
+    r = fresh_bot.reply("催收打给我妈了", session_id="rep")
     assert r.intent == "harassment_complaint"
-    r = fresh_bot.reply("逾期三天会不会打给我妈", "rep2")
+    r = fresh_bot.reply("逾期三天会不会打给我妈", session_id="rep2")
     assert r.intent == "contact_emergency_contacts"
 
 
 def test_support_mode_lasts_and_eases_off(fresh_bot: Bot) -> None:
     b, s = fresh_bot, "sup"
-    assert b.reply("不想活了", s).intent == "distress"
-    r = b.reply("我也不知道该跟谁说", s)
+    assert b.reply("不想活了", session_id=s).intent == "distress"
+    r = b.reply("我也不知道该跟谁说", session_id=s)
     assert r.variant == "support" and "逾期几天" not in r.text
-    r = b.reply("我这算严重吗", s)  # a practical question: answered without asking for days
+    r = b.reply("我这算严重吗", session_id=s)  # a practical question: answered without asking for days
     assert r.state == "idle" and r.intent == "overdue_severity" and "12356" in r.text
-    r = b.reply("会被起诉吗", s)
+    r = b.reply("会被起诉吗", session_id=s)
     assert r.intent == "lawsuit_risk" and "12356" not in r.text, "support eases off after a practical answer"
 
 
@@ -215,7 +215,7 @@ def test_no_line_is_said_twice(fresh_bot: Bot) -> None:
     b, s = fresh_bot, "rep-lines"
     seen: set[str] = set()
     for text in ["花呗逾期十天会上征信吗", "会上征信吗", "会上征信吗", "然后呢", "还有呢", "嗯"]:
-        r = b.reply(text, s)
+        r = b.reply(text, session_id=s)
         for line in r.text.split("\n"):
             if len(line) >= 20:
                 assert line not in seen, line

@@ -64,8 +64,8 @@ def test_lock_serialises_one_session(url: str, store: SessionStore) -> None:
 def test_bot_conversation_through_the_store(store: SessionStore, bot: Bot) -> None:
     b = bot.with_store(store)
     sid = uuid.uuid4().hex
-    b.reply("好分期逾期两天会联系我的联系人吗", sid)
-    r = b.reply("那会上征信吗", sid)
+    b.reply("好分期逾期两天会联系我的联系人吗", session_id=sid)
+    r = b.reply("那会上征信吗", session_id=sid)
     assert r.intent == "credit_report" and (r.slots["platform"], r.slots["days_overdue"]) == ("好分期", 2)
     assert "征信" not in str(store.get(sid)) and "联系人吗" not in str(store.get(sid))
 
@@ -73,8 +73,8 @@ def test_bot_conversation_through_the_store(store: SessionStore, bot: Bot) -> No
 def test_sqlite_survives_a_new_store_object(tmp_path, bot: Bot) -> None:
     """A restart (a new store on the same file) continues the conversation."""
     path = f"sqlite:///{tmp_path}/s.db"
-    bot.with_store(open_store(path)).reply("借呗逾期十天了", "u")
-    r = bot.with_store(open_store(path)).reply("会上征信吗", "u")
+    bot.with_store(open_store(path)).reply("借呗逾期十天了", session_id="u")
+    r = bot.with_store(open_store(path)).reply("会上征信吗", session_id="u")
     assert (r.slots["platform"], r.slots["days_overdue"]) == ("借呗", 10)
 
 

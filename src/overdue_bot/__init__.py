@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from .bot import Bot
-from .errors import KnowledgeError, MissingExtraError, OverdueBotError, StoreError
+from .errors import KnowledgeError, MissingExtraError, OverdueBotError, SessionIdError, StoreError
 from .knowledge import load as load_knowledge
 from .models import Parse, Reply
 
@@ -22,6 +22,7 @@ __all__ = [
     "OverdueBotError",
     "Parse",
     "Reply",
+    "SessionIdError",
     "StoreError",
     "__version__",
     "load_knowledge",

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
+import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 
 from . import knowledge
 from .dialogue import Dialogue, Message
 from .knowledge import Knowledge
+from .errors import SessionIdError
 from .models import Parse, Reply
 from .nlu import THRESHOLD, Understanding
 from .session import Session
@@ -56,13 +60,16 @@ class Bot:
         """What one message means, with no conversation around it."""
         return self.nlu.parse(_as_text(text))
 
-    def reply(self, text: str, session_id: str = "default") -> Reply:
-        """Answer one message of a session, remembering its slots and state."""
+    def reply(self, text: str, *, session_id: str) -> Reply:
+        """Answer one message of a session, remembering its slots and state.
+
+        ``session_id`` is required: every conversation is its own, there is no shared default.
+        """
+        sid = session_key(session_id)
         text = _as_text(text)
-        sid = str(session_id)
         parse, analysis = self.nlu.understand(text)
         with self.store.lock(sid):
-            session = Session.from_dict(self.store.get(sid))
+            session = self._session(sid)
             if not analysis.cleaned or not analysis.canonical:
                 key = "empty" if not analysis.cleaned else "not_text"
                 return Reply(getattr(self.knowledge.texts, key), None, 0.0,
@@ -77,14 +84,56 @@ class Bot:
         return Reply(turn.text, turn.intent, confidence, dict(session.slots), session.state,
                      turn.variant, parse)
 
-    async def areply(self, text: str, session_id: str = "default") -> Reply:
+    async def areply(self, text: str, *, session_id: str) -> Reply:
         """reply() for asyncio hosts; runs in a worker thread so the event loop never blocks."""
-        return await asyncio.to_thread(self.reply, text, session_id)
+        sid = session_key(session_id)
+        return await asyncio.to_thread(functools.partial(self.reply, text, session_id=sid))
 
     def reset(self, session_id: str) -> None:
         """Forget a session."""
-        with self.store.lock(str(session_id)):
-            self.store.delete(str(session_id))
+        sid = session_key(session_id)
+        with self.store.lock(sid):
+            self.store.delete(sid)
+
+    def _session(self, sid: str) -> Session:
+        """The stored session; a malformed record is dropped (logged once) and the session starts afresh."""
+        data = self.store.get(sid)
+        try:
+            return Session.from_dict(data)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            who = hashlib.sha256(sid.encode("utf-8")).hexdigest()[:12]
+            if who not in _REPORTED:
+                _REPORTED[who] = None
+                if len(_REPORTED) > 1000:
+                    _REPORTED.pop(next(iter(_REPORTED)))
+                log.warning("dropped a malformed session record (session %s): %s", who, exc)
+            return Session()
+
+
+#: session ids longer than this are refused (a hash or a platform's user id is far shorter)
+MAX_SESSION_ID = 256
+_REPORTED: dict[str, None] = {}
+log = logging.getLogger("overdue_bot")
+
+
+def session_key(session_id: object) -> str:
+    """A session id as the stores keep it; anything no conversation can live under raises."""
+    if isinstance(session_id, int) and not isinstance(session_id, bool):
+        session_id = str(session_id)
+    if not isinstance(session_id, str):
+        raise SessionIdError(f"session_id must be a string (got {type(session_id).__name__}): every "
+                             "conversation needs its own id, there is no shared default session")
+    if not session_id.strip():
+        raise SessionIdError("session_id must not be empty")
+    if len(session_id) > MAX_SESSION_ID:
+        raise SessionIdError(f"session_id is longer than {MAX_SESSION_ID} characters")
+    try:
+        session_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SessionIdError("session_id is not valid text (it holds a lone surrogate)") from None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in session_id):
+        raise SessionIdError("session_id must not hold control characters")
+    return session_id
 
 
 def _as_text(text: object) -> str:

@@ -1,29 +1,96 @@
 """A small on-disk cache for start-up work (jieba's dictionary, the built example index).
 
-Values are marshalled: ``marshal.loads`` of bytes is several times faster than unpickling or
-jieba's own ``marshal.load`` on a file.  A cache that cannot be read or written only costs time.
-Set ``OVERDUE_BOT_CACHE`` to choose the folder (default: the system temp folder).
+The cache is the user's own: ``$OVERDUE_BOT_CACHE``, else ``$XDG_CACHE_HOME/overdue-bot``, else
+``~/.cache/overdue-bot``, created mode 0700.  A folder that others can write to, or that belongs
+to someone else, is not used.  Every file starts with a keyed digest (HMAC-SHA256 with a random
+key kept, mode 0600, in the user's own cache folder) of what follows, and a file whose digest
+does not match is ignored and rebuilt: nobody else can make the bot read an index they wrote.
+
+Values are marshalled (``marshal.loads`` of bytes is several times faster than unpickling); a
+cache that cannot be read or written only costs time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import marshal
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger("overdue_bot.cache")
+
+_MAGIC = b"OBC1"
+_DIGEST = 32
+
+
+def _private() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "overdue-bot"
+
 
 def folder() -> Path:
-    return Path(os.environ.get("OVERDUE_BOT_CACHE") or tempfile.gettempdir())
+    """Where cache files go (see the module docstring)."""
+    chosen = os.environ.get("OVERDUE_BOT_CACHE")
+    return Path(chosen) if chosen else _private()
+
+
+def _safe_dir(path: Path) -> bool:
+    """Create the folder 0700 if need be; True when only this user can write to it."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.stat()
+    except OSError:
+        return False
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return False
+    return not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _key() -> bytes | None:
+    """This user's cache key, made on first use (None when there is nowhere private to keep it)."""
+    home = _private()
+    if not _safe_dir(home):
+        return None
+    path = home / "key"
+    try:
+        data = path.read_bytes()
+        if len(data) == 32:
+            return data
+    except OSError:
+        pass
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path.with_name(f"key.{os.getpid()}.tmp"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        os.replace(path.with_name(f"key.{os.getpid()}.tmp"), path)
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def load(name: str) -> Any | None:
-    """The cached value, or None when there is none (or it is unreadable)."""
+    """The cached value, or None when there is none, it is unreadable or it was not written by us."""
+    where = folder()
+    key = _key()
+    if key is None or not _safe_dir(where):
+        return None
     try:
-        return marshal.loads((folder() / name).read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
+        raw = (where / name).read_bytes()
+    except OSError:
+        return None
+    head, body = raw[:len(_MAGIC) + _DIGEST], raw[len(_MAGIC) + _DIGEST:]
+    if head[:len(_MAGIC)] != _MAGIC or not hmac.compare_digest(head[len(_MAGIC):], _sign(key, body)):
+        log.warning("ignoring cache file %s: not written by this user's overdue-bot", where / name)
+        return None
+    try:
+        return marshal.loads(body)
+    except (ValueError, EOFError, TypeError):
         return None
 
 
@@ -32,10 +99,15 @@ def save(name: str, value: Any, *, family: str = "") -> None:
 
     With ``family``, older files whose names start with it (caches of earlier versions) go.
     """
-    path = folder() / name
+    where = folder()
+    key = _key()
+    if key is None or not _safe_dir(where):
+        return
+    path = where / name
     try:
+        body = marshal.dumps(value)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(value))
+        tmp.write_bytes(_MAGIC + _sign(key, body) + body)
         os.replace(tmp, path)
         if family:
             for old in path.parent.glob(f"{family}*.cache"):
@@ -43,6 +115,10 @@ def save(name: str, value: Any, *, family: str = "") -> None:
                     old.unlink(missing_ok=True)
     except (OSError, ValueError):
         pass
+
+
+def _sign(key: bytes, body: bytes) -> bytes:
+    return hmac.new(key, body, hashlib.sha256).digest()
 
 
 def digest(*parts: object) -> str:

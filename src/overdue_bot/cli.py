@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import repl
 from .errors import OverdueBotError
@@ -36,6 +37,7 @@ def _test(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import logging
+    import logging.config
     import os
 
     try:
@@ -48,6 +50,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     from .stores import open_store
 
+    from .channels import logs
+    from .channels.protocol import TimedH11Protocol
+
     open_store(args.store)  # fail now, with a clear message, if the store cannot be opened
     if args.workers > 1 and not (args.store or "").startswith(("redis", "sqlite")):
         print("warning: with several workers and the memory store, each worker keeps its own sessions; "
@@ -55,11 +60,30 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["OVERDUE_BOT_STORE"] = args.store or ""
     os.environ["OVERDUE_BOT_INTENTS"] = args.intents or ""
     os.environ["OVERDUE_BOT_WECHAT_TOKEN"] = args.wechat_token or os.environ.get("WECHAT_TOKEN", "")
+    os.environ["OVERDUE_BOT_WECHAT_WINDOW"] = str(args.wechat_window)
     os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    TimedH11Protocol.header_timeout = args.header_timeout
+    logging.config.dictConfig(logs.config())
     uvicorn.run("overdue_bot.channels.http:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", access_log=False)
+                workers=args.workers, log_config=logs.config(), access_log=False, http=TimedH11Protocol,
+                timeout_keep_alive=args.keep_alive, limit_concurrency=args.limit_concurrency,
+                backlog=args.backlog, timeout_graceful_shutdown=10)
     return 0
+
+
+def _bounded(low: int, high: int) -> Any:
+    """An argparse type: an integer in [low, high], or a clear usage error."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{number} is not between {low} and {high}")
+        return number
+
+    parse.__name__ = "number"
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,13 +102,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--no-misses", action="store_true", help="do not list every miss")
     serve = sub.add_parser("serve", help="the HTTP server (extra 'server')")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--port", type=_bounded(1, 65535), default=8000)
+    serve.add_argument("--workers", type=_bounded(1, 64), default=1)
     serve.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
     serve.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
     serve.add_argument("--wechat-token", default=None, help="enables /wechat (or set WECHAT_TOKEN)")
     serve.add_argument("--log-messages", action="store_true",
                        help="log message text (phone and ID numbers redacted); off by default")
+    serve.add_argument("--wechat-window", type=_bounded(1, 86400), default=300,
+                       help="seconds a signed WeChat request stays valid (default 300)")
+    serve.add_argument("--header-timeout", type=_bounded(1, 600), default=10,
+                       help="seconds a connection has to send a request's headers (default 10)")
+    serve.add_argument("--keep-alive", type=_bounded(1, 600), default=5,
+                       help="seconds an idle keep-alive connection stays open (default 5)")
+    serve.add_argument("--limit-concurrency", type=_bounded(1, 1_000_000), default=1000,
+                       help="connections and requests at once before new ones get 503 (default 1000)")
+    serve.add_argument("--backlog", type=_bounded(1, 65535), default=2048,
+                       help="connections waiting to be accepted (default 2048)")
     args = ap.parse_args(argv)
     handler = {"chat": repl.chat, "test": _test, "eval": _eval, "serve": _serve}[args.command]
     try:

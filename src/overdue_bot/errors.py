@@ -5,6 +5,7 @@
     OverdueBotError
      ├── KnowledgeError (ValueError)   a YAML file of the knowledge base is malformed
      ├── StoreError (RuntimeError)     a session store cannot be opened or used
+     ├── SessionIdError (ValueError)   a session id that is missing, empty, too long or not text
      └── MissingExtraError (ImportError) an optional extra is not installed
 
 Each subclass also inherits the builtin it resembles, so callers may catch either.
@@ -35,6 +36,10 @@ class KnowledgeError(OverdueBotError, ValueError):
 
 class StoreError(OverdueBotError, RuntimeError):
     """A session store could not be opened or used."""
+
+
+class SessionIdError(OverdueBotError, ValueError):
+    """A session id the bot cannot keep a conversation under (there is no shared default)."""
 
 
 class MissingExtraError(OverdueBotError, ImportError):

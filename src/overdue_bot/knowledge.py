@@ -19,7 +19,27 @@ from .errors import KnowledgeError
 from .slots import Platform
 
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the Python one
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing a key written twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice (also at line {seen[key] + 1})",
+                    key_node.start_mark)
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
+_LOADER = _Loader
 
 SLOT_NAMES = ("days_overdue", "platform", "amount", "monthly_budget")
 _CONDITION_KEYS = {"days", "amount", "platform", "platform_kind", "has", "missing", "cue", "debts"}
@@ -170,6 +190,9 @@ def _read(path: Path) -> Any:
         raise KnowledgeError(str(path), f"invalid YAML{where}: {problem}") from exc
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e]")
+
+
 def _type_name(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
@@ -244,6 +267,10 @@ def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tupl
         if not isinstance(text, str) or not text.strip():
             raise KnowledgeError(file, f"'text' must be a non-empty string (got {_type_name(text)})",
                                  intent=intent, field=f"{fld}.text")
+        control = _CONTROL_CHARS.search(text)
+        if control:
+            raise KnowledgeError(file, f"the text holds a control character U+{ord(control.group()):04X} (a "
+                                 "terminal escape sequence?)", intent=intent, field=f"{fld}.text")
         unknown = set(item) - {"text", "when", "name"}
         if unknown:
             raise KnowledgeError(file, f"unknown key {sorted(unknown)[0]!r}", intent=intent, field=fld)
@@ -276,6 +303,10 @@ def _intents(data: Any, file: str) -> list[Intent]:
             raise KnowledgeError(file, f"unknown key; known: {', '.join(sorted(_INTENT_KEYS))}",
                                  intent=name, field=sorted(unknown)[0])
         examples = _str_list(body.get("examples"), file, name, "examples", min_len=1)
+        for i, ex in enumerate(examples):
+            if not any(ch.isalnum() for ch in ex):
+                raise KnowledgeError(file, f"example {i + 1} has no words ({ex!r}): it would match any "
+                                     "message of punctuation", intent=name, field="examples")
         needs = _str_list(body.get("needs") or [], file, name, "needs")
         bad = [n for n in needs if n not in SLOT_NAMES]
         if bad:
@@ -436,6 +467,56 @@ def _check_conditions(intents: list[Intent], snippets: Mapping[str, tuple[Answer
 
 
 _SPECIAL = ("platforms", "lexicon", "bot")
+#: the crisis intent every knowledge base must have, and the help lines its answers must give
+SAFETY_INTENT = "distress"
+HELP_LINES = ("12356", "400-161-9995", "010-82951332", "110", "120")
+#: what answer templates may name: the slots, values derived from them, and the snippets
+TEMPLATE_VALUES = frozenset({
+    "days_overdue", "platform", "amount", "monthly_budget", "product", "duration", "money", "lender",
+    "complaint", "debt_label", "budget_money", "total_money", "months", "months_text", "plan_total", "plan",
+})
+#: and what bot.yaml's texts may name
+TEXT_VALUES = frozenset({"first", "second", "point", "platform", "debt_label", "complaint", "total_money",
+                         "months_text", *TEMPLATE_VALUES})
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _check_safety(intents: list[Intent], path: Path) -> None:
+    """The crisis answers cannot silently go: the intent is there and every answer gives a help line."""
+    found = [it for it in intents if it.name == SAFETY_INTENT]
+    if not found:
+        raise KnowledgeError(str(path / "safety.yaml" if path.is_dir() else path),
+                             f"the crisis intent {SAFETY_INTENT!r} is missing (is safety.yaml empty or truncated?)",
+                             intent=SAFETY_INTENT)
+    for i, answer in enumerate(found[0].answers):
+        if not any(line in answer.text for line in HELP_LINES):
+            raise KnowledgeError(found[0].source, f"a crisis answer must give a help line ({', '.join(HELP_LINES)})",
+                                 intent=SAFETY_INTENT, field=f"answers[{i}].text")
+
+
+def _check_placeholders(intents: list[Intent], snippets: Mapping[str, tuple[Answer, ...]], texts: Texts,
+                        bot_file: str) -> None:
+    """Every {name} in a template is one the renderer fills: a typo would print nothing, silently."""
+    known = TEMPLATE_VALUES | set(snippets)
+
+    def check(text: str, allowed: frozenset[str] | set[str], file: str, owner: str | None, fld: str) -> None:
+        for name in _PLACEHOLDER.findall(text):
+            if name not in allowed:
+                close = difflib.get_close_matches(name, sorted(allowed), n=1)
+                hint = f"; did you mean {{{close[0]}}}?" if close else ""
+                raise KnowledgeError(file, f"unknown placeholder {{{name}}}{hint}", intent=owner, field=fld)
+
+    for it in intents:
+        for i, a in enumerate(it.answers):
+            check(a.text, known, it.source, it.name, f"answers[{i}].text")
+        for i, point in enumerate(it.more):
+            check(point, known, it.source, it.name, f"more[{i}]")
+        check(it.ask, set(), it.source, it.name, "ask")
+    for name, variants in snippets.items():
+        for i, a in enumerate(variants):
+            check(a.text, TEMPLATE_VALUES, bot_file, f"snippet {name}", f"answers[{i}].text")
+    for key in _TEXT_KEYS:
+        check(getattr(texts, key), TEXT_VALUES, bot_file, None, key)
 
 
 def load(path: str | Path | None = None) -> Knowledge:
@@ -453,7 +534,8 @@ def load(path: str | Path | None = None) -> Knowledge:
     for f in files:
         data = _read(f)
         if data is None:
-            continue
+            raise KnowledgeError(str(f), "the file is empty (a truncated copy?): every file of the knowledge "
+                                 "base must hold its intents or settings")
         if not isinstance(data, dict):
             raise KnowledgeError(str(f), f"the top level must be a mapping (got {_type_name(data)})")
         if f.stem in _SPECIAL:
@@ -466,6 +548,12 @@ def load(path: str | Path | None = None) -> Knowledge:
         shipped = default_path() / f"{stem}.yaml"
         if stem not in special and shipped.exists():
             special[stem] = (shipped, _read(shipped) or {})
+    names = {it.name for it in intents}
+    own_safety = path.is_dir() and any(f.stem == "safety" for f in files)
+    if SAFETY_INTENT not in names and not own_safety:
+        # no crisis answers of its own: the shipped ones come with it, as the catalogue does
+        intents += _intents((_read(default_path() / "safety.yaml") or {}).get("intents"),
+                            str(default_path() / "safety.yaml"))
     if "platforms" not in special:
         raise KnowledgeError(str(path), "no platforms.yaml found")
     if not intents:
@@ -476,12 +564,14 @@ def load(path: str | Path | None = None) -> Knowledge:
         raise KnowledgeError(str(path), "no bot.yaml found")
     bot_path, bot_data = special["bot"]
     texts, snippets = _texts(bot_data, str(bot_path))
+    _check_placeholders(intents, snippets, texts, str(bot_path))
     seen: dict[str, str] = {}
     for it in intents:
         if it.name in seen:
             raise KnowledgeError(it.source, f"defined twice (also in {seen[it.name]})", intent=it.name)
         seen[it.name] = it.source
     _check_conditions(intents, snippets, str(bot_path), platforms, kinds)
+    _check_safety(intents, path)
     # rules about intents this knowledge base does not have stay idle (a smaller knowledge base may
     # reuse the shipped bot.yaml); `overdue-bot check` lists them
     names = {it.name for it in intents}

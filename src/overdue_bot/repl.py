@@ -1,13 +1,18 @@
 """The terminal chat: ``python run_bot.py`` or ``overdue-bot chat``.
 
-On a terminal it uses readline (history, editing of wide characters) and colours; with stdin
-piped it reads one message per line and prints one reply block per line, so it can be scripted.
+On a terminal it uses readline (editing of wide characters, ↑ for earlier lines) and colours; with
+stdin piped it reads one message per line and prints one reply block per line, so it can be
+scripted.  Ctrl-C clears the line, Ctrl-D (or /quit) ends the chat.  What is typed is kept in a
+history file only when asked for (``--history FILE`` or ``OVERDUE_BOT_HISTORY``), and then at
+most HISTORY_LINES lines: people type their debts here.  Nothing the bot prints can move the
+cursor or recolour the terminal: control and escape sequences are taken out of every reply.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +22,17 @@ from .models import Reply
 
 if TYPE_CHECKING:
     from .bot import Bot
+
+#: lines kept in the history file, when there is one
+HISTORY_LINES = 200
+#: terminal control: escape sequences (CSI, OSC …) and other control characters but newline and tab
+_CONTROL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe to write to a terminal: no escape sequences, no control characters."""
+    return _CONTROL.sub("", text)
+
 
 HELP = """命令：
   /help   显示帮助
@@ -55,7 +71,7 @@ def _utf8(stream: TextIO) -> None:
 
 
 def run(bot: Bot, *, debug: bool = False, stdin: TextIO | None = None, stdout: TextIO | None = None,
-        interactive: bool | None = None) -> int:
+        interactive: bool | None = None, history: Path | None = None) -> int:
     """Run the loop until /quit, Ctrl-D or end of input; returns the exit status."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
@@ -63,17 +79,20 @@ def run(bot: Bot, *, debug: bool = False, stdin: TextIO | None = None, stdout: T
         interactive = stdin.isatty() and stdout.isatty()
     cyan, dim, bold, reset = _colour(interactive and stdout.isatty() and "NO_COLOR" not in os.environ)
     session = f"repl-{os.getpid()}"
-    history = Path(os.environ.get("OVERDUE_BOT_HISTORY", Path.home() / ".overdue_bot_history"))
+    if history is None and os.environ.get("OVERDUE_BOT_HISTORY"):
+        history = Path(os.environ["OVERDUE_BOT_HISTORY"])
     if interactive:
         try:
             import readline
 
-            try:
-                readline.read_history_file(history)
-            except OSError:
-                pass
+            readline.set_history_length(HISTORY_LINES)
+            if history is not None:
+                try:
+                    readline.read_history_file(history)
+                except OSError:
+                    pass
         except ImportError:
-            readline = None  # type: ignore[assignment]
+            pass
         print(f"{bold}逾期问答助手{reset}  输入 /help 查看命令，/quit 退出", file=stdout)
         print(f"{cyan}{bot.greeting}{reset}\n", file=stdout)
 
@@ -91,8 +110,17 @@ def run(bot: Bot, *, debug: bool = False, stdin: TextIO | None = None, stdout: T
                 line = read()
             except EOFError:
                 line = None
+                if interactive:
+                    print("", file=stdout)  # end the prompt's line: Ctrl-D leaves no "你：" behind
+            except KeyboardInterrupt:
+                if not interactive:
+                    break
+                print("^C（已清空这一行，输入 /quit 或按 Ctrl-D 退出）", file=stdout)
+                continue
             if line is None:
                 break
+            if not line.strip():
+                continue  # an empty line asks nothing
             command = line.strip().lower()
             if command in ("/quit", "/exit", "/q"):
                 break
@@ -109,18 +137,19 @@ def run(bot: Bot, *, debug: bool = False, stdin: TextIO | None = None, stdout: T
                 continue
             r = bot.reply(line, session_id=session)
             if debug:
-                print(f"{dim}{debug_line(r)}{reset}", file=stdout)
+                print(f"{dim}{printable(debug_line(r))}{reset}", file=stdout)
             prefix = "助手：" if interactive else ""
-            print(f"{cyan}{prefix}{r.text}{reset}\n", file=stdout)
+            print(f"{cyan}{prefix}{printable(r.text)}{reset}\n", file=stdout)
             stdout.flush()
     except KeyboardInterrupt:
         print("", file=stdout)
     finally:
-        if interactive:
+        if interactive and history is not None:
             try:
                 import readline
 
                 readline.write_history_file(history)
+                os.chmod(history, 0o600)
             except (ImportError, OSError):
                 pass
     if interactive:
@@ -132,6 +161,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--debug", action="store_true", help="show intent, confidence, top-3, slots and state")
     ap.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
     ap.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+    ap.add_argument("--history", type=Path, default=None,
+                    help=f"keep the last {HISTORY_LINES} typed lines in this file (off by default; "
+                         "or set OVERDUE_BOT_HISTORY)")
 
 
 def chat(args: argparse.Namespace) -> int:
@@ -141,7 +173,7 @@ def chat(args: argparse.Namespace) -> int:
     _utf8(sys.stdout)
     _utf8(sys.stdin)
     bot = Bot(args.intents, store=open_store(args.store))
-    return run(bot, debug=args.debug)
+    return run(bot, debug=args.debug, history=args.history)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

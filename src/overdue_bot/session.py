@@ -11,6 +11,7 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,6 +20,18 @@ from typing import Any
 DEBT_FIELDS = ("platform", "days_overdue", "amount", "product")
 #: how many digests of said lines a session keeps (the oldest go first)
 MAX_SAID = 80
+
+
+_STATE = re.compile(r"idle|ended|clarify|awaiting:[a-z_]+")
+
+
+def _typed(data: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"{key} must be {kind.__name__} (got {type(value).__name__})")
+    return value
 
 
 def digest(line: str) -> str:
@@ -90,16 +103,45 @@ class Session:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Session:
+        """A session from its stored form; raises ValueError on a record that is not one.
+
+        A store may hand back anything (a truncated write, another program's key): every field is
+        checked, so a bad record never reaches the dialogue.
+        """
         if not data:
             return cls()
-        debts = tuple({k: v for k, v in dict(d).items() if k in DEBT_FIELDS}
-                      for d in data.get("debts") or () if isinstance(d, Mapping))
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a session record is a mapping (got {type(data).__name__})")
+        state = _typed(data, "state", str, "idle")
+        if not _STATE.fullmatch(state):
+            raise ValueError(f"unknown state {state!r}")
+        debts = []
+        for d in _typed(data, "debts", list, []):
+            if not isinstance(d, Mapping):
+                raise ValueError("a debt is a mapping")
+            debt = {k: v for k, v in d.items() if k in DEBT_FIELDS}
+            for key in ("days_overdue", "amount"):
+                if key in debt and (not isinstance(debt[key], int) or isinstance(debt[key], bool)):
+                    raise ValueError(f"a debt's {key} is a number")
+            if not isinstance(debt.get("platform", ""), str) or debt.get("product") not in (None, "card", "loan"):
+                raise ValueError("a debt's platform is a name and its product card or loan")
+            debts.append(debt)
+        focus = _typed(data, "focus", int, -1)
+        if not -1 <= focus < max(1, len(debts)):
+            raise ValueError(f"focus {focus} is not one of the {len(debts)} debts")
         budget = data.get("budget")
-        return cls(str(data.get("state") or "idle"), debts, int(data.get("focus", -1)),
-                   budget if isinstance(budget, int) else None, data.get("last_intent"), data.get("pending"),
-                   int(data.get("asks") or 0), tuple(data.get("options") or ()), dict(data.get("cues") or {}),
-                   str(data.get("mode") or ""), tuple(data.get("said") or ()), tuple(data.get("noted") or ()),
-                   bool(data.get("disclaimed")))
+        if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool)):
+            raise ValueError("budget is a number")
+        strings = [_typed(data, key, list, []) for key in ("options", "said", "noted")]
+        cues = _typed(data, "cues", dict, {})
+        if not all(isinstance(x, str) for xs in (*strings, list(cues), list(cues.values())) for x in xs):
+            raise ValueError("options, said, noted and cues hold text")
+        last, pending = data.get("last_intent"), data.get("pending")
+        if not all(v is None or isinstance(v, str) for v in (last, pending)):
+            raise ValueError("last_intent and pending are intent names")
+        return cls(state, tuple(debts), focus, budget, last, pending, _typed(data, "asks", int, 0),
+                   tuple(strings[0]), dict(cues), _typed(data, "mode", str, ""), tuple(strings[1]),
+                   tuple(strings[2]), bool(data.get("disclaimed")))
 
 
 # ---------------------------------------------------------------------- merging a message

@@ -1,9 +1,14 @@
 """The ASGI app behind ``overdue-bot serve`` (extra ``server``: starlette, uvicorn).
 
-Endpoints: the web chat page at ``/`` (with ``/static/…`` and ``GET /v1/config``), ``POST /v1/chat``, Rasa's REST channel (``POST /webhooks/rest/webhook``,
-``GET /webhooks/rest/``), ``GET /healthz`` and, with a token configured, the WeChat Official
-Account callback at ``/wechat``.  Whatever a client sends, the answer is a JSON 2xx or 4xx:
-bodies over the limit get 413, malformed JSON 400, wrong fields or types 422.
+Endpoints: the web chat page at ``/`` (with ``/static/…`` and ``GET /v1/config``), ``POST /v1/chat``,
+Rasa's REST channel (``POST /webhooks/rest/webhook``, ``GET /webhooks/rest/``), ``GET /healthz`` and,
+with a token configured, the WeChat Official Account callback at ``/wechat``.
+
+Whatever a client sends, the answer is a JSON 2xx or 4xx: one function reads every JSON body and
+turns each way it can fail into 400, 413 or 422 (malformed, too deep, a number too long to read,
+text that is not text, a wrong field), a body that trickles in too slowly gets 408, a store that
+is down 503.  Each channel keeps its sessions under its own prefix of the store, so no route can
+read or overwrite another channel's conversations or de-duplication markers.
 """
 
 from __future__ import annotations
@@ -15,21 +20,23 @@ import logging
 import os
 import re
 import time
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
-from ..errors import MissingExtraError, StoreError
+from ..errors import MissingExtraError, SessionIdError, StoreError
 
 try:
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
-    from starlette.requests import Request
+    from starlette.requests import ClientDisconnect, Request
     from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
     from starlette.routing import Route
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingExtraError("overdue-bot serve", "server") from exc
 
-from ..bot import Bot
+from ..bot import Bot, session_key
+from ..redact import redact
 from . import wechat
 
 log = logging.getLogger("overdue_bot.http")
@@ -37,43 +44,76 @@ log = logging.getLogger("overdue_bot.http")
 MAX_BODY = 16 * 1024
 MAX_TEXT = 2000
 MAX_ID = 128
-_PII = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|\d{17}[\dXx]|\d{15})(?!\d)")
+#: seconds a client has to send a whole request body
+BODY_TIMEOUT = 10.0
+#: seconds a signed WeChat request stays valid (a captured query replayed later is refused)
+WECHAT_WINDOW = 300.0
+
+#: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
+SPACE = {"web": "web:", "wechat": "wechat:"}
+
+__all__ = ["BodyError", "Settings", "app_from_env", "create_app", "redact"]
 
 
 class BodyError(Exception):
+    """A request the app answers with a 4xx: status and a message for the client."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
 
 
-def redact(text: str) -> str:
-    """Phone and ID-card numbers never reach a log line."""
-    return _PII.sub("[已隐去]", text)
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How the server is configured (flags of ``serve``, or the environment in each worker)."""
+
+    max_body: int = MAX_BODY
+    max_text: int = MAX_TEXT
+    body_timeout: float = BODY_TIMEOUT
+    log_messages: bool = False
+    wechat_token: str | None = None
+    wechat_window: float = WECHAT_WINDOW
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+        return cls(log_messages=env.get("OVERDUE_BOT_LOG_MESSAGES") == "1",
+                   wechat_token=env.get("OVERDUE_BOT_WECHAT_TOKEN") or None,
+                   wechat_window=float(env.get("OVERDUE_BOT_WECHAT_WINDOW") or WECHAT_WINDOW))
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT) -> bytes:
+    """The whole body, or BodyError: 413 over ``limit``, 408 when it takes over ``timeout`` s."""
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.isdigit():
+        if not length.isascii() or not length.isdigit() or len(length) > 12:
             raise BodyError(400, "Content-Length is not a number")
         if int(length) > limit:
             raise BodyError(413, f"body is larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyError(413, f"body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+    async def collect() -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyError(413, f"body is larger than {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        return await asyncio.wait_for(collect(), timeout)
+    except asyncio.TimeoutError:
+        raise BodyError(408, f"the body did not arrive within {timeout:g} s") from None
+    except ClientDisconnect:
+        raise BodyError(400, "the client went away before sending the whole body") from None
 
 
-async def _json_object(request: Request, limit: int) -> dict[str, Any]:
-    raw = await _body(request, limit)
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object from a body; every way this can fail is a BodyError (400 or 422)."""
     if not raw.strip():
         raise BodyError(400, "empty body: send a JSON object")
     try:
@@ -82,15 +122,20 @@ async def _json_object(request: Request, limit: int) -> dict[str, Any]:
         raise BodyError(400, "body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise BodyError(400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise BodyError(400, "malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # a number too long to read
+        raise BodyError(400, f"malformed JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BodyError(422, f"the body must be a JSON object (got {type(data).__name__})")
     return data
 
 
-def _field(data: dict[str, Any], name: str, limit: int, *, allow_empty: bool = False,
-           too_long: int = 422) -> str:
+def text_field(data: dict[str, Any], name: str, limit: int, *, allow_empty: bool = False,
+               too_long: int = 422, number_ok: bool = False) -> str:
+    """A string field of a JSON object, checked: 422 when missing, not text or too long."""
     value = data.get(name)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("session_id", "sender"):
+    if number_ok and isinstance(value, int) and not isinstance(value, bool) and -10**40 < value < 10**40:
         value = str(value)  # numeric user ids are common in chat platforms
     if not isinstance(value, str):
         got = "missing" if name not in data else type(value).__name__
@@ -99,132 +144,184 @@ def _field(data: dict[str, Any], name: str, limit: int, *, allow_empty: bool = F
         raise BodyError(422, f"'{name}' must not be empty")
     if len(value) > limit:
         raise BodyError(too_long, f"'{name}' is longer than {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BodyError(422, f"'{name}' is not valid text (a lone surrogate)") from None
     return value
 
 
-def create_app(bot: Bot | None = None, *, wechat_token: str | None = None, max_body: int = MAX_BODY,
-               log_messages: bool = False) -> Starlette:
-    """The ASGI app; pass a Bot to share its knowledge base and store."""
-    bot = bot or Bot()
-    bot.parse("你好")  # load the dictionary now: the first user must not wait for it
+class Service:
+    """The routes: one Bot, its store, and the settings."""
 
-    def record(kind: str, sid: str, text: str, reply: Any, started: float) -> None:
-        who = hashlib.sha256(sid.encode("utf-8")).hexdigest()[:12]
-        extra = f" text={redact(text)!r}" if log_messages else ""
+    def __init__(self, bot: Bot, settings: Settings) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.web = resources.files("overdue_bot") / "web"
+
+    # ------------------------------------------------------------------ turns
+    def record(self, kind: str, key: str, text: str, reply: Any, started: float) -> None:
+        who = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+        extra = f" text={redact(text)!r}" if self.settings.log_messages else ""
         log.info("%s session=%s intent=%s state=%s ms=%.1f%s", kind, who, reply.intent, reply.state,
                  (time.perf_counter() - started) * 1000, extra)
 
-    async def turn(request: Request, kind: str, id_field: str, text_field: str) -> tuple[str, Any] | Response:
-        """One conversation turn from a JSON body, or the 4xx that the body deserves."""
+    async def turn(self, request: Request, kind: str, id_field: str, text_field_name: str) -> tuple[str, Any]:
+        """One conversation turn from a JSON body, raising BodyError for a body it cannot take."""
         started = time.perf_counter()
+        data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
+        sid = text_field(data, id_field, MAX_ID, number_ok=True)
+        text = text_field(data, text_field_name, self.settings.max_text, allow_empty=True, too_long=413)
         try:
-            data = await _json_object(request, max_body)
-            sid = _field(data, id_field, MAX_ID)
-            text = _field(data, text_field, MAX_TEXT, allow_empty=True, too_long=413)
-        except BodyError as exc:
-            return _error(exc.status, exc.message)
-        reply = await bot.areply(text, session_id=sid)
-        record(kind, sid, text, reply, started)
+            key = session_key(SPACE["web"] + sid)
+        except SessionIdError as exc:
+            raise BodyError(422, f"'{id_field}': {exc}") from None
+        reply = await self.bot.areply(text, session_id=key)
+        self.record(kind, key, text, reply, started)
         return sid, reply
 
-    async def chat(request: Request) -> Response:
-        got = await turn(request, "chat", "session_id", "text")
-        if isinstance(got, Response):
-            return got
-        sid, r = got
+    # ------------------------------------------------------------------ routes
+    async def chat(self, request: Request) -> Response:
+        sid, r = await self.turn(request, "chat", "session_id", "text")
         return JSONResponse({"session_id": sid, **r.to_dict()})
 
-    async def rasa_webhook(request: Request) -> Response:
-        got = await turn(request, "rest", "sender", "message")
-        if isinstance(got, Response):
-            return got
-        sender, r = got
-        parts = [p.strip() for p in re.split(r"\n\s*\n", r.text) if p.strip()]
+    async def rasa_webhook(self, request: Request) -> Response:
+        sender, r = await self.turn(request, "rest", "sender", "message")
+        parts = [p.strip() for p in re.split(r"\n\s*\n", r.text) if p.strip()] or [r.text]
         return JSONResponse([{"recipient_id": sender, "text": p} for p in parts])
 
-    async def rasa_health(request: Request) -> Response:
+    async def rasa_health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "intents": len(bot.knowledge.intents),
-                             "examples": len(bot.nlu.examples)})
+    async def healthz(self, request: Request) -> Response:
+        """ok only when the knowledge base is loaded and the session store answers."""
+        ping = getattr(self.bot.store, "ping", None)
+        if ping is not None:
+            try:
+                await asyncio.to_thread(ping)
+            except StoreError as exc:
+                log.error("health check: %s", exc)
+                return JSONResponse({"status": "unavailable", "store": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "intents": len(self.bot.knowledge.intents),
+                             "examples": len(self.bot.nlu.examples)})
 
-    async def wechat_callback(request: Request) -> Response:
-        if not wechat_token:
-            return _error(404, "the WeChat channel is not configured (set a token)")
+    async def wechat_callback(self, request: Request) -> Response:
+        token = self.settings.wechat_token
+        if not token:
+            raise BodyError(404, "the WeChat channel is not configured (set a token)")
         q = request.query_params
-        if not wechat.check_signature(wechat_token, q.get("signature", ""), q.get("timestamp", ""),
-                                      q.get("nonce", "")):
-            return _error(403, "bad signature")
+        ts, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        if not wechat.check_signature(token, q.get("signature", ""), ts, nonce):
+            raise BodyError(403, "bad signature")
+        if not wechat.fresh(ts, self.settings.wechat_window):
+            raise BodyError(403, f"the timestamp is more than {self.settings.wechat_window:g} s off")
         if request.method == "GET":
             return PlainTextResponse(q.get("echostr", ""))
+        body = await read_body(request, self.settings.max_body, self.settings.body_timeout)
         try:
-            msg = wechat.parse_message(await _body(request, max_body))
-        except BodyError as exc:
-            return _error(exc.status, exc.message)
+            msg = wechat.parse_message(body)
         except wechat.WeChatError as exc:
-            return _error(400, str(exc))
-        sid = f"wechat:{msg.from_user}"
-        if msg.msg_type != "text":
-            text = bot.knowledge.texts.not_text
-            return Response(wechat.reply_xml(msg, text), media_type="application/xml")
-        # WeChat retries a message it got no answer for; the same MsgId gets the same reply
-        # without a second turn, whichever worker the retry reaches (the marker is in the store)
-        key = f"wechat-msg:{msg.msg_id}"
-        started = time.perf_counter()
-
-        def answer() -> str:
-            with bot.store.lock(key):
-                done = bot.store.get(key)
-                if done and isinstance(done.get("reply"), str):
-                    return str(done["reply"])
-                r = bot.reply(msg.content, session_id=sid)
-                record("wechat", sid, msg.content, r, started)
-                bot.store.set(key, {"reply": r.text})
-                return r.text
-
-        text = await asyncio.to_thread(answer)
+            raise BodyError(400, str(exc)) from None
+        text = await asyncio.to_thread(self._wechat_turn, msg, body, ts, nonce)
+        if not text:
+            return PlainTextResponse("success")  # an event that needs no answer
         return Response(wechat.reply_xml(msg, text), media_type="application/xml")
 
-    web = resources.files("overdue_bot") / "web"
-    static = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
+    def _wechat_turn(self, msg: wechat.Message, body: bytes, ts: str, nonce: str) -> str:
+        """The reply to a WeChat message: once per MsgId, whichever worker a retry reaches.
 
-    async def page(request: Request) -> Response:
-        return HTMLResponse(web.joinpath("index.html").read_text(encoding="utf-8"),
+        The de-dup marker and the nonce memory live in the session store under the channel's own
+        prefix.  A signed query seen before with another body is a replay and is refused.
+        """
+        store = self.bot.store
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        seen_key = f"{SPACE['wechat']}nonce:{ts}:{nonce}"
+        with store.lock(seen_key):
+            seen = store.get(seen_key)
+            if seen and seen.get("body") != digest:
+                raise BodyError(403, "this signed request was already used")
+            store.set(seen_key, {"body": digest})
+        if msg.msg_type == "event":
+            return self.bot.knowledge.texts.greeting if msg.event == "subscribe" else ""
+        content = msg.content if msg.msg_type == "text" else msg.recognition if msg.msg_type == "voice" else ""
+        if not content:
+            return self.bot.knowledge.texts.not_text
+        key = f"{SPACE['wechat']}msg:{msg.msg_id}"
+        sid = session_key(f"{SPACE['wechat']}user:{msg.from_user}"[:200])
+        started = time.perf_counter()
+        with store.lock(key):
+            done = store.get(key)
+            if done and isinstance(done.get("reply"), str):
+                return str(done["reply"])
+            r = self.bot.reply(content, session_id=sid)
+            self.record("wechat", sid, content, r, started)
+            store.set(key, {"reply": r.text})
+            return r.text
+
+    async def page(self, request: Request) -> Response:
+        return HTMLResponse(self.web.joinpath("index.html").read_text(encoding="utf-8"),
                             headers={"Cache-Control": "no-cache"})
 
-    async def asset(request: Request) -> Response:
+    async def asset(self, request: Request) -> Response:
+        static = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
         name = request.path_params["name"]
         if name not in static:
-            return _error(404, "no such file")
-        return Response(web.joinpath(name).read_text(encoding="utf-8"), media_type=static[name],
+            raise BodyError(404, "no such file")
+        return Response(self.web.joinpath(name).read_text(encoding="utf-8"), media_type=static[name],
                         headers={"Cache-Control": "no-cache"})
 
-    async def web_config(request: Request) -> Response:
-        texts = bot.knowledge.texts
+    async def web_config(self, request: Request) -> Response:
+        texts = self.bot.knowledge.texts
         return JSONResponse({"greeting": texts.greeting, "quick_replies": list(texts.quick_replies),
-                             "max_text": MAX_TEXT})
+                             "max_text": self.settings.max_text})
 
+    # ------------------------------------------------------------------ errors
+    @staticmethod
+    async def body_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BodyError)
+        return _error(exc.status, exc.message)
+
+    @staticmethod
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return _error(exc.status_code, str(exc.detail))
 
+    @staticmethod
     async def store_error(request: Request, exc: Exception) -> Response:
         log.error("session store failed: %s", exc)
         return _error(503, "the session store is unavailable; try again shortly")
 
-    routes = [
-        Route("/v1/chat", chat, methods=["POST"]),
-        Route("/webhooks/rest/webhook", rasa_webhook, methods=["POST"]),
-        Route("/webhooks/rest/", rasa_health, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/wechat", wechat_callback, methods=["GET", "POST"]),
-        Route("/", page, methods=["GET"]),
-        Route("/static/{name}", asset, methods=["GET"]),
-        Route("/v1/config", web_config, methods=["GET"]),
-    ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, StoreError: store_error})
+    @staticmethod
+    async def session_error(request: Request, exc: Exception) -> Response:
+        return _error(422, str(exc))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/chat", self.chat, methods=["POST"]),
+            Route("/webhooks/rest/webhook", self.rasa_webhook, methods=["POST"]),
+            Route("/webhooks/rest/", self.rasa_health, methods=["GET"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/wechat", self.wechat_callback, methods=["GET", "POST"]),
+            Route("/", self.page, methods=["GET"]),
+            Route("/static/{name}", self.asset, methods=["GET"]),
+            Route("/v1/config", self.web_config, methods=["GET"]),
+        ]
+
+
+def create_app(bot: Bot | None = None, *, settings: Settings | None = None, **overrides: Any) -> Starlette:
+    """The ASGI app; pass a Bot to share its knowledge base and store.
+
+    ``overrides`` set fields of ``Settings`` (``wechat_token="…"``, ``max_body=…``).
+    """
+    bot = bot or Bot()
+    bot.parse("你好")  # load the dictionary now: the first user must not wait for it
+    service = Service(bot, replace(settings or Settings(), **overrides))
+    app = Starlette(routes=service.routes(), exception_handlers={
+        BodyError: service.body_error, HTTPException: service.http_error, StoreError: service.store_error,
+        SessionIdError: service.session_error,
+    })
     app.state.bot = bot
+    app.state.service = service
     return app
 
 
@@ -234,8 +331,4 @@ def app_from_env() -> Starlette:
 
     store = open_store(os.environ.get("OVERDUE_BOT_STORE") or None)
     bot = Bot(os.environ.get("OVERDUE_BOT_INTENTS") or None, store=store)
-    return create_app(bot, wechat_token=os.environ.get("OVERDUE_BOT_WECHAT_TOKEN") or None,
-                      log_messages=os.environ.get("OVERDUE_BOT_LOG_MESSAGES") == "1")
-
-
-__all__ = ["app_from_env", "create_app", "redact"]
+    return create_app(bot, settings=Settings.from_env())

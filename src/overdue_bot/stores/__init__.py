@@ -26,6 +26,9 @@ class SessionStore(Protocol):
 
     def lock(self, session_id: str) -> AbstractContextManager[object]: ...
 
+    def ping(self) -> None:
+        """Raise StoreError unless the store can be used (for /healthz)."""
+
 
 def open_store(url: str | None) -> SessionStore:
     """A store from a URL: memory: (default), sqlite:///path/to.db, redis://host:port/0."""

@@ -53,6 +53,9 @@ class MemoryStore:
         with self._mutex:
             self._data.pop(session_id, None)
 
+    def ping(self) -> None:
+        """A store in this process is always there."""
+
     def lock(self, session_id: str) -> AbstractContextManager[None]:
         """Serialise the messages of one session; other sessions go on in parallel."""
         return self._locks.hold(session_id)

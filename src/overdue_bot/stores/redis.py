@@ -7,12 +7,12 @@ workers at once are applied one after the other.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from ..errors import MissingExtraError, StoreError
+from .records import decode, encode
 
 
 class RedisStore:
@@ -35,6 +35,13 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreError(f"cannot reach the Redis session store at {url}: {exc}") from exc
 
+    def ping(self) -> None:
+        """Raise StoreError unless the server answers."""
+        try:
+            self._client.ping()
+        except self._redis_errors as exc:
+            raise StoreError(f"Redis session store {self.url}: {exc}") from exc
+
     def _key(self, session_id: str) -> str:
         return f"{self.prefix}session:{session_id}"
 
@@ -43,11 +50,11 @@ class RedisStore:
             raw = self._client.get(self._key(session_id))
         except self._redis_errors as exc:
             raise StoreError(f"Redis session store {self.url}: {exc}") from exc
-        return None if raw is None else dict(json.loads(raw))
+        return decode(raw, session_id, f"Redis session store {self.url}")
 
     def set(self, session_id: str, data: dict[str, Any]) -> None:
         try:
-            self._client.set(self._key(session_id), json.dumps(data, ensure_ascii=False), ex=self.ttl)
+            self._client.set(self._key(session_id), encode(data), ex=self.ttl)
         except self._redis_errors as exc:
             raise StoreError(f"Redis session store {self.url}: {exc}") from exc
 

@@ -44,7 +44,7 @@ def _signed(path: str, ts: int | None = None, **extra: str) -> str:
 def _xml(content: str, msg_id: str, user: str = "oHard", head: str = "") -> bytes:
     return (f"{head}<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
             f"<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
-            f"<MsgId>{msg_id}</MsgId></xml>").encode("utf-8")
+            f"<MsgId>{msg_id}</MsgId></xml>").encode()
 
 
 # 1 ------------------------------------------------------------------------------------------

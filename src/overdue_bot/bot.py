@@ -12,8 +12,8 @@ from typing import Any
 
 from . import knowledge
 from .dialogue import Dialogue, Message
-from .knowledge import Knowledge
 from .errors import SessionIdError
+from .knowledge import Knowledge
 from .models import Parse, Reply
 from .nlu import THRESHOLD, Understanding
 from .session import Session

@@ -48,10 +48,9 @@ def _serve(args: argparse.Namespace) -> int:
         print("error: overdue-bot serve needs the optional extra 'server': pip install 'overdue-bot[server]'",
               file=sys.stderr)
         return 2
-    from .stores import open_store
-
     from .channels import logs
     from .channels.protocol import TimedH11Protocol
+    from .stores import open_store
 
     open_store(args.store)  # fail now, with a clear message, if the store cannot be opened
     if args.workers > 1 and not (args.store or "").startswith(("redis", "sqlite")):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 import pytest
 
@@ -32,23 +33,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def redis_url():
-    """A real redis-server on 127.0.0.1, started for this test run (installed by .ci/run)."""
-    import os
-    import shutil
+def start_redis(binary: str = "redis-server", port: int | None = None) -> tuple[Any, str]:
+    """A redis-server on 127.0.0.1 that answers (or pytest.fail); returns the process and its URL."""
     import subprocess
     import time
 
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("OVERDUE_BOT_REQUIRE_REDIS"):
-            pytest.fail("redis-server is not installed (CI installs it with apt-get)")
-        pytest.skip("redis-server is not installed; `apt-get install redis-server` to run these tests")
-    pytest.importorskip("redis")
     import redis
 
-    port = _free_port()
+    port = port or _free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
@@ -56,12 +48,26 @@ def redis_url():
     for _ in range(100):
         try:
             client.ping()
-            break
+            return proc, url
         except redis.ConnectionError:
             time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("redis-server did not start")
+    proc.kill()
+    pytest.fail("redis-server did not start")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server on 127.0.0.1, started for this test run (installed by .ci/run)."""
+    import os
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("OVERDUE_BOT_REQUIRE_REDIS"):
+            pytest.fail("redis-server is not installed (CI installs it with apt-get)")
+        pytest.skip("redis-server is not installed; `apt-get install redis-server` to run these tests")
+    pytest.importorskip("redis")
+    proc, url = start_redis(binary)
     yield url
     proc.terminate()
     proc.wait(timeout=10)

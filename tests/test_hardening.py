@@ -273,19 +273,9 @@ def test_8_expired_rows_are_purged(tmp_path: pathlib.Path) -> None:
 
 
 def test_8_healthz_says_so_when_the_store_is_down(redis_url: str) -> None:
-    import redis
+    from .conftest import start_redis
 
-    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
-    spare = subprocess.Popen(["redis-server", "--port", str(port + 1), "--bind", "127.0.0.1", "--save", ""],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port + 1}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    spare, url = start_redis()
     s = Server("--store", url)
     try:
         assert s.request("GET", "/healthz")[0] == 200

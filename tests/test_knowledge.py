@@ -161,37 +161,26 @@ def test_malformed_dialogue_words_name_bot_yaml(tmp_path: pathlib.Path) -> None:
     assert "bot.yaml" in str(err.value) and "dialogue.extra" in str(err.value)
 
 
-@pytest.mark.parametrize(("edit", "expected"), [
-    (("disclaimer:", "disclaimar:"), "'disclaimar': unknown key; did you mean 'disclaimer'?"),
-    (("greeting:", "greeting: ''\nold_greeting:"), "unknown key"),
-    (("greeting:", "greeting: ''\nquick_replies_old: []\nx:"), "unknown key"),
-    (("greeting:", "greeting: ''\n#"), "'greeting': a required text is missing or empty"),
-    (("empty:", "colour: red\nempty:"), "unknown key"),
+@pytest.mark.parametrize(("file", "edit", "expected"), [
+    # bot.yaml is a record: a typo in a key is a load error naming the file and the key
+    ("bot.yaml", ("disclaimer:", "disclaimar:"), "'disclaimar': unknown key; did you mean 'disclaimer'?"),
+    ("bot.yaml", ("greeting:", "greeting: ''\nold_greeting:"), "unknown key"),
+    ("bot.yaml", ("greeting:", "greeting: ''\n#"), "'greeting': a required text is missing or empty"),
+    ("bot.yaml", ("empty:", "colour: red\nempty:"), "unknown key"),
+    # platforms.yaml: kinds and lenders are checked field by field
+    ("platforms.yaml", ("    complaint: 先向发卡行", "    complaints: 先向发卡行"), "kinds.credit_card"),
+    ("platforms.yaml", ("kind: micro_loan,", "kind: payday,"), "kind 'payday' of 好分期"),
+    ("platforms.yaml", ("loans: [招行闪电贷", "colour: [red], loans: [招行闪电贷"), "unknown key 'colour' of 招商银行"),
 ])
-def test_bot_yaml_is_a_validated_record(tmp_path: pathlib.Path, edit: tuple[str, str], expected: str) -> None:
-    """A typo in a bot.yaml key is a load error naming the file and the key, not a silent fallback."""
+def test_settings_files_are_validated_records(tmp_path: pathlib.Path, file: str, edit: tuple[str, str],
+                                              expected: str) -> None:
     folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
-    bot_yaml = (folder / "bot.yaml").read_text(encoding="utf-8")
-    assert edit[0] in bot_yaml
-    (folder / "bot.yaml").write_text(bot_yaml.replace(edit[0], edit[1], 1), encoding="utf-8")
-    with pytest.raises(KnowledgeError) as err:
-        load_knowledge(folder)
-    assert "bot.yaml" in str(err.value) and expected in str(err.value)
-
-
-@pytest.mark.parametrize(("edit", "expected"), [
-    (("    complaint: 先向发卡行", "    complaints: 先向发卡行"), "kinds.credit_card"),
-    (("kind: micro_loan,", "kind: payday,"), "kind 'payday' of 好分期"),
-    (("loans: [招行闪电贷", "colour: [red], loans: [招行闪电贷"), "unknown key 'colour' of 招商银行"),
-])
-def test_platforms_yaml_is_checked(tmp_path: pathlib.Path, edit: tuple[str, str], expected: str) -> None:
-    folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
-    text = (folder / "platforms.yaml").read_text(encoding="utf-8")
+    text = (folder / file).read_text(encoding="utf-8")
     assert edit[0] in text
-    (folder / "platforms.yaml").write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    (folder / file).write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(folder)
-    assert "platforms.yaml" in str(err.value) and expected in str(err.value)
+    assert file in str(err.value) and expected in str(err.value)
 
 
 def test_answer_cue_must_be_defined(tmp_path: pathlib.Path) -> None:

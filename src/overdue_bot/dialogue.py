@@ -369,8 +369,9 @@ class Dialogue:
     def _go_on(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         it = self.intents.get(s.last_intent or "")
         if it is not None and it.name not in CHAT:
+            values = self.values(s.facts)
             for point in it.more:
-                text = fill(point, self.values(s.facts))
+                text = fill(point, values)
                 if not s.has_said(text):
                     return (replace(s.remember([text]), state="idle"),
                             Turn(f"{self.texts.more_lead}{text}", it.name, "more", event))
@@ -493,19 +494,20 @@ class Dialogue:
         """
         it = self.intents.get(intent) or self.intents["out_of_scope"]
         variant = choose(it.answers, facts, self.kind(facts), s.cues.get(it.name)) or it.answers[-1]
-        body = [line for line in fill(variant.text, self.values(facts)).split("\n") if line.strip()]
+        values = self.values(facts)
+        body = [line for line in fill(variant.text, values).split("\n") if line.strip()]
         fresh = [line for line in body if not s.has_said(line)]
         name = variant.name
         platform = facts.get("platform")
         if body and not fresh and it.name not in CHAT:
             name = "repeat"
-            extra = [fill(p, self.values(facts)) for p in it.more]
+            extra = [fill(p, values) for p in it.more]
             extra = [p for p in extra if not s.has_said(p)]
             new_lender = it.legal and platform and platform not in s.noted
             if new_lender:
                 lead = fill(self.texts.same, {"platform": platform})
             elif event == "update":
-                lead = fill(self.texts.noted, self.values(facts))  # 欠了快一万: the fact, acknowledged
+                lead = fill(self.texts.noted, values)  # 欠了快一万: the fact, acknowledged
             else:
                 lead = self._recap(s, body, asked)
             fresh = [lead, f"{self.texts.more_lead}{extra[0]}" if extra else self._next(s)]

@@ -48,6 +48,7 @@ TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("*", "*", "update", "answer_last"),            # new facts after a topic: the topic again, for them
     ("*", "*", "worried", "reassure"),              # 我们老两口很害怕: calm first, then the next step
     ("awaiting", "*", "miss", "ask_again_or_general"),
+    ("*", "*", "lost", "lost"),                     # not understood in a debt conversation: asked, not dismissed
     ("*", "*", "chat", "answer"),                   # greet, thanks, inform, out of scope …
 )
 
@@ -65,6 +66,9 @@ STICKY_MARGIN = 0.08
 #: in a conversation about a debt, a message with no debt words of its own (晚上十一点还打) is
 #: still a debt question when a debt intent scores at least this (the conversation is the evidence)
 IN_CONTEXT = 0.25
+#: in a debt conversation, a message no intent scores this well for is asked about, not dismissed as
+#: off topic (上面说15天内，我现在真没钱)
+LOST = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,8 @@ class Dialogue:
             "worried": lambda s, m, i: (i in CHAT or m.parse.confidence < VAGUE) and not m.parse.slots
             and bool(self._worried.search(m.text)),
             "miss": lambda s, m, i: True,
+            "lost": lambda s, m, i: i == "out_of_scope" and self._is_topic(s.last_intent)
+            and (m.parse.ranking[0][1] if m.parse.ranking else 0.0) < LOST,
             "chat": lambda s, m, i: True,
         }
 
@@ -349,6 +355,13 @@ class Dialogue:
             if self.texts.reassure else ""
         lines = [line for line in (calm, self._next(s)) if line]
         return s.remember(lines), Turn("\n".join(lines), s.last_intent, "reassure", event)
+
+    def _lost(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        it = self.intents[s.last_intent or ""]
+        text = fill(self.texts.lost, {"label": it.label})
+        if s.has_said(text):
+            text = self._next(s)
+        return s.remember([text]), Turn(text, None, "lost", event)
 
     def _complain(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         text = fill(self.texts.complain, self.values(s.facts))

@@ -119,6 +119,8 @@ class Texts:
     ask_again: str
     #: where to complain, for the lender and topic at hand ({complaint})
     complain: str
+    #: a message not understood in a debt conversation ({label}: the topic so far)
+    lost: str
     #: before a further point (然后呢, or the same topic again)
     more_lead: str
     #: the next useful step when nothing is pending: ask the days, ask the budget, or ask the situation
@@ -403,7 +405,7 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Ki
     return tuple(out), kinds, stop, words
 
 
-_TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint", "repeat", "same", "recap", "noted", "ask_again", "complain",
+_TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint", "repeat", "same", "recap", "noted", "ask_again", "complain", "lost",
               "more_lead", "next_days", "next_budget", "next_situation", "next_topic", "next_idle", "plan_total", "support_line")
 _BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets", "support", "reassure", "reported"}
 
@@ -476,7 +478,7 @@ TEMPLATE_VALUES = frozenset({
     "complaint", "debt_label", "budget_money", "total_money", "months", "months_text", "plan_total", "plan",
 })
 #: and what bot.yaml's texts may name
-TEXT_VALUES = frozenset({"first", "second", "point", "platform", "debt_label", "complaint", "total_money",
+TEXT_VALUES = frozenset({"first", "second", "point", "label", "platform", "debt_label", "complaint", "total_money",
                          "months_text", *TEMPLATE_VALUES})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 

@@ -37,6 +37,7 @@ TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("awaiting", "*", "slot_filled", "answer_pending"),
     ("awaiting", "*", "dont_know", "answer_general"),
     ("awaiting", "*", "vague", "ask_again_or_general"),  # 很久了 / 好几个月: no value yet, asked once more
+    ("idle", "*", "what_now", "what_now"),          # 那我该怎么办: what to do, unless the topic has its own steps
     ("idle", "*", "more", "go_on"),                 # 然后呢 / 嗯 / 不知道 with nothing pending
     ("idle", "*", "same_topic", "answer_last"),     # 这样合法吗 / 真的吗: about what was just said
     ("idle", "*", "complain", "complain"),          # 去哪投诉: where, for the lender and topic at hand
@@ -132,6 +133,8 @@ class Dialogue:
         self._second = re.compile(f"^(?:{alternatives('second_choice')})")
         self._dont_know = re.compile(alternatives("dont_know"))
         self._more = re.compile(f"^(?:{alternatives('more')})$")
+        self._what_now_rx = re.compile(f"^(?:{alternatives('what_now')})$")
+        self._own_steps = set(words.get("own_steps") or ())
         self._same = re.compile(f"^(?:{alternatives('same_topic')})$")
         self._worried = re.compile(alternatives("worried"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
@@ -157,6 +160,7 @@ class Dialogue:
             "budget": lambda s, m, i: "monthly_budget" in m.parse.slots and (
                 not m.question or i in CHAT or i in ("negotiate_repayment", "repayment_priority")),
             "new_debt": self._new_debt,
+            "what_now": lambda s, m, i: self._is_topic(s.last_intent) and bool(self._what_now_rx.match(_bare(m.text))),
             "more": lambda s, m, i: bool(self._more.match(_bare(m.text))),
             "same_topic": lambda s, m, i: self._is_topic(s.last_intent) and bool(self._same.match(_bare(m.text))),
             "complain": lambda s, m, i: s.last_intent not in (None, "harassment_complaint")
@@ -341,6 +345,13 @@ class Dialogue:
     def _answer_last(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         if not self._is_topic(s.last_intent):
             return self._answer(s, m, event, "inform")
+        it = self.intents[s.last_intent or ""]
+        if event == "update" and any(s.facts.get(slot) is None for slot in it.needs):
+            # 那张欠了三万: facts about another debt, not an answer to a question; noted, not asked about
+            values = self.values(s.facts)
+            lines = [fill(self.texts.noted, values) if values.get("debt_label") else "", self._next(s)]
+            text = "\n".join(line for line in lines if line)
+            return s.remember(lines), Turn(text, "inform", "noted", event)
         return self._answer_or_ask(s, m, event, s.last_intent)
 
     def _clarify(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
@@ -378,6 +389,11 @@ class Dialogue:
         lines.append(self._next(s))
         text = "\n".join(line for line in lines if line)
         return s, Turn(text, "inform", "debts", event)
+
+    def _what_now(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        if s.last_intent in self._own_steps or s.last_intent == "what_to_do" or "what_to_do" not in self.intents:
+            return self._go_on(s, m, event)
+        return self._answer(s, m, event, "what_to_do")
 
     def _go_on(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         it = self.intents.get(s.last_intent or "")
@@ -519,8 +535,8 @@ class Dialogue:
             new_lender = it.legal and platform and platform not in s.noted
             if new_lender:
                 lead = fill(self.texts.same, {"platform": platform})
-            elif event == "update":
-                lead = fill(self.texts.noted, values)  # 欠了快一万: the fact, acknowledged
+            elif event in ("update", "follow_up") and values.get("debt_label"):
+                lead = fill(self.texts.noted, values)  # 欠了快一万 / 不是五万是八万: the fact, acknowledged
             else:
                 lead = self._recap(s, body, asked)
             fresh = [lead, f"{self.texts.more_lead}{extra[0]}" if extra else self._next(s)]

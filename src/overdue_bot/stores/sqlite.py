@@ -60,9 +60,10 @@ class SQLiteStore:
             return None
         return st.st_dev, st.st_ino
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self, *, check: bool = False) -> sqlite3.Connection:
+        """This thread's connection; with ``check`` (once per turn, in lock()), reopened if the file went."""
         conn = getattr(self._local, "conn", None)
-        if (conn is not None and not conn.in_transaction and self.path != ":memory:"
+        if (check and conn is not None and not conn.in_transaction and self.path != ":memory:"
                 and self._identity() != self._local.identity):
             log.warning("SQLite session store %r was deleted or replaced: opening it again", self.path)
             conn.close()
@@ -127,7 +128,7 @@ class SQLiteStore:
     @contextmanager
     def lock(self, session_id: str) -> Iterator[None]:
         with self._locks.hold(session_id):
-            conn = self._conn()
+            conn = self._conn(check=True)
             if conn.in_transaction:  # nested use in one thread: the outer lock already holds it
                 yield
                 return

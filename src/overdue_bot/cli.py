@@ -60,6 +60,9 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["OVERDUE_BOT_INTENTS"] = args.intents or ""
     os.environ["OVERDUE_BOT_WECHAT_TOKEN"] = args.wechat_token or os.environ.get("WECHAT_TOKEN", "")
     os.environ["OVERDUE_BOT_WECHAT_WINDOW"] = str(args.wechat_window)
+    for name in ("wechat_aes_key", "wechat_aes_key_previous", "wechat_appid", "wecom_token", "wecom_aes_key",
+                 "wecom_corpid"):
+        os.environ[f"OVERDUE_BOT_{name.upper()}"] = getattr(args, name) or os.environ.get(name.upper(), "")
     os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
     TimedH11Protocol.header_timeout = args.header_timeout
     logging.config.dictConfig(logs.config())
@@ -108,6 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--wechat-token", default=None, help="enables /wechat (or set WECHAT_TOKEN)")
     serve.add_argument("--log-messages", action="store_true",
                        help="log message text (phone and ID numbers redacted); off by default")
+    serve.add_argument("--wechat-aes-key", default=None, help="safe mode: the EncodingAESKey (or WECHAT_AES_KEY)")
+    serve.add_argument("--wechat-aes-key-previous", default=None,
+                       help="the previous EncodingAESKey, still accepted during a key change")
+    serve.add_argument("--wechat-appid", default=None, help="safe mode: the AppID messages must be for")
+    serve.add_argument("--wecom-token", default=None, help="enables /wecom (or WECOM_TOKEN)")
+    serve.add_argument("--wecom-aes-key", default=None, help="the WeCom app's EncodingAESKey")
+    serve.add_argument("--wecom-corpid", default=None, help="the CorpID WeCom messages must be for")
     serve.add_argument("--wechat-window", type=_bounded(1, 86400), default=300,
                        help="seconds a signed WeChat request stays valid (default 300)")
     serve.add_argument("--header-timeout", type=_bounded(1, 600), default=10,

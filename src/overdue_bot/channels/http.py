@@ -37,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ..bot import Bot, session_key
 from ..redact import redact
-from . import wechat
+from . import wechat, wxcrypt
 
 log = logging.getLogger("overdue_bot.http")
 
@@ -50,7 +50,7 @@ BODY_TIMEOUT = 10.0
 WECHAT_WINDOW = 300.0
 
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
-SPACE = {"web": "web:", "wechat": "wechat:"}
+SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:"}
 
 __all__ = ["BodyError", "Settings", "app_from_env", "create_app", "redact"]
 
@@ -74,12 +74,25 @@ class Settings:
     log_messages: bool = False
     wechat_token: str | None = None
     wechat_window: float = WECHAT_WINDOW
+    #: safe mode: the EncodingAESKey, and the previous one during a key change
+    wechat_aes_keys: tuple[str, ...] = ()
+    wechat_appid: str = ""
+    wecom_token: str | None = None
+    wecom_aes_key: str = ""
+    wecom_corpid: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+        def get(name: str) -> str:
+            return env.get(f"OVERDUE_BOT_{name}") or env.get(name) or ""
+
+        keys = tuple(k for k in (get("WECHAT_AES_KEY"), get("WECHAT_AES_KEY_PREVIOUS")) if k)
         return cls(log_messages=env.get("OVERDUE_BOT_LOG_MESSAGES") == "1",
-                   wechat_token=env.get("OVERDUE_BOT_WECHAT_TOKEN") or None,
-                   wechat_window=float(env.get("OVERDUE_BOT_WECHAT_WINDOW") or WECHAT_WINDOW))
+                   wechat_token=get("WECHAT_TOKEN") or None,
+                   wechat_window=float(env.get("OVERDUE_BOT_WECHAT_WINDOW") or WECHAT_WINDOW),
+                   wechat_aes_keys=keys, wechat_appid=get("WECHAT_APPID"),
+                   wecom_token=get("WECOM_TOKEN") or None, wecom_aes_key=get("WECOM_AES_KEY"),
+                   wecom_corpid=get("WECOM_CORPID"))
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -218,24 +231,81 @@ class Service:
         if request.method == "GET":
             return PlainTextResponse(q.get("echostr", ""))
         body = await read_body(request, self.settings.max_body, self.settings.body_timeout)
+        crypt = None
+        if q.get("encrypt_type", "raw").lower() == "aes":
+            if not self.settings.wechat_aes_keys:
+                raise BodyError(400, "safe mode (encrypt_type=aes) needs --wechat-aes-key")
+            crypt = self._crypt(token, self.settings.wechat_aes_keys, self.settings.wechat_appid)
+            body = self._decrypted(crypt, body, q.get("msg_signature", ""), ts, nonce)
+        return await self._message(body, ts, nonce, "wechat", crypt)
+
+    async def wecom_callback(self, request: Request) -> Response:
+        """WeCom (企业微信) app callback: every message encrypted, receiveid the CorpID."""
+        s = self.settings
+        if not (s.wecom_token and s.wecom_aes_key and s.wecom_corpid):
+            raise BodyError(404, "the WeCom channel is not configured (--wecom-token, --wecom-aes-key, --wecom-corpid)")
+        q = request.query_params
+        ts, nonce, sig = q.get("timestamp", ""), q.get("nonce", ""), q.get("msg_signature", "")
+        if not wechat.fresh(ts, s.wechat_window):
+            raise BodyError(403, f"the timestamp is more than {s.wechat_window:g} s off")
+        crypt = self._crypt(s.wecom_token, (s.wecom_aes_key,), s.wecom_corpid)
+        if request.method == "GET":  # URL verification: echo the decrypted echostr at once
+            echo = q.get("echostr", "")
+            if not crypt.verify(sig, ts, nonce, echo):
+                raise BodyError(403, "bad msg_signature")
+            try:
+                return PlainTextResponse(crypt.decrypt(echo))
+            except wxcrypt.CryptoError as exc:
+                raise BodyError(400, str(exc)) from None
+        body = await read_body(request, s.max_body, s.body_timeout)
+        return await self._message(self._decrypted(crypt, body, sig, ts, nonce), ts, nonce, "wecom", crypt)
+
+    @staticmethod
+    def _crypt(token: str, keys: tuple[str, ...], receive_id: str) -> wxcrypt.MsgCrypt:
+        try:
+            return wxcrypt.MsgCrypt(token, keys, receive_id)
+        except wxcrypt.CryptoError as exc:
+            log.error("channel encryption is misconfigured: %s", exc)
+            raise BodyError(400, "the channel's EncodingAESKey is misconfigured") from None
+
+    @staticmethod
+    def _decrypted(crypt: wxcrypt.MsgCrypt, body: bytes, sig: str, ts: str, nonce: str) -> bytes:
+        """The inner message XML of an encrypted envelope (its msg_signature checked first)."""
+        try:
+            encrypted = wechat.read_xml(body).findtext("Encrypt") or ""
+        except wechat.WeChatError as exc:
+            raise BodyError(400, str(exc)) from None
+        if not encrypted or not crypt.verify(sig, ts, nonce, encrypted):
+            raise BodyError(403, "bad msg_signature")
+        try:
+            return crypt.decrypt(encrypted).encode("utf-8")
+        except wxcrypt.CryptoError as exc:
+            raise BodyError(400, str(exc)) from None
+
+    async def _message(self, body: bytes, ts: str, nonce: str, channel: str,
+                       crypt: wxcrypt.MsgCrypt | None) -> Response:
         try:
             msg = wechat.parse_message(body)
         except wechat.WeChatError as exc:
             raise BodyError(400, str(exc)) from None
-        text = await asyncio.to_thread(self._wechat_turn, msg, body, ts, nonce)
+        text = await asyncio.to_thread(self._wechat_turn, msg, body, ts, nonce, channel)
         if not text:
             return PlainTextResponse("success")  # an event that needs no answer
-        return Response(wechat.reply_xml(msg, text), media_type="application/xml")
+        reply = wechat.reply_xml(msg, text)
+        if crypt is not None:
+            reply = crypt.envelope(reply, nonce)
+        return Response(reply, media_type="application/xml")
 
-    def _wechat_turn(self, msg: wechat.Message, body: bytes, ts: str, nonce: str) -> str:
+    def _wechat_turn(self, msg: wechat.Message, body: bytes, ts: str, nonce: str, channel: str = "wechat") -> str:
         """The reply to a WeChat message: once per MsgId, whichever worker a retry reaches.
 
         The de-dup marker and the nonce memory live in the session store under the channel's own
         prefix.  A signed query seen before with another body is a replay and is refused.
         """
         store = self.bot.store
+        space = SPACE[channel]
         digest = hashlib.sha256(body).hexdigest()[:16]
-        seen_key = f"{SPACE['wechat']}nonce:{ts}:{nonce}"
+        seen_key = f"{space}nonce:{ts}:{nonce}"
         with store.lock(seen_key):
             seen = store.get(seen_key)
             if seen and seen.get("body") != digest:
@@ -246,15 +316,15 @@ class Service:
         content = msg.content if msg.msg_type == "text" else msg.recognition if msg.msg_type == "voice" else ""
         if not content:
             return self.bot.knowledge.texts.not_text
-        key = f"{SPACE['wechat']}msg:{msg.msg_id}"
-        sid = session_key(f"{SPACE['wechat']}user:{msg.from_user}"[:200])
+        key = f"{space}msg:{msg.msg_id}"
+        sid = session_key(f"{space}user:{msg.from_user}"[:200])
         started = time.perf_counter()
         with store.lock(key):
             done = store.get(key)
             if done and isinstance(done.get("reply"), str):
                 return str(done["reply"])
             r = self.bot.reply(content, session_id=sid)
-            self.record("wechat", sid, content, r, started)
+            self.record(channel, sid, content, r, started)
             store.set(key, {"reply": r.text})
             return r.text
 
@@ -302,6 +372,7 @@ class Service:
             Route("/webhooks/rest/", self.rasa_health, methods=["GET"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/wechat", self.wechat_callback, methods=["GET", "POST"]),
+            Route("/wecom", self.wecom_callback, methods=["GET", "POST"]),
             Route("/", self.page, methods=["GET"]),
             Route("/static/{name}", self.asset, methods=["GET"]),
             Route("/v1/config", self.web_config, methods=["GET"]),

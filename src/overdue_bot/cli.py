@@ -61,7 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["OVERDUE_BOT_WECHAT_TOKEN"] = args.wechat_token or os.environ.get("WECHAT_TOKEN", "")
     os.environ["OVERDUE_BOT_WECHAT_WINDOW"] = str(args.wechat_window)
     for name in ("wechat_aes_key", "wechat_aes_key_previous", "wechat_appid", "wecom_token", "wecom_aes_key",
-                 "wecom_corpid"):
+                 "wecom_corpid", "dingtalk_app_secret"):
         os.environ[f"OVERDUE_BOT_{name.upper()}"] = getattr(args, name) or os.environ.get(name.upper(), "")
     os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
     TimedH11Protocol.header_timeout = args.header_timeout
@@ -118,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--wecom-token", default=None, help="enables /wecom (or WECOM_TOKEN)")
     serve.add_argument("--wecom-aes-key", default=None, help="the WeCom app's EncodingAESKey")
     serve.add_argument("--wecom-corpid", default=None, help="the CorpID WeCom messages must be for")
+    serve.add_argument("--dingtalk-app-secret", default=None,
+                       help="enables /dingtalk: the robot's AppSecret (or DINGTALK_APP_SECRET)")
     serve.add_argument("--wechat-window", type=_bounded(1, 86400), default=300,
                        help="seconds a signed WeChat request stays valid (default 300)")
     serve.add_argument("--header-timeout", type=_bounded(1, 600), default=10,

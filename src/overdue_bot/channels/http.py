@@ -37,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ..bot import Bot, session_key
 from ..redact import redact
-from . import wechat, wxcrypt
+from . import dingtalk, wechat, wxcrypt
 
 log = logging.getLogger("overdue_bot.http")
 
@@ -50,7 +50,7 @@ BODY_TIMEOUT = 10.0
 WECHAT_WINDOW = 300.0
 
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
-SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:"}
+SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:", "dingtalk": "dingtalk:"}
 
 __all__ = ["BodyError", "Settings", "app_from_env", "create_app", "redact"]
 
@@ -80,6 +80,7 @@ class Settings:
     wecom_token: str | None = None
     wecom_aes_key: str = ""
     wecom_corpid: str = ""
+    dingtalk_app_secret: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -92,7 +93,7 @@ class Settings:
                    wechat_window=float(env.get("OVERDUE_BOT_WECHAT_WINDOW") or WECHAT_WINDOW),
                    wechat_aes_keys=keys, wechat_appid=get("WECHAT_APPID"),
                    wecom_token=get("WECOM_TOKEN") or None, wecom_aes_key=get("WECOM_AES_KEY"),
-                   wecom_corpid=get("WECOM_CORPID"))
+                   wecom_corpid=get("WECOM_CORPID"), dingtalk_app_secret=get("DINGTALK_APP_SECRET"))
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -316,8 +317,17 @@ class Service:
         content = msg.content if msg.msg_type == "text" else msg.recognition if msg.msg_type == "voice" else ""
         if not content:
             return self.bot.knowledge.texts.not_text
-        key = f"{space}msg:{msg.msg_id}"
-        sid = session_key(f"{space}user:{msg.from_user}"[:200])
+        return self._once(channel, msg.msg_id, msg.from_user, content)
+
+    def _once(self, channel: str, msg_id: str, user: str, content: str) -> str:
+        """The reply to one platform message, computed once: a retry gets the stored reply.
+
+        The marker lives in the session store under the channel's prefix, so a retry that
+        reaches another worker (sharing Redis or SQLite) is answered with the same text.
+        """
+        space, store = SPACE[channel], self.bot.store
+        key = f"{space}msg:{msg_id}"
+        sid = session_key(f"{space}user:{user}"[:200])
         started = time.perf_counter()
         with store.lock(key):
             done = store.get(key)
@@ -327,6 +337,30 @@ class Service:
             self.record(channel, sid, content, r, started)
             store.set(key, {"reply": r.text})
             return r.text
+
+    async def dingtalk_callback(self, request: Request) -> Response:
+        """DingTalk robot, HTTP outgoing mode: signed headers, JSON in, the answer in the response."""
+        secret = self.settings.dingtalk_app_secret
+        if not secret:
+            raise BodyError(404, "the DingTalk channel is not configured (--dingtalk-app-secret)")
+        ts, sig = request.headers.get("timestamp", ""), request.headers.get("sign", "")
+        why = dingtalk.check(secret, ts, sig)
+        if why:
+            raise BodyError(403, why)
+        body = await read_body(request, self.settings.max_body, self.settings.body_timeout)
+        data = parse_json_object(body)
+        try:
+            msg = dingtalk.parse_message(data)
+        except dingtalk.DingTalkError as exc:
+            raise BodyError(422, str(exc)) from None
+        text = await asyncio.to_thread(self._dingtalk_turn, msg)
+        return JSONResponse(dingtalk.reply(text))
+
+    def _dingtalk_turn(self, msg: dingtalk.Message) -> str:
+        if not msg.content:
+            return self.bot.knowledge.texts.not_text
+        # one conversation per person per chat: a group and a 1:1 chat are kept apart
+        return self._once("dingtalk", msg.msg_id, f"{msg.conversation_id}:{msg.sender}", msg.content)
 
     async def page(self, request: Request) -> Response:
         return HTMLResponse(self.web.joinpath("index.html").read_text(encoding="utf-8"),
@@ -373,6 +407,7 @@ class Service:
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/wechat", self.wechat_callback, methods=["GET", "POST"]),
             Route("/wecom", self.wecom_callback, methods=["GET", "POST"]),
+            Route("/dingtalk", self.dingtalk_callback, methods=["POST"]),
             Route("/", self.page, methods=["GET"]),
             Route("/static/{name}", self.asset, methods=["GET"]),
             Route("/v1/config", self.web_config, methods=["GET"]),

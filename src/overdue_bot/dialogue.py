@@ -264,7 +264,7 @@ class Dialogue:
 
     def _heard(self, m: Message, event: str) -> Heard:
         slots = m.parse.slots
-        values = {} if m.debts else {k: slots[k] for k in ("days_overdue", "amount") if k in slots}
+        values: dict[str, int] = {} if m.debts else {k: slots[k] for k in ("days_overdue", "amount") if k in slots}
         return Heard(values, tuple(m.debts), m.product if not m.debts else None, slots.get("monthly_budget"),
                      m.correction, elliptical=event == "follow_up")
 
@@ -476,7 +476,7 @@ class Dialogue:
             else ""
         # who to call: the bank or lender by name, 发卡行 for a card of no named bank, else 平台
         platform = slots.get("platform")
-        generic_card = kind == "credit_card" and self.kinds.get(platform) == "credit_card"
+        generic_card = kind == "credit_card" and self.kinds.get(platform or "") == "credit_card"
         values["lender"] = "发卡行" if generic_card else (platform or "平台")
         complaint = self.kb.kinds[kind].complaint if kind else self.texts.complaint
         values["complaint"] = fill(complaint, values)

@@ -16,9 +16,12 @@ _TIDY = [(re.compile(r"（\s*）|\(\s*\)"), ""), (re.compile(r"[ \t]+\n"), "\n")
 
 
 class Variant(Protocol):
-    text: str
-    when: Mapping[str, Any]
-    name: str
+    @property
+    def text(self) -> str: ...
+    @property
+    def when(self) -> Mapping[str, Any]: ...
+    @property
+    def name(self) -> str: ...
 
 
 def matches(when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None, cue: str | None = None) -> bool:

@@ -99,6 +99,7 @@ def _duration_value(n: str, unit: str, more_half: bool) -> int | None:
         n = pair.group(1)
     if n == "几" or n.startswith("几"):
         return None
+    value: int | None
     if "几" in n:  # 十几 → 15, 二十几 → 25
         base = to_int(n.replace("几", "")) or 0
         value = base + 5
@@ -382,19 +383,19 @@ class SlotExtractor:
         spans += [(s, e, "amount") for _, s, e in amounts]
         if bspan:
             spans.append((*bspan, "monthly_budget"))
-        days = [d for d in days if d[0] is not None and d[1] >= valid_from]
+        days_said = [(n, s, e) for n, s, e in days if n is not None and s >= valid_from]
         amounts = [a for a in amounts if a[1] >= valid_from]
         named = [m for m in mentions if m[1] >= valid_from] or mentions
         slots: dict[str, Any] = {}
         if named:
             slots["platform"] = named[0][0]
-        if days:
-            slots["days_overdue"] = days[0][0]
+        if days_said:
+            slots["days_overdue"] = days_said[0][0]
         if amounts:
             slots["amount"] = amounts[0][0]
         if budget is not None:
             slots["monthly_budget"] = budget
-        debts = self._debts(text, named, days, amounts)
+        debts = self._debts(text, named, days_said, amounts)
         for debt in debts:
             # a bank's product, read from its own part of the message
             own = [m for m in named if m[0] == debt["platform"]]

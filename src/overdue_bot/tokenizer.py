@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from types import ModuleType
+from typing import Any
 
 from . import cache
 
@@ -43,7 +44,7 @@ jieba = _import_jieba()
 MIN_FREQ = 20
 
 
-def _initialize(tk: jieba.Tokenizer, words: tuple[str, ...]) -> None:
+def _initialize(tk: Any, words: tuple[str, ...]) -> None:
     """Load jieba's dictionary, with the domain words added, from our own cache.
 
     jieba 0.42 reads its cache with ``marshal.load`` on a file object (~0.6 s); reading the
@@ -73,10 +74,10 @@ class Tokenizer:
 
     def __init__(self, words: Iterable[str] = ()) -> None:
         self._words = tuple(dict.fromkeys(w for w in words if w))
-        self._jieba: jieba.Tokenizer | None = None
+        self._jieba: Any = None
         self._lock = threading.Lock()
 
-    def _load(self) -> jieba.Tokenizer:
+    def _load(self) -> Any:
         with self._lock:
             if self._jieba is None:
                 tk = jieba.Tokenizer()

@@ -61,7 +61,9 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["OVERDUE_BOT_WECHAT_TOKEN"] = args.wechat_token or os.environ.get("WECHAT_TOKEN", "")
     os.environ["OVERDUE_BOT_WECHAT_WINDOW"] = str(args.wechat_window)
     for name in ("wechat_aes_key", "wechat_aes_key_previous", "wechat_appid", "wecom_token", "wecom_aes_key",
-                 "wecom_corpid", "dingtalk_app_secret"):
+                 "wecom_corpid", "dingtalk_app_secret",
+                 "feishu_verification_token", "feishu_encrypt_key", "feishu_app_id", "feishu_app_secret",
+                 "feishu_domain"):
         os.environ[f"OVERDUE_BOT_{name.upper()}"] = getattr(args, name) or os.environ.get(name.upper(), "")
     os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
     TimedH11Protocol.header_timeout = args.header_timeout
@@ -120,6 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--wecom-corpid", default=None, help="the CorpID WeCom messages must be for")
     serve.add_argument("--dingtalk-app-secret", default=None,
                        help="enables /dingtalk: the robot's AppSecret (or DINGTALK_APP_SECRET)")
+    serve.add_argument("--feishu-verification-token", default=None,
+                       help="enables /feishu with --feishu-app-id and --feishu-app-secret (or FEISHU_…)")
+    serve.add_argument("--feishu-encrypt-key", default=None, help="the Feishu app's Encrypt Key (recommended)")
+    serve.add_argument("--feishu-app-id", default=None, help="the Feishu app's App ID, for the reply API")
+    serve.add_argument("--feishu-app-secret", default=None, help="the Feishu app's App Secret")
+    serve.add_argument("--feishu-domain", default=None,
+                       help="the open API's base URL (default https://open.feishu.cn; Lark: https://open.larksuite.com)")
     serve.add_argument("--wechat-window", type=_bounded(1, 86400), default=300,
                        help="seconds a signed WeChat request stays valid (default 300)")
     serve.add_argument("--header-timeout", type=_bounded(1, 600), default=10,

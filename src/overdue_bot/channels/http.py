@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from ..errors import MissingExtraError, SessionIdError, StoreError
 
 try:
     from starlette.applications import Starlette
+    from starlette.background import BackgroundTask
     from starlette.exceptions import HTTPException
     from starlette.requests import ClientDisconnect, Request
     from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -37,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ..bot import Bot, session_key
 from ..redact import redact
-from . import dingtalk, wechat, wxcrypt
+from . import dingtalk, feishu, wechat, wxcrypt
 
 log = logging.getLogger("overdue_bot.http")
 
@@ -50,7 +52,7 @@ BODY_TIMEOUT = 10.0
 WECHAT_WINDOW = 300.0
 
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
-SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:", "dingtalk": "dingtalk:"}
+SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:", "dingtalk": "dingtalk:", "feishu": "feishu:"}
 
 __all__ = ["BodyError", "Settings", "app_from_env", "create_app", "redact"]
 
@@ -81,6 +83,12 @@ class Settings:
     wecom_aes_key: str = ""
     wecom_corpid: str = ""
     dingtalk_app_secret: str = ""
+    feishu_verification_token: str = ""
+    feishu_encrypt_key: str = ""
+    feishu_app_id: str = ""
+    feishu_app_secret: str = ""
+    #: where the reply API lives: https://open.feishu.cn, or https://open.larksuite.com for Lark
+    feishu_domain: str = "https://open.feishu.cn"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -93,7 +101,11 @@ class Settings:
                    wechat_window=float(env.get("OVERDUE_BOT_WECHAT_WINDOW") or WECHAT_WINDOW),
                    wechat_aes_keys=keys, wechat_appid=get("WECHAT_APPID"),
                    wecom_token=get("WECOM_TOKEN") or None, wecom_aes_key=get("WECOM_AES_KEY"),
-                   wecom_corpid=get("WECOM_CORPID"), dingtalk_app_secret=get("DINGTALK_APP_SECRET"))
+                   wecom_corpid=get("WECOM_CORPID"), dingtalk_app_secret=get("DINGTALK_APP_SECRET"),
+                   feishu_verification_token=get("FEISHU_VERIFICATION_TOKEN"),
+                   feishu_encrypt_key=get("FEISHU_ENCRYPT_KEY"), feishu_app_id=get("FEISHU_APP_ID"),
+                   feishu_app_secret=get("FEISHU_APP_SECRET"),
+                   feishu_domain=get("FEISHU_DOMAIN") or "https://open.feishu.cn")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -172,6 +184,10 @@ class Service:
         self.bot = bot
         self.settings = settings
         self.web = resources.files("overdue_bot") / "web"
+        s = settings
+        self.feishu: feishu.Replier | None = None
+        if s.feishu_verification_token and s.feishu_app_id and s.feishu_app_secret:
+            self.feishu = feishu.Replier(s.feishu_app_id, s.feishu_app_secret, s.feishu_domain)
 
     # ------------------------------------------------------------------ turns
     def record(self, kind: str, key: str, text: str, reply: Any, started: float) -> None:
@@ -356,6 +372,62 @@ class Service:
         text = await asyncio.to_thread(self._dingtalk_turn, msg)
         return JSONResponse(dingtalk.reply(text))
 
+    async def feishu_callback(self, request: Request) -> Response:
+        """Feishu/Lark bot events: answered 200 at once, the reply sent through the API afterwards.
+
+        Feishu wants the callback answered within 3 s and retries it otherwise; the turn and the
+        reply API call run after the response, and a retried event_id is claimed only once.
+        """
+        s = self.settings
+        if self.feishu is None:
+            raise BodyError(404, "the Feishu channel is not configured (--feishu-verification-token, "
+                                 "--feishu-app-id, --feishu-app-secret)")
+        body = await read_body(request, s.max_body, s.body_timeout)
+        data = parse_json_object(body)
+        try:
+            if "encrypt" in data:
+                if not s.feishu_encrypt_key or not isinstance(data["encrypt"], str):
+                    raise feishu.FeishuError("an encrypted event, but no --feishu-encrypt-key is set")
+                data = parse_json_object(feishu.decrypt(s.feishu_encrypt_key, data["encrypt"]).encode("utf-8"))
+            event = feishu.parse_event(data)
+        except feishu.FeishuError as exc:
+            raise BodyError(400, str(exc)) from None
+        if not hmac.compare_digest(event.token.encode(), s.feishu_verification_token.encode()):
+            raise BodyError(403, "bad Verification Token")
+        if event.kind == "challenge":
+            return JSONResponse({"challenge": event.challenge})
+        if s.feishu_encrypt_key:
+            h = request.headers
+            why = feishu.check(s.feishu_encrypt_key, h.get("x-lark-request-timestamp", ""),
+                               h.get("x-lark-request-nonce", ""), h.get("x-lark-signature", ""), body)
+            if why:
+                raise BodyError(403, why)
+        if event.kind != "message" or not await asyncio.to_thread(self._claim, "feishu", event.event_id):
+            return JSONResponse({})
+        return JSONResponse({}, background=BackgroundTask(self._feishu_answer, event))
+
+    def _claim(self, channel: str, event_id: str) -> bool:
+        """True for the first delivery of an event, on whichever worker or machine it lands."""
+        store, key = self.bot.store, f"{SPACE[channel]}event:{event_id}"
+        with store.lock(key):
+            if store.get(key):
+                return False
+            store.set(key, {"seen": 1})
+            return True
+
+    def _feishu_answer(self, event: feishu.Event) -> None:
+        assert self.feishu is not None
+        try:
+            content = event.text if event.msg_type == "text" else ""
+            text = (self._once("feishu", event.message_id, f"{event.chat_id}:{event.sender}", content) if content
+                    else self.bot.knowledge.texts.not_text)
+            error = self.feishu.reply(event.message_id, text, event.event_id)
+        except Exception as exc:  # after the response: nobody else would see it
+            log.error("feishu: could not answer event %s: %s: %s", event.event_id, type(exc).__name__, exc)
+            return
+        if error:
+            log.error("feishu: the reply API refused event %s: %s", event.event_id, error)
+
     def _dingtalk_turn(self, msg: dingtalk.Message) -> str:
         if not msg.content:
             return self.bot.knowledge.texts.not_text
@@ -408,6 +480,7 @@ class Service:
             Route("/wechat", self.wechat_callback, methods=["GET", "POST"]),
             Route("/wecom", self.wecom_callback, methods=["GET", "POST"]),
             Route("/dingtalk", self.dingtalk_callback, methods=["POST"]),
+            Route("/feishu", self.feishu_callback, methods=["POST"]),
             Route("/", self.page, methods=["GET"]),
             Route("/static/{name}", self.asset, methods=["GET"]),
             Route("/v1/config", self.web_config, methods=["GET"]),

@@ -52,7 +52,7 @@ BODY_TIMEOUT = 10.0
 WECHAT_WINDOW = 300.0
 
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
-SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:", "dingtalk": "dingtalk:", "feishu": "feishu:"}
+SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:", "dingtalk": "dingtalk:", "feishu": "feishu:", "wecom_bot": "wecombot:"}
 
 __all__ = ["BodyError", "Settings", "app_from_env", "create_app", "redact"]
 
@@ -277,6 +277,68 @@ class Service:
         body = await read_body(request, s.max_body, s.body_timeout)
         return await self._message(self._decrypted(crypt, body, sig, ts, nonce), ts, nonce, "wecom", crypt)
 
+    async def wecom_bot_callback(self, request: Request) -> Response:
+        """WeCom 智能机器人 (API mode): encrypted JSON in, an encrypted finished stream reply out.
+
+        The bot's receiveid is "" (WeCom's rule for an enterprise's own bot).  A user message is
+        answered with one ``stream`` message marked finished, so WeCom sends no stream refreshes;
+        entering the chat gets the greeting as text, the one place WeCom takes a text reply.
+        """
+        s = self.settings
+        if not (s.wecom_token and s.wecom_aes_key):
+            raise BodyError(404, "the WeCom bot channel is not configured (--wecom-token, --wecom-aes-key)")
+        q = request.query_params
+        ts, nonce, sig = q.get("timestamp", ""), q.get("nonce", ""), q.get("msg_signature", "")
+        if not wechat.fresh(ts, s.wechat_window):
+            raise BodyError(403, f"the timestamp is more than {s.wechat_window:g} s off")
+        crypt = self._crypt(s.wecom_token, (s.wecom_aes_key,), "")
+        if request.method == "GET":
+            echo = q.get("echostr", "")
+            if not crypt.verify(sig, ts, nonce, echo):
+                raise BodyError(403, "bad msg_signature")
+            try:
+                return PlainTextResponse(crypt.decrypt(echo))
+            except wxcrypt.CryptoError as exc:
+                raise BodyError(400, str(exc)) from None
+        outer = parse_json_object(await read_body(request, s.max_body, s.body_timeout))
+        encrypted = outer.get("encrypt")
+        if not isinstance(encrypted, str) or not encrypted:
+            raise BodyError(400, "'encrypt' is required")
+        if not crypt.verify(sig, ts, nonce, encrypted):
+            raise BodyError(403, "bad msg_signature")
+        try:
+            data = parse_json_object(crypt.decrypt(encrypted).encode("utf-8"))
+        except wxcrypt.CryptoError as exc:
+            raise BodyError(400, str(exc)) from None
+        reply = await asyncio.to_thread(self._wecom_bot_turn, data)
+        if reply is None:
+            return Response(b"", status_code=200)
+        sealed = crypt.encrypt(json.dumps(reply, ensure_ascii=False))
+        stamp = str(int(time.time()))
+        return JSONResponse({"encrypt": sealed, "msgsignature": wxcrypt.signature(s.wecom_token, stamp, nonce, sealed),
+                             "timestamp": int(stamp), "nonce": nonce})
+
+    def _wecom_bot_turn(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        def part(name: str) -> dict[str, Any]:
+            value = data.get(name)
+            return value if isinstance(value, dict) else {}
+
+        msg_type, msg_id, user = data.get("msgtype"), data.get("msgid"), part("from").get("userid")
+        if msg_type == "event":
+            if part("event").get("eventtype") == "enter_chat":
+                return {"msgtype": "text", "text": {"content": self.bot.knowledge.texts.greeting}}
+            return None
+        if msg_type == "stream" or not isinstance(msg_id, str) or not msg_id or not isinstance(user, str) or not user:
+            return None  # a stream refresh (ours are finished at once) or a body that names no message
+        content = part("text").get("content") if msg_type == "text" else None
+        if isinstance(content, str):
+            content = re.sub(r"^\s*@\S+\s*", "", content).strip()[:wechat.MAX_CONTENT]  # the bot's @name in a group
+        chat = data.get("chatid") if isinstance(data.get("chatid"), str) else "single"
+        answer = (self._once("wecom_bot", msg_id[:200], f"{chat}:{user}", content) if content
+                  else self.bot.knowledge.texts.not_text)
+        stream_id = hashlib.sha256(msg_id.encode("utf-8")).hexdigest()[:32]
+        return {"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": answer}}
+
     @staticmethod
     def _crypt(token: str, keys: tuple[str, ...], receive_id: str) -> wxcrypt.MsgCrypt:
         try:
@@ -479,6 +541,7 @@ class Service:
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/wechat", self.wechat_callback, methods=["GET", "POST"]),
             Route("/wecom", self.wecom_callback, methods=["GET", "POST"]),
+            Route("/wecom/bot", self.wecom_bot_callback, methods=["GET", "POST"]),
             Route("/dingtalk", self.dingtalk_callback, methods=["POST"]),
             Route("/feishu", self.feishu_callback, methods=["POST"]),
             Route("/", self.page, methods=["GET"]),

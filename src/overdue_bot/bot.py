@@ -7,11 +7,13 @@ import copy
 import functools
 import hashlib
 import logging
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import knowledge
-from .dialogue import Dialogue, Message
+from .dialogue import Dialogue, Message, Turn
 from .errors import SessionIdError
 from .knowledge import Knowledge
 from .models import Parse, Reply
@@ -70,6 +72,10 @@ class Bot:
         parse, analysis = self.nlu.understand(text)
         with self.store.lock(sid):
             session = self._session(sid)
+            if session.handed_until:
+                if session.handed_until > time.time():  # a person has it: the bot stays silent
+                    return Reply("", None, 0.0, dict(session.slots), HANDED_OFF, HANDED_OFF, parse)
+                session = replace(session, handed_until=0.0, handoff_reason="", returned=True)
             if not analysis.cleaned or not analysis.canonical:
                 key = "empty" if not analysis.cleaned else "not_text"
                 return Reply(getattr(self.knowledge.texts, key), None, 0.0,
@@ -77,12 +83,52 @@ class Bot:
             message = Message(parse, analysis.cleaned, analysis.residue, analysis.question, analysis.product,
                               analysis.correction, analysis.debts)
             session, turn = self.dialogue.step(session, message)
+            session, turn, handoff = self._hand_off(session, turn)
             self.store.set(sid, session.to_dict())
         # an intent taken from the conversation (a filled slot, a choice) is not a guess
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")
         confidence = 1.0 if contextual else parse.confidence
-        return Reply(turn.text, turn.intent, confidence, dict(session.slots), session.state,
-                     turn.variant, parse)
+        return Reply(turn.text, turn.intent, confidence, dict(session.slots),
+                     HANDED_OFF if handoff else session.state, turn.variant, parse, handoff)
+
+    def _hand_off(self, session: Session, turn: Turn) -> tuple[Session, Turn, str]:
+        """The turn as the hand-off settings change it: counted misses, a hand-off, a hand-back line."""
+        cfg = self.knowledge.texts.handoff
+        misses = session.misses + 1 if turn.intent in (None, "out_of_scope") else 0
+        session = replace(session, misses=misses)
+        if session.returned:
+            turn = replace(turn, text=f"{cfg.back_text}\n\n{turn.text}")
+            session = replace(session, returned=False)
+        reason = cfg.reason(turn.intent, turn.event, misses)
+        if not reason:
+            return session, turn, ""
+        # distress keeps its help lines; a request for a person or repeated misses get the hand-off text
+        text = f"{turn.text}\n\n{cfg.text}" if reason == "distress" else cfg.text
+        session = replace(session, handed_until=time.time() + cfg.ttl_minutes * 60, handoff_reason=reason, misses=0)
+        return session, replace(turn, text=text, variant="handed_off"), reason
+
+    def hand_off(self, session_id: str, reason: str = "desk") -> None:
+        """Give a session to a person now (a desk taking over on its own initiative)."""
+        sid = session_key(session_id)
+        minutes = self.knowledge.texts.handoff.ttl_minutes
+        with self.store.lock(sid):
+            session = replace(self._session(sid), handed_until=time.time() + minutes * 60, handoff_reason=reason)
+            self.store.set(sid, session.to_dict())
+
+    def release(self, session_id: str) -> bool:
+        """Give a handed-over session back to the bot; False when it was not handed over."""
+        sid = session_key(session_id)
+        with self.store.lock(sid):
+            session = self._session(sid)
+            if not session.handed_until:
+                return False
+            self.store.set(sid, replace(session, handed_until=0.0, handoff_reason="", returned=True).to_dict())
+            return True
+
+    def handed_off(self, session_id: str) -> bool:
+        """Whether a person has this session now."""
+        sid = session_key(session_id)
+        return self._session(sid).handed_until > time.time()
 
     async def areply(self, text: str, *, session_id: str) -> Reply:
         """reply() for asyncio hosts; runs in a worker thread so the event loop never blocks."""
@@ -110,6 +156,8 @@ class Bot:
             return Session()
 
 
+#: Reply.state while a person has the session
+HANDED_OFF = "handed_off"
 #: session ids longer than this are refused (a hash or a platform's user id is far shorter)
 MAX_SESSION_ID = 256
 _REPORTED: dict[str, None] = {}

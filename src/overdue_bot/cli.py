@@ -63,7 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
     for name in ("wechat_aes_key", "wechat_aes_key_previous", "wechat_appid", "wecom_token", "wecom_aes_key",
                  "wecom_corpid", "dingtalk_app_secret",
                  "feishu_verification_token", "feishu_encrypt_key", "feishu_app_id", "feishu_app_secret",
-                 "feishu_domain"):
+                 "feishu_domain", "handoff_webhook", "handoff_token"):
         os.environ[f"OVERDUE_BOT_{name.upper()}"] = getattr(args, name) or os.environ.get(name.upper(), "")
     os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
     TimedH11Protocol.header_timeout = args.header_timeout
@@ -129,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--feishu-app-secret", default=None, help="the Feishu app's App Secret")
     serve.add_argument("--feishu-domain", default=None,
                        help="the open API's base URL (default https://open.feishu.cn; Lark: https://open.larksuite.com)")
+    serve.add_argument("--handoff-webhook", default=None,
+                       help="URL told (POST JSON) when a session is handed to a person (bot.yaml handoff)")
+    serve.add_argument("--handoff-token", default=None,
+                       help="enables POST /v1/handoff/{start,release} with 'Authorization: Bearer TOKEN'")
     serve.add_argument("--wechat-window", type=_bounded(1, 86400), default=300,
                        help="seconds a signed WeChat request stays valid (default 300)")
     serve.add_argument("--header-timeout", type=_bounded(1, 600), default=10,

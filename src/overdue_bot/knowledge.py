@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 
+from . import handoff
 from .errors import KnowledgeError
+from .handoff import Handoff
 from .slots import Platform
 
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the Python one
@@ -140,6 +142,7 @@ class Texts:
     #: a calm first line, in turn, for someone frightened but not in crisis
     reassure: tuple[str, ...] = ()
     reported: tuple[Reported, ...] = ()
+    handoff: Handoff = field(default_factory=Handoff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +410,7 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Ki
 
 _TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint", "repeat", "same", "recap", "noted", "ask_again", "complain", "lost",
               "more_lead", "next_days", "next_budget", "next_situation", "next_topic", "next_idle", "plan_total", "support_line")
-_BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets", "support", "reassure", "reported"}
+_BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets", "support", "reassure", "reported", "handoff"}
 
 
 def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
@@ -444,7 +447,7 @@ def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
                   dialogue={str(k): _str_list(v, file, None, f"dialogue.{k}") for k, v in words.items()},
                   support=_str_list(data.get("support") or [], file, None, "support"),
                   reassure=_str_list(data.get("reassure") or [], file, None, "reassure"),
-                  reported=tuple(reported))
+                  reported=tuple(reported), handoff=handoff.parse(data.get("handoff"), file))
     checked = {str(name): _answers(v, file, f"snippet {name}", fallback=False) for name, v in snippets.items()}
     return texts, checked
 

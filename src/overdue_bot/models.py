@@ -28,6 +28,8 @@ class Reply:
     state: str
     variant: str = ""
     parse: Parse | None = None
+    #: why this turn handed the session to a person ('' when it did not): channels act on it
+    handoff: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The public fields as JSON-ready data."""
@@ -37,4 +39,5 @@ class Reply:
             "confidence": round(self.confidence, 4),
             "slots": dict(self.slots),
             "state": self.state,
+            **({"handoff": self.handoff} if self.handoff else {}),
         }

@@ -34,6 +34,13 @@ def _typed(data: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
     return value
 
 
+def _number(data: Mapping[str, Any], key: str) -> float:
+    value = data.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ValueError(f"{key} must be a number (got {type(value).__name__})")
+    return float(value)
+
+
 def digest(line: str) -> str:
     """A short, stable name for a line the bot said (the line itself is never stored)."""
     return hashlib.blake2s(line.strip().encode("utf-8"), digest_size=5).hexdigest()
@@ -62,6 +69,13 @@ class Session:
     #: lenders whose note was already given
     noted: tuple[str, ...] = ()
     disclaimed: bool = False
+    #: messages in a row not understood (for a hand-off after several)
+    misses: int = 0
+    #: while handed to a person: until when (epoch seconds) and why; 0 when the bot has it
+    handed_until: float = 0.0
+    handoff_reason: str = ""
+    #: the desk gave it back: the next reply starts with the hand-back line
+    returned: bool = False
 
     # ------------------------------------------------------------------ views
     @property
@@ -99,7 +113,9 @@ class Session:
         return {"state": self.state, "debts": [dict(d) for d in self.debts], "focus": self.focus,
                 "budget": self.budget, "last_intent": self.last_intent, "pending": self.pending,
                 "asks": self.asks, "options": list(self.options), "cues": dict(self.cues), "mode": self.mode,
-                "said": list(self.said), "noted": list(self.noted), "disclaimed": self.disclaimed}
+                "said": list(self.said), "noted": list(self.noted), "disclaimed": self.disclaimed,
+                "misses": self.misses, "handed_until": self.handed_until, "handoff_reason": self.handoff_reason,
+                "returned": self.returned}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Session:
@@ -141,7 +157,9 @@ class Session:
             raise ValueError("last_intent and pending are intent names")
         return cls(state, tuple(debts), focus, budget, last, pending, _typed(data, "asks", int, 0),
                    tuple(strings[0]), dict(cues), _typed(data, "mode", str, ""), tuple(strings[1]),
-                   tuple(strings[2]), bool(data.get("disclaimed")))
+                   tuple(strings[2]), bool(data.get("disclaimed")), _typed(data, "misses", int, 0),
+                   float(_number(data, "handed_until")), _typed(data, "handoff_reason", str, ""),
+                   bool(data.get("returned")))
 
 
 # ---------------------------------------------------------------------- merging a message

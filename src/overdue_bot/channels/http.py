@@ -20,7 +20,9 @@ import json
 import logging
 import os
 import re
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
@@ -52,6 +54,8 @@ BODY_TIMEOUT = 10.0
 WECHAT_WINDOW = 300.0
 
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
+#: what _wechat_turn returns when the turn hands the person to WeChat's customer service
+TRANSFER = "\x00transfer"
 SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:", "dingtalk": "dingtalk:", "feishu": "feishu:", "wecom_bot": "wecombot:"}
 
 __all__ = ["BodyError", "Settings", "app_from_env", "create_app", "redact"]
@@ -89,6 +93,9 @@ class Settings:
     feishu_app_secret: str = ""
     #: where the reply API lives: https://open.feishu.cn, or https://open.larksuite.com for Lark
     feishu_domain: str = "https://open.feishu.cn"
+    #: where a hand-off to a person is announced (POST, JSON), and the token the desk calls back with
+    handoff_webhook: str = ""
+    handoff_token: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -105,7 +112,8 @@ class Settings:
                    feishu_verification_token=get("FEISHU_VERIFICATION_TOKEN"),
                    feishu_encrypt_key=get("FEISHU_ENCRYPT_KEY"), feishu_app_id=get("FEISHU_APP_ID"),
                    feishu_app_secret=get("FEISHU_APP_SECRET"),
-                   feishu_domain=get("FEISHU_DOMAIN") or "https://open.feishu.cn")
+                   feishu_domain=get("FEISHU_DOMAIN") or "https://open.feishu.cn",
+                   handoff_webhook=get("HANDOFF_WEBHOOK"), handoff_token=get("HANDOFF_TOKEN"))
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -208,12 +216,36 @@ class Service:
             raise BodyError(422, f"'{id_field}': {exc}") from None
         reply = await self.bot.areply(text, session_id=key)
         self.record(kind, key, text, reply, started)
+        if reply.handoff:
+            self.notify_desk(kind, key, reply)
         return sid, reply
 
     # ------------------------------------------------------------------ routes
     async def chat(self, request: Request) -> Response:
         sid, r = await self.turn(request, "chat", "session_id", "text")
         return JSONResponse({"session_id": sid, **r.to_dict()})
+
+    async def handoff(self, request: Request) -> Response:
+        """The desk's side of a hand-off: ``start`` gives a session to a person, ``release`` gives it back.
+
+        The session id is the one the hand-off webhook sent (a channel's own prefixed id).
+        """
+        token = self.settings.handoff_token
+        if not token:
+            raise BodyError(404, "hand-off calls are not configured (--handoff-token)")
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+            raise BodyError(401, "a valid 'Authorization: Bearer <handoff token>' header is required")
+        data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
+        sid = text_field(data, "session_id", 256)
+        action = request.path_params["action"]
+        if action == "release":
+            released = await asyncio.to_thread(self.bot.release, sid)
+            return JSONResponse({"session_id": sid, "handed_off": False, "released": released})
+        if action == "start":
+            await asyncio.to_thread(self.bot.hand_off, sid, "desk")
+            return JSONResponse({"session_id": sid, "handed_off": True})
+        raise BodyError(404, "no such hand-off action (start or release)")
 
     async def rasa_webhook(self, request: Request) -> Response:
         sender, r = await self.turn(request, "rest", "sender", "message")
@@ -334,8 +366,10 @@ class Service:
         if isinstance(content, str):
             content = re.sub(r"^\s*@\S+\s*", "", content).strip()[:wechat.MAX_CONTENT]  # the bot's @name in a group
         chat = data.get("chatid") if isinstance(data.get("chatid"), str) else "single"
-        answer = (self._once("wecom_bot", msg_id[:200], f"{chat}:{user}", content) if content
+        answer = (self._once("wecom_bot", msg_id[:200], f"{chat}:{user}", content)[0] if content
                   else self.bot.knowledge.texts.not_text)
+        if not answer:
+            return None  # a person has this conversation
         stream_id = hashlib.sha256(msg_id.encode("utf-8")).hexdigest()[:32]
         return {"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": answer}}
 
@@ -369,8 +403,8 @@ class Service:
             raise BodyError(400, str(exc)) from None
         text = await asyncio.to_thread(self._wechat_turn, msg, body, ts, nonce, channel)
         if not text:
-            return PlainTextResponse("success")  # an event that needs no answer
-        reply = wechat.reply_xml(msg, text)
+            return PlainTextResponse("success")  # an event that needs no answer, or a person has it
+        reply = wechat.transfer_xml(msg) if text == TRANSFER else wechat.reply_xml(msg, text)
         if crypt is not None:
             reply = crypt.envelope(reply, nonce)
         return Response(reply, media_type="application/xml")
@@ -395,9 +429,11 @@ class Service:
         content = msg.content if msg.msg_type == "text" else msg.recognition if msg.msg_type == "voice" else ""
         if not content:
             return self.bot.knowledge.texts.not_text
-        return self._once(channel, msg.msg_id, msg.from_user, content)
+        text, handoff = self._once(channel, msg.msg_id, msg.from_user, content)
+        # the Official Account hands over with its own transfer (WeChat's 客服 then has the person)
+        return TRANSFER if handoff and channel == "wechat" else text
 
-    def _once(self, channel: str, msg_id: str, user: str, content: str) -> str:
+    def _once(self, channel: str, msg_id: str, user: str, content: str) -> tuple[str, str]:
         """The reply to one platform message, computed once: a retry gets the stored reply.
 
         The marker lives in the session store under the channel's prefix, so a retry that
@@ -410,11 +446,34 @@ class Service:
         with store.lock(key):
             done = store.get(key)
             if done and isinstance(done.get("reply"), str):
-                return str(done["reply"])
+                return str(done["reply"]), str(done.get("handoff") or "")
             r = self.bot.reply(content, session_id=sid)
             self.record(channel, sid, content, r, started)
-            store.set(key, {"reply": r.text})
-            return r.text
+            store.set(key, {"reply": r.text, "handoff": r.handoff})
+        if r.handoff:
+            self.notify_desk(channel, sid, r)
+        return r.text, r.handoff
+
+    def notify_desk(self, channel: str, session_id: str, r: Any) -> None:
+        """Tell the deployment's desk (``--handoff-webhook``) that a session needs a person.
+
+        Sent from a daemon thread so no turn waits on the desk; a failure is logged, never raised.
+        """
+        url = self.settings.handoff_webhook
+        if not url:
+            return
+        payload = json.dumps({"session_id": session_id, "channel": channel, "reason": r.handoff,
+                              "slots": r.slots, "release": "/v1/handoff/release"}, ensure_ascii=False).encode()
+
+        def send() -> None:
+            request = urllib.request.Request(url, data=payload, headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - the operator's own URL
+                    resp.read(1024)
+            except (OSError, ValueError) as exc:
+                log.error("hand-off webhook failed for a %s session: %s", channel, exc)
+
+        threading.Thread(target=send, name="overdue-bot-handoff", daemon=True).start()
 
     async def dingtalk_callback(self, request: Request) -> Response:
         """DingTalk robot, HTTP outgoing mode: signed headers, JSON in, the answer in the response."""
@@ -432,7 +491,7 @@ class Service:
         except dingtalk.DingTalkError as exc:
             raise BodyError(422, str(exc)) from None
         text = await asyncio.to_thread(self._dingtalk_turn, msg)
-        return JSONResponse(dingtalk.reply(text))
+        return JSONResponse(dingtalk.reply(text) if text else {})  # '' while a person has the chat
 
     async def feishu_callback(self, request: Request) -> Response:
         """Feishu/Lark bot events: answered 200 at once, the reply sent through the API afterwards.
@@ -481,8 +540,10 @@ class Service:
         assert self.feishu is not None
         try:
             content = event.text if event.msg_type == "text" else ""
-            text = (self._once("feishu", event.message_id, f"{event.chat_id}:{event.sender}", content) if content
+            text = (self._once("feishu", event.message_id, f"{event.chat_id}:{event.sender}", content)[0] if content
                     else self.bot.knowledge.texts.not_text)
+            if not text:
+                return  # a person has this conversation
             error = self.feishu.reply(event.message_id, text, event.event_id)
         except Exception as exc:  # after the response: nobody else would see it
             log.error("feishu: could not answer event %s: %s: %s", event.event_id, type(exc).__name__, exc)
@@ -494,7 +555,7 @@ class Service:
         if not msg.content:
             return self.bot.knowledge.texts.not_text
         # one conversation per person per chat: a group and a 1:1 chat are kept apart
-        return self._once("dingtalk", msg.msg_id, f"{msg.conversation_id}:{msg.sender}", msg.content)
+        return self._once("dingtalk", msg.msg_id, f"{msg.conversation_id}:{msg.sender}", msg.content)[0]
 
     async def page(self, request: Request) -> Response:
         return HTMLResponse(self.web.joinpath("index.html").read_text(encoding="utf-8"),
@@ -536,6 +597,7 @@ class Service:
     def routes(self) -> list[Route]:
         return [
             Route("/v1/chat", self.chat, methods=["POST"]),
+            Route("/v1/handoff/{action}", self.handoff, methods=["POST"]),
             Route("/webhooks/rest/webhook", self.rasa_webhook, methods=["POST"]),
             Route("/webhooks/rest/", self.rasa_health, methods=["GET"]),
             Route("/healthz", self.healthz, methods=["GET"]),

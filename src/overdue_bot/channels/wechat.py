@@ -110,3 +110,11 @@ def reply_xml(msg: Message, content: str, *, now: float | None = None) -> str:
             f"<FromUserName>{_cdata(msg.to_user)}</FromUserName>"
             f"<CreateTime>{created}</CreateTime><MsgType>{_cdata('text')}</MsgType>"
             f"<Content>{_cdata(cut(content))}</Content></xml>")
+
+
+def transfer_xml(msg: Message, *, now: float | None = None) -> str:
+    """The passive reply that hands the person to the account's customer service (客服)."""
+    created = int(time.time() if now is None else now)
+    return (f"<xml><ToUserName>{_cdata(msg.from_user)}</ToUserName>"
+            f"<FromUserName>{_cdata(msg.to_user)}</FromUserName>"
+            f"<CreateTime>{created}</CreateTime><MsgType>{_cdata('transfer_customer_service')}</MsgType></xml>")

@@ -35,6 +35,28 @@ def _test(args: argparse.Namespace) -> int:
     return 1 if failed or not results else 0
 
 
+def _dingtalk_stream(args: argparse.Namespace) -> int:
+    """The DingTalk robot in Stream mode: runs until interrupted."""
+    import logging
+    import os
+
+    from .bot import Bot
+    from .channels import dingtalk_stream
+    from .stores import open_store
+
+    client_id = args.client_id or os.environ.get("DINGTALK_CLIENT_ID", "")
+    client_secret = args.client_secret or os.environ.get("DINGTALK_CLIENT_SECRET", "")
+    if not client_id or not client_secret:
+        print("error: set --client-id and --client-secret (or DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET): "
+              "the robot's AppKey and AppSecret", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    bot = Bot(args.intents or None, store=open_store(args.store))
+    bot.parse("你好")  # load the dictionary before the first person writes
+    dingtalk_stream.client(bot, client_id, client_secret).start_forever()
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import logging
     import logging.config
@@ -143,8 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="connections and requests at once before new ones get 503 (default 1000)")
     serve.add_argument("--backlog", type=_bounded(1, 65535), default=2048,
                        help="connections waiting to be accepted (default 2048)")
+    stream = sub.add_parser("dingtalk-stream", help="the DingTalk robot in Stream mode (extra 'dingtalk')")
+    stream.add_argument("--client-id", default=None, help="the robot's AppKey (or DINGTALK_CLIENT_ID)")
+    stream.add_argument("--client-secret", default=None, help="the robot's AppSecret (or DINGTALK_CLIENT_SECRET)")
+    stream.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
+    stream.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
     args = ap.parse_args(argv)
-    handler = {"chat": repl.chat, "test": _test, "eval": _eval, "serve": _serve}[args.command]
+    handler = {"chat": repl.chat, "test": _test, "eval": _eval, "serve": _serve,
+               "dingtalk-stream": _dingtalk_stream}[args.command]
     try:
         return handler(args)
     except OverdueBotError as exc:

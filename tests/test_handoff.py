@@ -188,3 +188,57 @@ def test_wechat_hands_over_with_its_own_transfer(server: Server) -> None:
     user = "o" + uuid.uuid4().hex[:10]
     assert ET.fromstring(send("人工客服")).findtext("MsgType") == "transfer_customer_service"
     assert send("喂？") == b"success"  # the person is with WeChat's customer service now
+
+
+def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -> None:
+    """Each channel: the hand-off turn tells the person, the desk hears, silence, then back."""
+    pytest.importorskip("lark_oapi")
+    pytest.importorskip("wechatpy")
+    from . import test_dingtalk as dt
+    from . import test_feishu as fs
+    from . import test_wecom_bot as wb
+
+    api = fs.FakeOpenAPI()
+    s = Server("--intents", str(kb), "--handoff-webhook", desk.url, "--handoff-token", "desk-secret",
+               "--dingtalk-app-secret", dt.SECRET, "--wecom-token", wb.TOKEN, "--wecom-aes-key", wb.KEY,
+               "--feishu-verification-token", fs.TOKEN, "--feishu-encrypt-key", fs.KEY,
+               "--feishu-app-id", fs.APP_ID, "--feishu-app-secret", fs.APP_SECRET, "--feishu-domain", api.url)
+    auth = {"Authorization": "Bearer desk-secret"}
+    try:
+        def dingtalk(text: str) -> dict[str, Any]:
+            body = dt._message(text, uuid.uuid4().hex, staff)
+            status, raw, _ = s.request("POST", "/dingtalk", body, dt._headers())
+            assert status == 200
+            return dict(json.loads(raw))
+
+        staff = "staff" + uuid.uuid4().hex[:6]
+        assert "人工客服" in dingtalk("转人工")["text"]["content"]
+        call = desk.wait(len(desk.calls) + 1)[-1]
+        assert call["channel"] == "dingtalk" and call["session_id"].startswith("dingtalk:")
+        assert dingtalk("有人吗") == {}
+        assert s.request("POST", "/v1/handoff/release", json.dumps({"session_id": call["session_id"]}), auth)[0] == 200
+        assert dingtalk("会上征信吗")["text"]["content"].startswith("人工客服已结束接待")
+
+        user = "u" + uuid.uuid4().hex[:6]
+        assert "人工客服" in wb._ask(s, wb._text("我要人工客服", user))["stream"]["content"]
+        key = desk.wait(len(desk.calls) + 1)[-1]["session_id"]
+        query, body = wb._sealed(wb._text("在吗", user))
+        status, raw, _ = s.request("POST", f"/wecom/bot?{query}", body)
+        assert status == 200 and raw == b""  # silent while a person has it
+        s.request("POST", "/v1/handoff/release", json.dumps({"session_id": key}), auth)
+        assert wb._ask(s, wb._text("会被起诉吗", user))["stream"]["content"].startswith("人工客服已结束接待")
+
+        open_id, m1, m2, m3 = "ou_" + uuid.uuid4().hex[:6], *("om_" + uuid.uuid4().hex for _ in range(3))
+        before = len(desk.calls)
+        assert s.request("POST", "/feishu", (b := fs._event("帮我转人工", open_id, m1)), fs._signed(b))[0] == 200
+        assert "人工客服" in json.loads(api.wait_for(m1)[0]["content"])["text"]
+        key = desk.wait(before + 1)[-1]["session_id"]
+        assert s.request("POST", "/feishu", (b := fs._event("人呢", open_id, m2)), fs._signed(b))[0] == 200
+        s.request("POST", "/v1/handoff/release", json.dumps({"session_id": key}), auth)
+        assert s.request("POST", "/feishu", (b := fs._event("会上征信吗", open_id, m3)), fs._signed(b))[0] == 200
+        assert json.loads(api.wait_for(m3)[0]["content"])["text"].startswith("人工客服已结束接待")
+        assert not [r for r in api.replies if r["message_id"] == m2]  # m2 came while a person had the chat
+    finally:
+        s.stop()
+        api.httpd.shutdown()
+        api.httpd.server_close()

@@ -6,6 +6,7 @@ Account, the enterprise WeChatCrypto for WeCom): what WeChat would send, checked
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -127,3 +128,70 @@ def test_our_crypto_matches_wechatpy_both_ways() -> None:
     assert "好的" in theirs.decrypt_message(mine, env.findtext("MsgSignature"), "1700000001", "nonce2")
     with pytest.raises(wxcrypt.CryptoError):
         wxcrypt.MsgCrypt(TOKEN, ["short"], APPID)
+
+
+def _event(kind: str, user: str, extra: str = "") -> str:
+    return (f"<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{extra}</xml>")
+
+
+def test_safe_mode_events_subscribe_and_voice(server: Server) -> None:
+    crypto = wechatpy_crypto.WeChatCrypto(TOKEN, KEY, APPID)
+    user = "o" + uuid.uuid4().hex[:8]
+    query, body = _sealed(crypto, _event("event", user, "<Event><![CDATA[subscribe]]></Event>"))
+    greeting = _opened(crypto, server.request("POST", f"/wechat?{query}", body)[1]).findtext("Content")
+    assert greeting and "逾期" in greeting
+    voice = _event("voice", user, "<MediaId>m</MediaId><Format>amr</Format>"
+                   "<Recognition><![CDATA[花呗逾期五天会上征信吗]]></Recognition><MsgId>88001</MsgId>")
+    query, body = _sealed(crypto, voice)
+    assert "征信" in _opened(crypto, server.request("POST", f"/wechat?{query}", body)[1]).findtext("Content")
+
+
+def _wecom_body(crypto, text: str, msg_id: str, user: str, ts: str) -> tuple[str, str]:
+    nonce = "n" + uuid.uuid4().hex[:8]
+    envelope = ET.fromstring(crypto.encrypt_message(_plain(text, msg_id, user, to=CORP), nonce, ts))
+    body = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{envelope.findtext('Encrypt')}]]>"
+            f"</Encrypt><AgentID>1000002</AgentID></xml>")
+    return f"msg_signature={envelope.findtext('MsgSignature')}&timestamp={ts}&nonce={nonce}", body
+
+
+def test_wecom_refuses_a_bad_signature_and_an_old_timestamp(server: Server) -> None:
+    crypto = enterprise_crypto.WeChatCrypto(TOKEN, KEY, CORP)
+    query, body = _wecom_body(crypto, "你好", "7101", "u1", str(int(time.time())))
+    assert server.request("POST", "/wecom?" + query.replace("msg_signature=", "msg_signature=0"), body)[0] == 403
+    old_query, old_body = _wecom_body(crypto, "你好", "7102", "u1", str(int(time.time()) - 7200))
+    assert server.request("POST", f"/wecom?{old_query}", old_body)[0] == 403
+    other = enterprise_crypto.WeChatCrypto(TOKEN, KEY, "wwSomeoneElse0000")
+    q, b = _wecom_body(other, "你好", "7103", "u1", str(int(time.time())))
+    assert server.request("POST", f"/wecom?{q}", b)[0] == 400, "a message for another CorpID"
+
+
+def test_retries_are_answered_once_across_two_servers_sharing_redis(redis_url: str) -> None:
+    """WeChat (safe mode) and WeCom retry an unanswered message; whichever server it reaches, one turn."""
+    args = ("--wechat-token", TOKEN, "--wechat-aes-key", KEY, "--wechat-appid", APPID, "--wecom-token", TOKEN,
+            "--wecom-aes-key", KEY, "--wecom-corpid", CORP, "--store", redis_url)
+    a, b = Server(*args), Server(*args)
+    try:
+        oa = wechatpy_crypto.WeChatCrypto(TOKEN, KEY, APPID)
+        user, msg_id = "o" + uuid.uuid4().hex[:8], str(uuid.uuid4().int % 10**16)
+        # WeChat retries with the same MsgId (and a fresh nonce each time)
+        sealed = [_sealed(oa, _plain("招行信用卡逾期两个月会被起诉吗", msg_id, user)) for _ in range(4)]
+        answers: list[str] = []
+        threads = [threading.Thread(target=lambda s=s, qb=qb: answers.append(
+            _opened(oa, s.request("POST", f"/wechat?{qb[0]}", qb[1])[1]).findtext("Content")))
+            for s, qb in zip((a, b, a, b), sealed, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(answers) == 4 and len(set(answers)) == 1 and "起诉" in answers[0]
+        wc = enterprise_crypto.WeChatCrypto(TOKEN, KEY, CORP)
+        staff, wmsg = "zhang" + uuid.uuid4().hex[:4], str(uuid.uuid4().int % 10**16)
+        ts = str(int(time.time()))
+        for server in (a, b):
+            query, body = _wecom_body(wc, "花呗逾期十天了", wmsg, staff, ts)
+            assert server.request("POST", f"/wecom?{query}", body)[0] == 200
+    finally:
+        logs = a.stop() + b.stop()
+    turns = [line for line in logs.splitlines() if " session=" in line and ("wechat " in line or "wecom " in line)]
+    assert len(turns) == 2, turns  # one WeChat turn and one WeCom turn

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ pytest.importorskip("dingtalk_stream")
 ws_server = pytest.importorskip("websockets.asyncio.server")
 
 from .conftest import ROOT  # noqa: E402
+from .loopback import Stub  # noqa: E402
 
 
 class Gateway:
@@ -34,31 +34,8 @@ class Gateway:
         self.acks: list[dict[str, Any]] = []
         self.opens = 0
         self.connections: queue.Queue[Any] = queue.Queue()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                if self.path == "/v1.0/gateway/connections/open":
-                    outer.opens += 1
-                    assert body["clientId"] == "ding-key" and body["clientSecret"] == "ding-secret"
-                    out: dict[str, Any] = {"endpoint": f"ws://127.0.0.1:{outer.ws_port}/connect", "ticket": "tk"}
-                else:  # a sessionWebhook
-                    outer.replies.append({"hook": self.path, **body})
-                    out = {"errcode": 0, "errmsg": "ok"}
-                raw = json.dumps(out).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.http = Stub(self._answer)
+        self.url = self.http.url
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
 
@@ -75,6 +52,14 @@ class Gateway:
 
         threading.Thread(target=self.loop.run_until_complete, args=(main(),), daemon=True).start()
         ready.wait(10)
+
+    def _answer(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        if path == "/v1.0/gateway/connections/open":
+            self.opens += 1
+            assert body["clientId"] == "ding-key" and body["clientSecret"] == "ding-secret"
+            return {"endpoint": f"ws://127.0.0.1:{self.ws_port}/connect", "ticket": "tk"}
+        self.replies.append({"hook": path, **body})  # a sessionWebhook
+        return {"errcode": 0, "errmsg": "ok"}
 
     def connection(self) -> Any:
         return self.connections.get(timeout=60)
@@ -114,8 +99,7 @@ class Gateway:
 def gateway():
     g = Gateway()
     yield g
-    g.httpd.shutdown()
-    g.httpd.server_close()
+    g.http.close()
     g.loop.call_soon_threadsafe(g.ws.close)
 
 

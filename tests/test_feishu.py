@@ -15,7 +15,6 @@ import os
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,43 +25,27 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # 
 from lark_oapi.core.utils.decryptor import AESCipher  # noqa: E402
 
 from .http_server import Server  # noqa: E402
+from .loopback import Stub  # noqa: E402
 
 TOKEN = "feishu-verification-token"
 KEY = "feishu-encrypt-key"
 APP_ID, APP_SECRET = "cli_test", "secret"
 
 
-class FakeOpenAPI:
+class FakeOpenAPI(Stub):
     """Feishu's open API, as much as the bot uses: the tenant token and the reply endpoint."""
 
     def __init__(self) -> None:
         self.replies: list[dict[str, Any]] = []
-        outer = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                if self.path.endswith("/auth/v3/tenant_access_token/internal"):
-                    out: dict[str, Any] = {"code": 0, "msg": "ok", "tenant_access_token": "t-test", "expire": 7200}
-                elif "/im/v1/messages/" in self.path and self.path.endswith("/reply"):
-                    outer.replies.append({"message_id": self.path.split("/")[-2], "auth": self.headers.get("Authorization"),
-                                          **body})
-                    out = {"code": 0, "msg": "success", "data": {"message_id": "om_reply"}}
-                else:
-                    out = {"code": 404, "msg": "not here"}
-                raw = json.dumps(out).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def _answer(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        if path.endswith("/auth/v3/tenant_access_token/internal"):
+            return {"code": 0, "msg": "ok", "tenant_access_token": "t-test", "expire": 7200}
+        if "/im/v1/messages/" in path and path.endswith("/reply"):
+            self.replies.append({"message_id": path.split("/")[-2], "auth": headers.get("Authorization"), **body})
+            return {"code": 0, "msg": "success", "data": {"message_id": "om_reply"}}
+        return {"code": 404, "msg": "not here"}
 
     def wait_for(self, message_id: str, count: int = 1) -> list[dict[str, Any]]:
         deadline = time.time() + 30
@@ -116,8 +99,7 @@ def _server(api: FakeOpenAPI, *extra: str) -> Server:
 def api():
     a = FakeOpenAPI()
     yield a
-    a.httpd.shutdown()
-    a.httpd.server_close()
+    a.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from overdue_bot.errors import KnowledgeError
 
 from .conftest import ROOT
 from .http_server import Server
+from .loopback import Stub
 
 HELP_LINE = "12356"
 
@@ -109,25 +108,13 @@ def test_an_unknown_setting_is_refused_with_a_suggestion(tmp_path: Path) -> None
         Bot(folder)
 
 
-class Desk:
+class Desk(Stub):
     """The deployment's desk: records the hand-off webhook's calls."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                outer.calls.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(204)
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/handoff"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__(lambda path, body, headers: self.calls.append(body))
+        self.url = f"{self.url}/handoff"
 
     def wait(self, count: int) -> list[dict[str, Any]]:
         deadline = time.time() + 20
@@ -140,8 +127,7 @@ class Desk:
 def desk():
     d = Desk()
     yield d
-    d.httpd.shutdown()
-    d.httpd.server_close()
+    d.close()
 
 
 @pytest.fixture(scope="module")
@@ -240,5 +226,4 @@ def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -
         assert not [r for r in api.replies if r["message_id"] == m2]  # m2 came while a person had the chat
     finally:
         s.stop()
-        api.httpd.shutdown()
-        api.httpd.server_close()
+        api.close()

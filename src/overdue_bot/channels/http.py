@@ -298,14 +298,8 @@ class Service:
         if not wechat.fresh(ts, s.wechat_window):
             raise BodyError(403, f"the timestamp is more than {s.wechat_window:g} s off")
         crypt = self._crypt(s.wecom_token, (s.wecom_aes_key,), s.wecom_corpid)
-        if request.method == "GET":  # URL verification: echo the decrypted echostr at once
-            echo = q.get("echostr", "")
-            if not crypt.verify(sig, ts, nonce, echo):
-                raise BodyError(403, "bad msg_signature")
-            try:
-                return PlainTextResponse(crypt.decrypt(echo))
-            except wxcrypt.CryptoError as exc:
-                raise BodyError(400, str(exc)) from None
+        if request.method == "GET":
+            return self._echo(crypt, q.get("echostr", ""), sig, ts, nonce)
         body = await read_body(request, s.max_body, s.body_timeout)
         return await self._message(self._decrypted(crypt, body, sig, ts, nonce), ts, nonce, "wecom", crypt)
 
@@ -325,13 +319,7 @@ class Service:
             raise BodyError(403, f"the timestamp is more than {s.wechat_window:g} s off")
         crypt = self._crypt(s.wecom_token, (s.wecom_aes_key,), "")
         if request.method == "GET":
-            echo = q.get("echostr", "")
-            if not crypt.verify(sig, ts, nonce, echo):
-                raise BodyError(403, "bad msg_signature")
-            try:
-                return PlainTextResponse(crypt.decrypt(echo))
-            except wxcrypt.CryptoError as exc:
-                raise BodyError(400, str(exc)) from None
+            return self._echo(crypt, q.get("echostr", ""), sig, ts, nonce)
         outer = parse_json_object(await read_body(request, s.max_body, s.body_timeout))
         encrypted = outer.get("encrypt")
         if not isinstance(encrypted, str) or not encrypted:
@@ -372,6 +360,16 @@ class Service:
             return None  # a person has this conversation
         stream_id = hashlib.sha256(msg_id.encode("utf-8")).hexdigest()[:32]
         return {"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": answer}}
+
+    @staticmethod
+    def _echo(crypt: wxcrypt.MsgCrypt, echo: str, sig: str, ts: str, nonce: str) -> Response:
+        """WeCom's URL verification: the decrypted echostr, at once (WeCom allows one second)."""
+        if not crypt.verify(sig, ts, nonce, echo):
+            raise BodyError(403, "bad msg_signature")
+        try:
+            return PlainTextResponse(crypt.decrypt(echo))
+        except wxcrypt.CryptoError as exc:
+            raise BodyError(400, str(exc)) from None
 
     @staticmethod
     def _crypt(token: str, keys: tuple[str, ...], receive_id: str) -> wxcrypt.MsgCrypt:

@@ -138,3 +138,52 @@ def test_the_command_says_what_is_missing() -> None:
     out = subprocess.run([sys.executable, "-m", "overdue_bot", "dingtalk-stream"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--client-id" in out.stderr and "Traceback" not in out.stderr
+
+
+def _stream(gateway: Gateway, *extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DINGTALK_OPENAPI_ENDPOINT": gateway.url}
+    return subprocess.Popen([sys.executable, "-m", "overdue_bot", "dingtalk-stream", "--client-id", "ding-key",
+                             "--client-secret", "ding-secret", *extra], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_two_stream_processes_on_one_redis_answer_a_message_once(gateway: Gateway, redis_url: str) -> None:
+    procs = [_stream(gateway, "--store", redis_url) for _ in range(2)]
+    try:
+        first, second = gateway.connection(), gateway.connection()
+        staff, m1, m2 = "staff" + uuid.uuid4().hex[:6], uuid.uuid4().hex, uuid.uuid4().hex
+        for ws in (first, second, first):
+            gateway.deliver(ws, "分期乐逾期两个月了会被起诉吗", m1, staff)
+        assert gateway.acked(m1, times=3)
+        gateway.deliver(second, "谢谢", m2, staff)
+        assert gateway.reply_to(m2)
+        assert len(gateway.reply_to(m1)) == 1
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(15)
+
+
+def test_stream_hand_off_round_trip(gateway: Gateway, redis_url: str, tmp_path: Any) -> None:
+    from overdue_bot import Bot
+    from overdue_bot.stores import open_store
+
+    from .test_handoff import _kb
+
+    kb = _kb(tmp_path)
+    proc = _stream(gateway, "--store", redis_url, "--intents", str(kb))
+    try:
+        ws = gateway.connection()
+        staff, m1, m2, m3 = "staff" + uuid.uuid4().hex[:6], *(uuid.uuid4().hex for _ in range(3))
+        gateway.deliver(ws, "我要转人工", m1, staff)
+        assert "人工客服" in gateway.reply_to(m1)[0]["text"]["content"]
+        gateway.deliver(ws, "人呢", m2, staff)
+        assert gateway.acked(m2)
+        desk = Bot(kb, store=open_store(redis_url))  # the desk's side, on the same store
+        assert desk.release(f"dingtalk:user:cid-1:{staff}")
+        gateway.deliver(ws, "会上征信吗", m3, staff)
+        assert gateway.reply_to(m3)[0]["text"]["content"].startswith("人工客服已结束接待")
+        assert not [r for r in gateway.replies if r["hook"].endswith(m2)]  # silent while handed over
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)

@@ -182,11 +182,13 @@ def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -
     pytest.importorskip("wechatpy")
     from . import test_dingtalk as dt
     from . import test_feishu as fs
+    from . import test_wechat_safe as ws
     from . import test_wecom_bot as wb
 
     api = fs.FakeOpenAPI()
     s = Server("--intents", str(kb), "--handoff-webhook", desk.url, "--handoff-token", "desk-secret",
                "--dingtalk-app-secret", dt.SECRET, "--wecom-token", wb.TOKEN, "--wecom-aes-key", wb.KEY,
+               "--wecom-corpid", ws.CORP,
                "--feishu-verification-token", fs.TOKEN, "--feishu-encrypt-key", fs.KEY,
                "--feishu-app-id", fs.APP_ID, "--feishu-app-secret", fs.APP_SECRET, "--feishu-domain", api.url)
     auth = {"Authorization": "Bearer desk-secret"}
@@ -198,21 +200,50 @@ def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -
             return dict(json.loads(raw))
 
         staff = "staff" + uuid.uuid4().hex[:6]
+        before = len(desk.calls)
         assert "人工客服" in dingtalk("转人工")["text"]["content"]
-        call = desk.wait(len(desk.calls) + 1)[-1]
+        call = desk.wait(before + 1)[-1]
         assert call["channel"] == "dingtalk" and call["session_id"].startswith("dingtalk:")
         assert dingtalk("有人吗") == {}
         assert s.request("POST", "/v1/handoff/release", json.dumps({"session_id": call["session_id"]}), auth)[0] == 200
         assert dingtalk("会上征信吗")["text"]["content"].startswith("人工客服已结束接待")
 
         user = "u" + uuid.uuid4().hex[:6]
+        before = len(desk.calls)
         assert "人工客服" in wb._ask(s, wb._text("我要人工客服", user))["stream"]["content"]
-        key = desk.wait(len(desk.calls) + 1)[-1]["session_id"]
+        key = desk.wait(before + 1)[-1]["session_id"]
         query, body = wb._sealed(wb._text("在吗", user))
         status, raw, _ = s.request("POST", f"/wecom/bot?{query}", body)
         assert status == 200 and raw == b""  # silent while a person has it
         s.request("POST", "/v1/handoff/release", json.dumps({"session_id": key}), auth)
         assert wb._ask(s, wb._text("会被起诉吗", user))["stream"]["content"].startswith("人工客服已结束接待")
+
+        # the WeCom app: encrypted XML both ways
+        crypto = ws.enterprise_crypto.WeChatCrypto(wb.TOKEN, wb.KEY, ws.CORP)
+        member = "li" + uuid.uuid4().hex[:6]
+
+        def wecom(text: str) -> str:
+            ts = str(int(time.time()))
+            nonce = "n" + uuid.uuid4().hex[:8]
+            env = ET.fromstring(crypto.encrypt_message(ws._plain(text, str(uuid.uuid4().int % 10**16), member,
+                                                                 to=ws.CORP), nonce, ts))
+            body = f"<xml><ToUserName>{ws.CORP}</ToUserName><Encrypt><![CDATA[{env.findtext('Encrypt')}]]></Encrypt></xml>"
+            status, raw, _ = s.request("POST", f"/wecom?msg_signature={env.findtext('MsgSignature')}&timestamp={ts}"
+                                               f"&nonce={nonce}", body)
+            assert status == 200
+            if raw == b"success":
+                return ""
+            out = ET.fromstring(raw)
+            return str(ET.fromstring(crypto.decrypt_message(raw.decode(), out.findtext("MsgSignature"),
+                                                            out.findtext("TimeStamp"), out.findtext("Nonce")))
+                       .findtext("Content"))
+
+        before = len(desk.calls)
+        assert "人工客服" in wecom("找人工")
+        key = desk.wait(before + 1)[-1]["session_id"]
+        assert key.startswith("wecom:") and wecom("在吗") == ""
+        s.request("POST", "/v1/handoff/release", json.dumps({"session_id": key}), auth)
+        assert wecom("会被起诉吗").startswith("人工客服已结束接待")
 
         open_id, m1, m2, m3 = "ou_" + uuid.uuid4().hex[:6], *("om_" + uuid.uuid4().hex for _ in range(3))
         before = len(desk.calls)

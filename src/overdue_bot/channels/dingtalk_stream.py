@@ -14,27 +14,17 @@ import logging
 import time
 from typing import Any
 
-from ..bot import Bot, session_key
+from ..bot import Bot
 from ..errors import MissingExtraError
+from .delivery import first_delivery, user_session
 
 log = logging.getLogger("overdue_bot.dingtalk")
-SPACE = "dingtalk:"
-
-
-def claim(bot: Bot, message_id: str) -> bool:
-    """True for the first delivery of a message, on whichever process receives it."""
-    key = f"{SPACE}stream:{message_id[:200]}"
-    with bot.store.lock(key):
-        if bot.store.get(key):
-            return False
-        bot.store.set(key, {"seen": 1})
-        return True
 
 
 def answer(bot: Bot, conversation: str, sender: str, text: str) -> str:
     if not text:
         return bot.knowledge.texts.not_text
-    return bot.reply(text, session_id=session_key(f"{SPACE}user:{conversation}:{sender}"[:200])).text
+    return bot.reply(text, session_id=user_session("dingtalk", f"{conversation}:{sender}")).text
 
 
 def client(bot: Bot, client_id: str, client_secret: str) -> Any:
@@ -48,7 +38,7 @@ def client(bot: Bot, client_id: str, client_secret: str) -> Any:
         async def process(self, callback: Any) -> tuple[int, str]:
             ok = dingtalk_stream.AckMessage.STATUS_OK
             message_id = str(callback.headers.message_id or "")
-            if not message_id or not await asyncio.to_thread(claim, bot, message_id):
+            if not message_id or not await asyncio.to_thread(first_delivery, bot.store, "dingtalk", message_id):
                 return ok, "OK"  # a delivery seen before (the gateway repeats after a reconnect)
             incoming = dingtalk_stream.ChatbotMessage.from_dict(callback.data)
             expires = incoming.session_webhook_expired_time or 0

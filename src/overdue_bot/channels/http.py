@@ -42,6 +42,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ..bot import Bot, session_key
 from ..redact import redact
 from . import dingtalk, feishu, wechat, wxcrypt
+from .delivery import SPACE, first_delivery, user_session
 
 log = logging.getLogger("overdue_bot.http")
 
@@ -56,8 +57,6 @@ WECHAT_WINDOW = 300.0
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
 #: what _wechat_turn returns when the turn hands the person to WeChat's customer service
 TRANSFER = "\x00transfer"
-SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:", "dingtalk": "dingtalk:", "feishu": "feishu:", "wecom_bot": "wecombot:"}
-
 __all__ = ["BodyError", "Settings", "app_from_env", "create_app", "redact"]
 
 
@@ -439,7 +438,7 @@ class Service:
         """
         space, store = SPACE[channel], self.bot.store
         key = f"{space}msg:{msg_id}"
-        sid = session_key(f"{space}user:{user}"[:200])
+        sid = user_session(channel, user)
         started = time.perf_counter()
         with store.lock(key):
             done = store.get(key)
@@ -521,18 +520,10 @@ class Service:
                                h.get("x-lark-request-nonce", ""), h.get("x-lark-signature", ""), body)
             if why:
                 raise BodyError(403, why)
-        if event.kind != "message" or not await asyncio.to_thread(self._claim, "feishu", event.event_id):
+        if event.kind != "message" or not await asyncio.to_thread(first_delivery, self.bot.store, "feishu",
+                                                                   event.event_id):
             return JSONResponse({})
         return JSONResponse({}, background=BackgroundTask(self._feishu_answer, event))
-
-    def _claim(self, channel: str, event_id: str) -> bool:
-        """True for the first delivery of an event, on whichever worker or machine it lands."""
-        store, key = self.bot.store, f"{SPACE[channel]}event:{event_id}"
-        with store.lock(key):
-            if store.get(key):
-                return False
-            store.set(key, {"seen": 1})
-            return True
 
     def _feishu_answer(self, event: feishu.Event) -> None:
         assert self.feishu is not None

@@ -26,6 +26,8 @@ from .render import choose, duration, fill, money
 from .session import Heard, Session, merge
 from .slots import MASK_CHARS
 
+#: where a line splits into sentences (the mark stays with its sentence)
+_SENTENCE = re.compile(r"(?<=[。！？])")
 #: (state, mode, event, handler), in the order events are tried; "*" matches any state or mode.
 TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("*", "*", "distress", "comfort"),              # crisis words: help lines; the session turns supportive
@@ -137,6 +139,7 @@ class Dialogue:
         self._own_steps = set(words.get("own_steps") or ())
         self._same = re.compile(f"^(?:{alternatives('same_topic')})$")
         self._worried = re.compile(alternatives("worried"))
+        self._crisis = re.compile(alternatives("crisis"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
         self._cue_words = [(it.name, [(c, tuple(w.lower() for w in ws)) for c, ws in it.cues.items()])
                            for it in kb.intents if it.cues]
@@ -223,6 +226,9 @@ class Dialogue:
         stays on the conversation's topic when that topic is nearly as likely.
         """
         intent = m.parse.intent
+        text = m.text.lower()
+        if intent == "distress" and self._worried.search(text) and not self._crisis.search(text):
+            return "out_of_scope"  # afraid, not in crisis (我真的好怕 only looks like 我真的好想去死): calmed
         ranking = dict(m.parse.ranking)
         top = m.parse.ranking[0][1] if m.parse.ranking else 0.0
         best = m.parse.ranking[0][0] if m.parse.ranking else intent
@@ -525,7 +531,8 @@ class Dialogue:
         variant = choose(it.answers, facts, self.kind(facts), s.cues.get(it.name)) or it.answers[-1]
         values = self.values(facts)
         body = [line for line in fill(variant.text, values).split("\n") if line.strip()]
-        fresh = [line for line in body if not s.has_said(line)]
+        # a line not said whole may still hold a sentence that was (你说欠约1.2万元，先算算…): left out
+        fresh = [kept for line in body if not s.has_said(line) and (kept := self._unsaid(s, line))]
         name = variant.name
         platform = facts.get("platform")
         if body and not fresh and it.name not in CHAT:
@@ -549,6 +556,13 @@ class Dialogue:
         if it.legal and not s.disclaimed:
             fresh.append(self.texts.disclaimer)
             s = replace(s, disclaimed=True)
-        s = s.remember(fresh)
+        s = s.remember([*fresh, *(p for line in fresh for p in _SENTENCE.split(line))])
         return s, "\n".join(line for line in fresh if line), name
+
+    @staticmethod
+    def _unsaid(s: Session, line: str) -> str:
+        parts = _SENTENCE.split(line)
+        if len(parts) < 2:
+            return line
+        return "".join(p for p in parts if len(p.strip()) < 8 or not s.has_said(p))
 

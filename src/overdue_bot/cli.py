@@ -1,4 +1,4 @@
-"""``overdue-bot chat | test | eval | serve`` (also ``python -m overdue_bot``)."""
+"""``overdue-bot chat | check | test | eval | serve | review`` (also ``python -m overdue_bot``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,50 @@ def _eval(args: argparse.Namespace) -> int:
     report = evaluate(load_cases(args.file), bot.parse)
     print(format_report(report, misses=not args.no_misses))
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    """The knowledge-base lint: exit 1 when it finds an error (for CI), 0 with only warnings."""
+    import json
+
+    from .lint import LintConfig, check
+
+    report = check(args.intents, LintConfig(folds=args.folds))
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.describe(limit=None if args.all else 15))
+    return 1 if report.errors else 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    """Walk the review queue; with examples added, check the knowledge base and run the dialogue tests."""
+    from pathlib import Path
+
+    from .bot import Bot
+    from .lint import LintConfig, check
+    from .review import open_queue, session
+    from .testing import run_paths
+
+    added = session(open_queue(args.queue), args.intents)
+    if not added:
+        return 0
+    print(f"\n{len(added)} examples added. Checking the knowledge base …")
+    report = check(args.intents, LintConfig(folds=args.folds))
+    problems = [f for f in report.findings if f.kind != "left_out"]
+    for f in problems:
+        print(f"  {f.level}: {f.describe()}")
+    print(f"check: {len(report.errors)} errors, {len(report.warnings)} warnings")
+    paths = args.dialogues or [p for p in ("tests/dialogues",) if Path(p).is_dir()]
+    failed = []
+    if paths:
+        results = run_paths(paths, Bot(args.intents))
+        failed = [r for r in results if not r.ok]
+        for r in failed:
+            print(r.describe(), end="\n\n")
+        print(f"dialogue tests: {len(results) - len(failed)} passed, {len(failed)} failed")
+    print("reload a running server with: kill -HUP <pid> (or POST /v1/admin/reload)")
+    return 1 if report.errors or failed else 0
 
 
 def _test(args: argparse.Namespace) -> int:
@@ -85,16 +129,36 @@ def _serve(args: argparse.Namespace) -> int:
     for name in ("wechat_aes_key", "wechat_aes_key_previous", "wechat_appid", "wecom_token", "wecom_aes_key",
                  "wecom_corpid", "dingtalk_app_secret",
                  "feishu_verification_token", "feishu_encrypt_key", "feishu_app_id", "feishu_app_secret",
-                 "feishu_domain", "handoff_webhook", "handoff_token"):
+                 "feishu_domain", "handoff_webhook", "handoff_token", "review", "admin_token"):
         os.environ[f"OVERDUE_BOT_{name.upper()}"] = getattr(args, name) or os.environ.get(name.upper(), "")
     os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
+    for name in ("rate_session", "burst_session", "rate_client", "burst_client"):
+        os.environ[f"OVERDUE_BOT_{name.upper()}"] = str(getattr(args, name))
+    if args.review:
+        from .review import open_queue
+
+        open_queue(args.review)  # a folder that cannot be made, or Redis missing, fails now
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # every worker writes its counters here and /metrics adds them up; fresh for each start
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="overdue-bot-metrics-")
     TimedH11Protocol.header_timeout = args.header_timeout
-    logging.config.dictConfig(logs.config())
-    uvicorn.run("overdue_bot.channels.http:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_config=logs.config(), access_log=False, http=TimedH11Protocol,
-                timeout_keep_alive=args.keep_alive, limit_concurrency=args.limit_concurrency,
-                backlog=args.backlog, timeout_graceful_shutdown=10)
-    return 0
+    log_config = logs.config(fmt=args.log_format)
+    logging.config.dictConfig(log_config)
+    config = uvicorn.Config("overdue_bot.channels.http:app_from_env", factory=True, host=args.host, port=args.port,
+                            workers=args.workers, log_config=log_config, access_log=False, http=TimedH11Protocol,
+                            timeout_keep_alive=args.keep_alive, limit_concurrency=args.limit_concurrency,
+                            backlog=args.backlog, timeout_graceful_shutdown=10)
+    if args.workers > 1:
+        from .channels.supervisor import Supervisor
+
+        os.environ["OVERDUE_BOT_SUPERVISOR"] = str(os.getpid())
+        Supervisor(config, sockets=[config.bind_socket()]).run()
+        return 0
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1  # a port in use, an app that would not start: uvicorn logged why
 
 
 def _bounded(low: int, high: int) -> Any:
@@ -122,6 +186,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     test.add_argument("--intents", default=None)
     test.add_argument("--figures", action="store_true",
                       help="also print the repetition share and the answer lengths of these conversations")
+    chk = sub.add_parser("check", help="lint the knowledge base (exit 1 on errors)")
+    chk.add_argument("--intents", default=None, help="a knowledge-base folder or intents file (default: shipped)")
+    chk.add_argument("--format", choices=("text", "json"), default="text")
+    chk.add_argument("--folds", type=_bounded(0, 100), default=5,
+                     help="rounds of the left-out check (0 skips it; default 5)")
+    chk.add_argument("--all", action="store_true", help="list every finding, not 15 of each kind")
+    rv = sub.add_parser("review", help="label what users asked that the bot was unsure about")
+    rv.add_argument("queue", help="the folder or redis:// URL given to serve --review")
+    rv.add_argument("--intents", default=None, help="the knowledge-base folder to add examples to")
+    rv.add_argument("--dialogues", nargs="*", default=None,
+                    help="dialogue files or folders to run afterwards (default: tests/dialogues, if there)")
+    rv.add_argument("--folds", type=_bounded(0, 100), default=0,
+                    help="rounds of check's left-out test afterwards (default 0: skipped, it takes a while)")
     ev = sub.add_parser("eval", help="evaluate intent and slot accuracy on a labelled file")
     ev.add_argument("file")
     ev.add_argument("--intents", default=None)
@@ -165,13 +242,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="connections and requests at once before new ones get 503 (default 1000)")
     serve.add_argument("--backlog", type=_bounded(1, 65535), default=2048,
                        help="connections waiting to be accepted (default 2048)")
+    serve.add_argument("--review", default=None,
+                       help="record turns the bot was unsure about, redacted, in this folder or redis:// URL")
+    serve.add_argument("--admin-token", default=None,
+                       help="enables POST /v1/admin/reload with 'Authorization: Bearer TOKEN' (or ADMIN_TOKEN)")
+    serve.add_argument("--rate-session", type=_bounded(0, 1_000_000), default=30,
+                       help="messages per minute one session may send (0: no limit; default 30)")
+    serve.add_argument("--burst-session", type=_bounded(1, 1_000_000), default=20,
+                       help="messages one session may send at once before the rate applies (default 20)")
+    serve.add_argument("--rate-client", type=_bounded(0, 10_000_000), default=0,
+                       help="requests per minute one client address may send (default 0: off; behind a proxy "
+                            "every user shares its address)")
+    serve.add_argument("--burst-client", type=_bounded(1, 10_000_000), default=60,
+                       help="requests one client address may send at once (default 60)")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="log lines as text (default) or one JSON object per line")
     stream = sub.add_parser("dingtalk-stream", help="the DingTalk robot in Stream mode (extra 'dingtalk')")
     stream.add_argument("--client-id", default=None, help="the robot's AppKey (or DINGTALK_CLIENT_ID)")
     stream.add_argument("--client-secret", default=None, help="the robot's AppSecret (or DINGTALK_CLIENT_SECRET)")
     stream.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
     stream.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
     args = ap.parse_args(argv)
-    handler = {"chat": repl.chat, "test": _test, "eval": _eval, "serve": _serve,
+    handler = {"chat": repl.chat, "check": _check, "review": _review, "test": _test, "eval": _eval, "serve": _serve,
                "dingtalk-stream": _dingtalk_stream}[args.command]
     try:
         return handler(args)

@@ -170,6 +170,8 @@ class Knowledge:
     not_before: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: English words that carry nothing for the matcher
     latin_stopwords: tuple[str, ...] = ()
+    #: where platforms, lexicon and bot came from (a small knowledge base may use the shipped ones)
+    sources: Mapping[str, str] = field(default_factory=dict)
 
 
 def default_path() -> Path:
@@ -613,9 +615,11 @@ def load(path: str | Path | None = None) -> Knowledge:
     after_number = lexicon.get("after_number") or {}
     if not isinstance(after_number, dict):
         raise KnowledgeError(lex_file, "must be a mapping of unit → rewrite", field="after_number")
+    sources = {stem: str(found[0]) for stem, found in special.items()}
+    sources.setdefault("lexicon", lex_file)
     return Knowledge(tuple(intents), platforms, kinds, stop,
                      {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words,
                      texts, snippets, {str(k).lower(): str(v) for k, v in clause_end.items()}, politeness,
                      products, {str(k).lower(): str(v) for k, v in after_number.items()}, domain_words, keep,
                      tuple(w.lower() for w in _str_list(lexicon.get("latin_stopwords") or [], lex_file, None,
-                                                        "latin_stopwords")))
+                                                        "latin_stopwords")), sources)

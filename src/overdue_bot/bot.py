@@ -8,7 +8,8 @@ import functools
 import hashlib
 import logging
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,40 @@ from .models import Parse, Reply
 from .nlu import THRESHOLD, Understanding
 from .session import Session
 from .stores import MemoryStore, SessionStore
+
+#: a turn whose best two intents are closer than this is one the bot was unsure about
+LOW_MARGIN = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One turn as an observer sees it: for counting and reviewing, never kept with the session."""
+
+    session_id: str
+    text: str
+    reply: Reply
+    event: str
+    #: why the bot was unsure ("out_of_scope", "clarify", "low_margin", "correction"), or ""
+    unsure: str
+    seconds: float
+
+
+def unsure(parse: Parse, intent: str | None, event: str, variant: str, *, corrected: bool,
+           contextual: bool) -> str:
+    """Why a turn is worth a person's review, or "" when the bot understood it plainly.
+
+    A correction right after an answer (不是…是…) often means the answer was for the wrong facts.
+    """
+    if variant == "clarify" or event == "ambiguous":
+        return "clarify"
+    if intent in (None, "out_of_scope") or event == "lost":
+        return "out_of_scope"
+    if corrected:
+        return "correction"
+    ranking = parse.ranking
+    if not contextual and len(ranking) > 1 and ranking[0][1] - ranking[1][1] < LOW_MARGIN:
+        return "low_margin"
+    return ""
 
 
 class Bot:
@@ -37,6 +72,8 @@ class Bot:
         self.nlu = Understanding(kb, threshold=threshold)
         self.dialogue = Dialogue(kb)
         self.store: SessionStore = store if store is not None else MemoryStore()
+        #: called after every turn with an Observed record (see observe())
+        self.observers: list[Callable[[Observed], None]] = []
 
     @classmethod
     def from_path(cls, path: str | Path, **kwargs: Any) -> Bot:
@@ -67,6 +104,7 @@ class Bot:
 
         ``session_id`` is required: every conversation is its own, there is no shared default.
         """
+        started = time.perf_counter()
         sid = session_key(session_id)
         text = _as_text(text)
         parse, analysis = self.nlu.understand(text)
@@ -74,22 +112,44 @@ class Bot:
             session = self._session(sid)
             if session.handed_until:
                 if session.handed_until > time.time():  # a person has it: the bot stays silent
-                    return Reply("", None, 0.0, dict(session.slots), HANDED_OFF, HANDED_OFF, parse)
+                    reply = Reply("", None, 0.0, dict(session.slots), HANDED_OFF, HANDED_OFF, parse)
+                    return self._observed(sid, text, reply, HANDED_OFF, "", started)
                 session = replace(session, handed_until=0.0, handoff_reason="", returned=True)
             if not analysis.cleaned or not analysis.canonical:
                 key = "empty" if not analysis.cleaned else "not_text"
-                return Reply(getattr(self.knowledge.texts, key), None, 0.0,
-                             dict(session.slots), session.state, key, parse)
+                reply = Reply(getattr(self.knowledge.texts, key), None, 0.0,
+                              dict(session.slots), session.state, key, parse)
+                return self._observed(sid, text, reply, key, "", started)
             message = Message(parse, analysis.cleaned, analysis.residue, analysis.question, analysis.product,
                               analysis.correction, analysis.debts)
+            before = session.last_intent
             session, turn = self.dialogue.step(session, message)
             session, turn, handoff = self._hand_off(session, turn)
             self.store.set(sid, session.to_dict())
         # an intent taken from the conversation (a filled slot, a choice) is not a guess
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")
         confidence = 1.0 if contextual else parse.confidence
-        return Reply(turn.text, turn.intent, confidence, dict(session.slots),
-                     HANDED_OFF if handoff else session.state, turn.variant, parse, handoff)
+        reply = Reply(turn.text, turn.intent, confidence, dict(session.slots),
+                      HANDED_OFF if handoff else session.state, turn.variant, parse, handoff)
+        if not self.observers:
+            return reply
+        doubt = unsure(parse, turn.intent, turn.event, turn.variant,
+                       corrected=analysis.correction and self.dialogue._is_topic(before), contextual=contextual)
+        return self._observed(sid, text, reply, turn.event, doubt, started)
+
+    def observe(self, observer: Callable[[Observed], None]) -> None:
+        """Call ``observer`` after every turn (metrics, the review queue); its errors are logged, never raised."""
+        self.observers = [*self.observers, observer]
+
+    def _observed(self, sid: str, text: str, reply: Reply, event: str, doubt: str, started: float) -> Reply:
+        if self.observers:
+            seen = Observed(sid, text, reply, event, doubt, time.perf_counter() - started)
+            for observer in self.observers:
+                try:
+                    observer(seen)
+                except Exception:  # an observer must never cost a person their answer
+                    log.exception("a turn observer failed")
+        return reply
 
     def _hand_off(self, session: Session, turn: Turn) -> tuple[Session, Turn, str]:
         """The turn as the hand-off settings change it: counted misses, a hand-off, a hand-back line."""

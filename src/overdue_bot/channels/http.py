@@ -14,17 +14,21 @@ read or overwrite another channel's conversations or de-duplication markers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import os
 import re
+import signal
 import threading
 import time
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from ..errors import MissingExtraError, SessionIdError, StoreError
@@ -41,8 +45,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ..bot import Bot, session_key
 from ..redact import redact
+from ..review import Recorder, open_queue
 from . import dingtalk, feishu, wechat, wxcrypt
 from .delivery import SPACE, first_delivery, user_session
+from .limits import Limiter
+from .metrics import Metrics
 
 log = logging.getLogger("overdue_bot.http")
 
@@ -63,10 +70,11 @@ __all__ = ["BodyError", "Settings", "app_from_env", "create_app", "redact"]
 class BodyError(Exception):
     """A request the app answers with a 4xx: status and a message for the client."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,18 @@ class Settings:
     #: where a hand-off to a person is announced (POST, JSON), and the token the desk calls back with
     handoff_webhook: str = ""
     handoff_token: str = ""
+    #: the knowledge base reloads come from (None: the shipped one)
+    intents: str = ""
+    #: where unsure turns are recorded for review (a folder or redis://…); empty: not recorded
+    review: str = ""
+    #: enables POST /v1/admin/reload with 'Authorization: Bearer <token>'
+    admin_token: str = ""
+    #: messages per minute (and at once) one session may send; 0 turns the limit off
+    rate_session: float = 30.0
+    burst_session: int = 20
+    #: and one client address (off by default: behind a proxy every user has its address)
+    rate_client: float = 0.0
+    burst_client: int = 60
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -112,7 +132,10 @@ class Settings:
                    feishu_encrypt_key=get("FEISHU_ENCRYPT_KEY"), feishu_app_id=get("FEISHU_APP_ID"),
                    feishu_app_secret=get("FEISHU_APP_SECRET"),
                    feishu_domain=get("FEISHU_DOMAIN") or "https://open.feishu.cn",
-                   handoff_webhook=get("HANDOFF_WEBHOOK"), handoff_token=get("HANDOFF_TOKEN"))
+                   handoff_webhook=get("HANDOFF_WEBHOOK"), handoff_token=get("HANDOFF_TOKEN"),
+                   intents=get("INTENTS"), review=get("REVIEW"), admin_token=get("ADMIN_TOKEN"),
+                   rate_session=float(get("RATE_SESSION") or 30.0), burst_session=int(get("BURST_SESSION") or 20),
+                   rate_client=float(get("RATE_CLIENT") or 0.0), burst_client=int(get("BURST_CLIENT") or 60))
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -188,13 +211,90 @@ class Service:
     """The routes: one Bot, its store, and the settings."""
 
     def __init__(self, bot: Bot, settings: Settings) -> None:
-        self.bot = bot
         self.settings = settings
+        self.metrics = Metrics()
+        self.recorder = Recorder(open_queue(settings.review)) if settings.review else None
+        # a copy of its own: the observers of this app must not pile up on a Bot shared by others
+        self.bot = self._observed(bot.with_store(bot.store))
+        self.session_limit = Limiter(settings.rate_session, settings.burst_session)
+        self.client_limit = Limiter(settings.rate_client, settings.burst_client)
+        self._reloading = threading.Lock()
+        self.knowledge_digest = knowledge_digest(settings.intents or None)
+        self.reload_error = ""
         self.web = resources.files("overdue_bot") / "web"
         s = settings
         self.feishu: feishu.Replier | None = None
         if s.feishu_verification_token and s.feishu_app_id and s.feishu_app_secret:
             self.feishu = feishu.Replier(s.feishu_app_id, s.feishu_app_secret, s.feishu_domain)
+
+    def _observed(self, bot: Bot) -> Bot:
+        bot.observe(self.metrics.observe)
+        if self.recorder is not None:
+            bot.observe(self.recorder)
+        return bot
+
+    # ------------------------------------------------------------------ reload
+    def reload(self) -> dict[str, Any]:
+        """Build the knowledge base again beside the one serving, and swap it in when it loads.
+
+        A knowledge base that fails to load leaves the old one serving; the error is logged and
+        shown by /healthz until a reload succeeds.  Unchanged files are not rebuilt.
+        """
+        with self._reloading:
+            path = self.settings.intents or None
+            digest = knowledge_digest(path)
+            if digest == self.knowledge_digest and not self.reload_error:
+                self.metrics.count("reloads", "unchanged")
+                return {"reloaded": False, "changed": False, "knowledge": digest[:12]}
+            started = time.perf_counter()
+            try:
+                bot = Bot(path, store=self.bot.store)
+                bot.parse("你好")
+            except Exception as exc:  # noqa: BLE001 - whatever breaks the new one, the old one keeps serving
+                self.reload_error = str(exc)
+                self.metrics.count("reloads", "failed")
+                log.error("reload failed, still serving the previous knowledge base: %s", exc)
+                return {"reloaded": False, "changed": True, "error": str(exc),
+                        "knowledge": self.knowledge_digest[:12]}
+            self.bot = self._observed(bot)  # one assignment: a request sees the old bot or the new one
+            self.knowledge_digest, self.reload_error = digest, ""
+            self.metrics.count("reloads", "reloaded")
+            log.info("reloaded the knowledge base (%d intents, %d examples) in %.1f s", len(bot.knowledge.intents),
+                     len(bot.nlu.examples), time.perf_counter() - started)
+            return {"reloaded": True, "changed": True, "knowledge": digest[:12],
+                    "intents": len(bot.knowledge.intents), "examples": len(bot.nlu.examples)}
+
+    async def admin_reload(self, request: Request) -> Response:
+        """POST /v1/admin/reload: this worker reloads now and answers how it went; under a
+        multi-worker ``serve`` the others are told through the supervisor (SIGHUP)."""
+        token = self.settings.admin_token
+        if not token:
+            raise BodyError(404, "admin calls are not configured (--admin-token)")
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+            raise BodyError(401, "a valid 'Authorization: Bearer <admin token>' header is required")
+        result = await asyncio.to_thread(self.reload)
+        supervisor = os.environ.get("OVERDUE_BOT_SUPERVISOR", "")
+        if supervisor.isdigit() and int(supervisor) == os.getppid():
+            os.kill(int(supervisor), signal.SIGHUP)
+            result["workers"] = "all told"
+        return JSONResponse(result, status_code=200 if "error" not in result else 409)
+
+    async def metrics_page(self, request: Request) -> Response:
+        if not self.metrics.enabled:
+            raise BodyError(404, "metrics need prometheus-client: pip install 'overdue-bot[server]'")
+        body, content_type = await asyncio.to_thread(self.metrics.exposition)
+        return Response(body, media_type=content_type)
+
+    def limit(self, request: Request, key: str) -> None:
+        """429 with Retry-After when this session, or this client, is sending too fast."""
+        host = request.client.host if request.client else ""
+        for name, limiter, who in (("session", self.session_limit, key), ("client", self.client_limit, host)):
+            wait = limiter.wait(who) if who else 0
+            if wait:
+                self.metrics.count("limited", name)
+                raise BodyError(429, f"too many messages from this {name}; try again in {wait} s",
+                                {"Retry-After": str(wait)})
 
     # ------------------------------------------------------------------ turns
     def record(self, kind: str, key: str, text: str, reply: Any, started: float) -> None:
@@ -213,6 +313,7 @@ class Service:
             key = session_key(SPACE["web"] + sid)
         except SessionIdError as exc:
             raise BodyError(422, f"'{id_field}': {exc}") from None
+        self.limit(request, key)
         reply = await self.bot.areply(text, session_id=key)
         self.record(kind, key, text, reply, started)
         if reply.handoff:
@@ -262,9 +363,14 @@ class Service:
                 await asyncio.to_thread(ping)
             except StoreError as exc:
                 log.error("health check: %s", exc)
+                self.metrics.count("store_errors")
                 return JSONResponse({"status": "unavailable", "store": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "intents": len(self.bot.knowledge.intents),
-                             "examples": len(self.bot.nlu.examples)})
+        bot = self.bot
+        health = {"status": "ok", "intents": len(bot.knowledge.intents), "examples": len(bot.nlu.examples),
+                  "knowledge": self.knowledge_digest[:12], "pid": os.getpid()}
+        if self.reload_error:
+            health["reload_error"] = self.reload_error
+        return JSONResponse(health)
 
     async def wechat_callback(self, request: Request) -> Response:
         token = self.settings.wechat_token
@@ -567,15 +673,17 @@ class Service:
     @staticmethod
     async def body_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BodyError)
-        return _error(exc.status, exc.message)
+        response = _error(exc.status, exc.message)
+        response.headers.update(exc.headers)
+        return response
 
     @staticmethod
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return _error(exc.status_code, str(exc.detail))
 
-    @staticmethod
-    async def store_error(request: Request, exc: Exception) -> Response:
+    async def store_error(self, request: Request, exc: Exception) -> Response:
+        self.metrics.count("store_errors")
         log.error("session store failed: %s", exc)
         return _error(503, "the session store is unavailable; try again shortly")
 
@@ -590,6 +698,8 @@ class Service:
             Route("/webhooks/rest/webhook", self.rasa_webhook, methods=["POST"]),
             Route("/webhooks/rest/", self.rasa_health, methods=["GET"]),
             Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/metrics", self.metrics_page, methods=["GET"]),
+            Route("/v1/admin/reload", self.admin_reload, methods=["POST"]),
             Route("/wechat", self.wechat_callback, methods=["GET", "POST"]),
             Route("/wecom", self.wecom_callback, methods=["GET", "POST"]),
             Route("/wecom/bot", self.wecom_bot_callback, methods=["GET", "POST"]),
@@ -601,27 +711,59 @@ class Service:
         ]
 
 
-def create_app(bot: Bot | None = None, *, settings: Settings | None = None, **overrides: Any) -> Starlette:
+def create_app(bot: Bot | None = None, *, settings: Settings | None = None, reload_on_sighup: bool = False,
+               **overrides: Any) -> Starlette:
     """The ASGI app; pass a Bot to share its knowledge base and store.
 
-    ``overrides`` set fields of ``Settings`` (``wechat_token="…"``, ``max_body=…``).
+    ``overrides`` set fields of ``Settings`` (``wechat_token="…"``, ``max_body=…``).  With
+    ``reload_on_sighup`` (what ``serve`` does) the process reloads the knowledge base on SIGHUP.
     """
     bot = bot or Bot()
     bot.parse("你好")  # load the dictionary now: the first user must not wait for it
     service = Service(bot, replace(settings or Settings(), **overrides))
-    app = Starlette(routes=service.routes(), exception_handlers={
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        if reload_on_sighup and hasattr(signal, "SIGHUP"):
+            try:
+                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(service.reload)))
+            except (RuntimeError, ValueError, NotImplementedError) as exc:  # not the main thread, or no signals
+                log.warning("reload on SIGHUP is not available here: %s", exc)
+        yield
+
+    app = Starlette(routes=service.routes(), lifespan=lifespan, exception_handlers={
         BodyError: service.body_error, HTTPException: service.http_error, StoreError: service.store_error,
         SessionIdError: service.session_error,
     })
-    app.state.bot = bot
+    app.state.bot = service.bot
     app.state.service = service
     return app
+
+
+def knowledge_digest(path: str | Path | None) -> str:
+    """A digest of the knowledge-base files as they are on disk now (what a reload would read)."""
+    from ..knowledge import default_path
+
+    root = Path(path) if path else default_path()
+    files = sorted([*root.glob("*.yaml"), *root.glob("*.yml")]) if root.is_dir() else [root]
+    h = hashlib.sha256()
+    for f in files:
+        try:
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        except OSError:
+            h.update(f.name.encode() + b"\0missing\0")
+    return h.hexdigest()
 
 
 def app_from_env() -> Starlette:
     """The app as each uvicorn worker builds it, configured by the environment that serve sets."""
     from ..stores import open_store
 
+    if hasattr(signal, "SIGHUP"):
+        # a reload asked for while this worker is still starting must not kill it (the default
+        # action); the app's lifespan installs the real handler once it serves
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     store = open_store(os.environ.get("OVERDUE_BOT_STORE") or None)
     bot = Bot(os.environ.get("OVERDUE_BOT_INTENTS") or None, store=store)
-    return create_app(bot, settings=Settings.from_env())
+    return create_app(bot, settings=Settings.from_env(), reload_on_sighup=True)

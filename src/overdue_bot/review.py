@@ -263,5 +263,5 @@ def session(queue: Queue, kb_path: str | None, *, ask: Any = input, say: Any = p
 
 def _unmarked(text: str) -> str:
     """An example without the clauses that held personal data (我叫…, 手机…): what is left asks."""
-    clauses = re.split(r"(?<=[，,、；;。.！!？?\s])", text)
+    clauses = re.split(r"(?<=[，,、；;。.！!？?])", text)
     return "".join(c for c in clauses if MARK not in c).strip(" ，,、；;。.")

@@ -1,0 +1,82 @@
+"""The review queue's parts (issue 15): why a turn is queued, what an item keeps, both queues,
+and adding an example without disturbing the file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from overdue_bot import Bot
+from overdue_bot.kbedit import add_example
+from overdue_bot.knowledge import default_path, load
+from overdue_bot.review import FolderQueue, Item, Recorder, RedisQueue, _unmarked
+
+
+def _observe(bot: Bot) -> list:
+    seen: list = []
+    bot.observe(seen.append)
+    return seen
+
+
+def test_unsure_turns_carry_their_reason(fresh_bot: Bot) -> None:
+    bot = fresh_bot.with_store(fresh_bot.store)
+    seen = _observe(bot)
+    bot.reply("今天天气怎么样", session_id="r1")
+    bot.reply("花呗逾期12天会上征信吗", session_id="r2")
+    bot.reply("不是12天是42天", session_id="r2")
+    bot.reply("逾期会上征信吗", session_id="r3")
+    reasons = [s.unsure for s in seen]
+    assert reasons[0] == "out_of_scope"
+    assert reasons[2] == "correction"
+    assert reasons[3] == "" and seen[3].reply.intent == "credit_report"
+    assert all(s.seconds >= 0 for s in seen)
+
+
+def test_a_recorded_item_has_no_session_and_no_personal_data(tmp_path: Path, fresh_bot: Bot) -> None:
+    bot = fresh_bot.with_store(fresh_bot.store)
+    queue = FolderQueue(tmp_path)
+    bot.observe(Recorder(queue))
+    bot.reply("我是李雷，电话 138 1234 5678，我想问个别的事：今天吃什么", session_id="web:secret-session")
+    (item, count), = queue.pending()
+    assert count == 1 and item.channel == "web" and "secret-session" not in (tmp_path / "queue.jsonl").read_text()
+    assert "李雷" not in item.text and "5678" not in item.text and "今天吃什么" in item.text
+    assert _unmarked(item.text) == "我想问个别的事:今天吃什么"  # redaction reads text as NFKC
+    queue.done(item.id)
+    assert queue.pending() == []
+
+
+def test_a_broken_observer_costs_no_answer(fresh_bot: Bot) -> None:
+    bot = fresh_bot.with_store(fresh_bot.store)
+
+    def broken(seen: object) -> None:
+        raise RuntimeError("disk full")
+
+    bot.observe(broken)
+    assert bot.reply("逾期会上征信吗", session_id="b1").intent == "credit_report"
+
+
+def test_the_redis_queue_groups_and_forgets_what_was_reviewed(redis_url: str) -> None:
+    queue = RedisQueue(redis_url)
+    queue.client.delete("overdue_bot:review", "overdue_bot:review:done")
+    a = Item("借呗的入口怎么没了", "out_of_scope", "out_of_scope", (("how_to_repay", 0.24),), "web", "t")
+    b = Item("征信能修复吗", "low_margin", "credit_record_removal", (), "wechat", "t")
+    for item in (b, a, a):
+        queue.record(item)
+    assert [(i.text, n) for i, n in queue.pending()] == [(a.text, 2), (b.text, 1)]
+    queue.done(a.id)
+    assert [i.text for i, _ in queue.pending()] == [b.text]
+
+
+def test_an_added_example_keeps_the_file_as_it_was(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(default_path(), kb)
+    before = (kb / "chitchat.yaml").read_text(encoding="utf-8")
+    assert add_example(kb, "greet", "早安: 在吗") is not None  # a colon needs quoting in YAML
+    after = (kb / "chitchat.yaml").read_text(encoding="utf-8")
+    assert len(after) - len(before) == len(', "早安: 在吗"')
+    assert "早安: 在吗" in next(it for it in load(kb).intents if it.name == "greet").examples
+    assert add_example(kb, "greet", "早安: 在吗") is None  # already there
+    with pytest.raises(Exception, match="no intent 'nonesuch'"):
+        add_example(kb, "nonesuch", "你好")

@@ -33,9 +33,12 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet scikit-learn
 	$(BIN)/python benchmarks/run.py
 
+# style and types, as CI runs them: ruff (lint and format) and mypy --strict over src/
 lint: $(TEST_STAMP)
-	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/python -m pip install --quiet ruff mypy
 	$(BIN)/ruff check src tests benchmarks run_bot.py
+	$(BIN)/ruff format --check src tests benchmarks run_bot.py
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

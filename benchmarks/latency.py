@@ -52,8 +52,11 @@ def main() -> int:
     from overdue_bot import Bot
 
     path = pathlib.Path(args.messages)
-    texts = [x["text"] for x in yaml.safe_load(path.read_text(encoding="utf-8"))] if path.exists() else [
-        "好分期逾期两天会联系我的联系人吗", "逾期会上征信吗", "还不上怎么办"]
+    texts = (
+        [x["text"] for x in yaml.safe_load(path.read_text(encoding="utf-8"))]
+        if path.exists()
+        else ["好分期逾期两天会联系我的联系人吗", "逾期会上征信吗", "还不上怎么办"]
+    )
     bot = Bot()
     for t in texts[:50]:
         bot.parse(t)

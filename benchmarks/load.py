@@ -37,10 +37,13 @@ async def client(port: int, cid: int, n: int, texts: list[str], lat: list[float]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for i in range(n):
-            body = json.dumps({"session_id": f"load-{cid}", "text": texts[(cid * 7 + i) % len(texts)]},
-                              ensure_ascii=False).encode("utf-8")
-            req = (f"POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            body = json.dumps(
+                {"session_id": f"load-{cid}", "text": texts[(cid * 7 + i) % len(texts)]}, ensure_ascii=False
+            ).encode("utf-8")
+            req = (
+                f"POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
             t0 = time.perf_counter()
             writer.write(req)
             await writer.drain()
@@ -66,8 +69,13 @@ async def run_load(port: int, total: int, clients: int, texts: list[str]) -> dic
     await asyncio.gather(*(client(port, c, per, texts, lat, errors) for c in range(clients)))
     wall = time.perf_counter() - t0
     lat.sort()
-    return {"requests": len(lat), "errors": len(errors), "rps": round(len(lat) / wall, 1),
-            "p50_ms": round(statistics.median(lat), 2), "p99_ms": round(lat[int(0.99 * len(lat)) - 1], 2)}
+    return {
+        "requests": len(lat),
+        "errors": len(errors),
+        "rps": round(len(lat) / wall, 1),
+        "p50_ms": round(statistics.median(lat), 2),
+        "p99_ms": round(lat[int(0.99 * len(lat)) - 1], 2),
+    }
 
 
 def main() -> int:
@@ -84,7 +92,9 @@ def main() -> int:
         server = Server("--workers", str(workers), "--store", store)
         try:
             asyncio.run(run_load(server.port, 200, 10, texts))  # warm every worker
-            results[f"{workers} worker(s)"] = asyncio.run(run_load(server.port, args.requests, args.clients, texts))
+            results[f"{workers} worker(s)"] = asyncio.run(
+                run_load(server.port, args.requests, args.clients, texts)
+            )
         finally:
             server.stop()
             for suffix in ("", "-wal", "-shm"):

@@ -62,9 +62,12 @@ def measure(predict: Callable[[str], tuple[str, dict[str, Any] | None]], cases: 
         if slots is not None:
             slots_ok += set(slots) == set(c.slots) and all(slot_ok(c.slots[k], slots[k]) for k in c.slots)
     has_slots = predict(cases[0].text)[1] is not None
-    return {"accuracy": round(ok / len(cases), 4),
-            "slot_accuracy": round(slots_ok / len(cases), 4) if has_slots else None,
-            "p50_ms": round(pct(lat, 0.5), 3), "p99_ms": round(pct(lat, 0.99), 3)}
+    return {
+        "accuracy": round(ok / len(cases), 4),
+        "slot_accuracy": round(slots_ok / len(cases), 4) if has_slots else None,
+        "p50_ms": round(pct(lat, 0.5), 3),
+        "p99_ms": round(pct(lat, 0.99), 3),
+    }
 
 
 def systems(bot: Bot) -> dict[str, Callable[[str], tuple[str, dict[str, Any] | None]]]:
@@ -99,13 +102,21 @@ def systems(bot: Bot) -> dict[str, Callable[[str], tuple[str, dict[str, Any] | N
 def fresh(code: str) -> tuple[float, float]:
     """Wall seconds and peak RSS MB of a new interpreter running code."""
     # VmHWM, not ru_maxrss: the latter also counts the parent's pages copied before exec
-    wrapper = ("import time\nt0 = time.perf_counter()\n" + code + "\nhwm = [l for l in open('/proc/self/status') "
-               "if l.startswith('VmHWM')][0].split()[1]\nprint(time.perf_counter() - t0, int(hwm) / 1024)")
+    wrapper = (
+        "import time\nt0 = time.perf_counter()\n" + code + "\nhwm = [l for l in open('/proc/self/status') "
+        "if l.startswith('VmHWM')][0].split()[1]\nprint(time.perf_counter() - t0, int(hwm) / 1024)"
+    )
     runs = []
     for _ in range(5):
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True,
-                             cwd=ROOT, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+        out = subprocess.run(
+            [sys.executable, "-c", wrapper],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        )
         wall = time.perf_counter() - t0
         runs.append((wall, float(out.stdout.split()[1])))
     return round(statistics.median(r[0] for r in runs), 3), round(statistics.median(r[1] for r in runs), 1)
@@ -118,8 +129,17 @@ def session_memory(bot: Bot, n: int) -> float:
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for i in range(n):
-        b.store.set(f"user-{i}", {"state": "idle", "slots": {"platform": "花呗", "days_overdue": i % 90 + 1},
-                                  "last_intent": "credit_report", "pending": None, "asks": 0, "options": []})
+        b.store.set(
+            f"user-{i}",
+            {
+                "state": "idle",
+                "slots": {"platform": "花呗", "days_overdue": i % 90 + 1},
+                "last_intent": "credit_report",
+                "pending": None,
+                "asks": 0,
+                "options": [],
+            },
+        )
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     return round((after - before) / n)
@@ -139,7 +159,9 @@ def scaled(bot: Bot, factor: int, cases: list[Case]) -> dict[str, float]:
                 extra = []
                 for k in range(factor - 1):
                     for e in base:
-                        extra.append(f"{rng.choice(fillers)}{e}{'呢' * (k % 2)}{rng.choice(['', '啊', '呀'])}")
+                        extra.append(
+                            f"{rng.choice(fillers)}{e}{'呢' * (k % 2)}{rng.choice(['', '啊', '呀'])}"
+                        )
                 it["examples"] = base + extra
         (folder / f.name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     cache_dir = tempfile.mkdtemp()  # keep the real index cache out of it
@@ -155,8 +177,12 @@ def scaled(bot: Bot, factor: int, cases: list[Case]) -> dict[str, float]:
                 t1 = time.perf_counter()
                 b.parse(c.text)
                 lat.append((time.perf_counter() - t1) * 1000)
-        return {"examples": len(b.examples), "build_s": round(build, 1),
-                "p50_ms": round(pct(lat, 0.5), 3), "p99_ms": round(pct(lat, 0.99), 3)}
+        return {
+            "examples": len(b.examples),
+            "build_s": round(build, 1),
+            "p50_ms": round(pct(lat, 0.5), 3),
+            "p99_ms": round(pct(lat, 0.99), 3),
+        }
     finally:
         shutil.rmtree(folder)
         shutil.rmtree(cache_dir)
@@ -180,28 +206,48 @@ def main() -> int:
         for set_name, cases in sets.items():
             table.setdefault(sys_name, {})[set_name] = measure(predict, cases)
     result["accuracy"] = table
-    print(f"{'system':<18}" + "".join(f"{s + ' acc':>13}{s + ' slots':>14}{'p50 ms':>8}{'p99 ms':>8}" for s in sets))
+    print(
+        f"{'system':<18}"
+        + "".join(f"{s + ' acc':>13}{s + ' slots':>14}{'p50 ms':>8}{'p99 ms':>8}" for s in sets)
+    )
     for name, row in table.items():
         cells = ""
         for s in sets:
             r = row[s]
-            cells += f"{r['accuracy']:>13.4f}{(r['slot_accuracy'] if r['slot_accuracy'] is not None else '-'):>14}"
+            cells += (
+                f"{r['accuracy']:>13.4f}{(r['slot_accuracy'] if r['slot_accuracy'] is not None else '-'):>14}"
+            )
             cells += f"{r['p50_ms']:>8.3f}{r['p99_ms']:>8.3f}"
         print(f"{name:<18}{cells}")
     ours = table["overdue-bot"]
-    ratios = {other: {s: {"accuracy": round(ours[s]["accuracy"] / table[other][s]["accuracy"], 3),
-                          "p99": round(ours[s]["p99_ms"] / table[other][s]["p99_ms"], 3)} for s in sets}
-              for other in table if other != "overdue-bot"}
+    ratios = {
+        other: {
+            s: {
+                "accuracy": round(ours[s]["accuracy"] / table[other][s]["accuracy"], 3),
+                "p99": round(ours[s]["p99_ms"] / table[other][s]["p99_ms"], 3),
+            }
+            for s in sets
+        }
+        for other in table
+        if other != "overdue-bot"
+    }
     result["ratios_ours_over_theirs"] = ratios
     print("\nratios, overdue-bot / baseline (accuracy ↑ better, p99 ↓ better)")
     for other, r in ratios.items():
-        print(f"  {other:<18}" + "  ".join(f"{s}: accuracy ×{v['accuracy']}, p99 ×{v['p99']}" for s, v in r.items()))
+        print(
+            f"  {other:<18}"
+            + "  ".join(f"{s}: accuracy ×{v['accuracy']}, p99 ×{v['p99']}" for s, v in r.items())
+        )
 
     print("\n== start-up (fresh processes, median of 5)")
     start = {
         "python -c pass": fresh("pass"),
-        "import jieba; jieba.lcut(…)": fresh("import jieba\njieba.setLogLevel(60)\njieba.lcut('好分期逾期两天会联系我的联系人吗')"),
-        "overdue-bot first answer": fresh("from overdue_bot import Bot\nBot().parse('好分期逾期两天会联系我的联系人吗')"),
+        "import jieba; jieba.lcut(…)": fresh(
+            "import jieba\njieba.setLogLevel(60)\njieba.lcut('好分期逾期两天会联系我的联系人吗')"
+        ),
+        "overdue-bot first answer": fresh(
+            "from overdue_bot import Bot\nBot().parse('好分期逾期两天会联系我的联系人吗')"
+        ),
     }
     result["startup"] = {k: {"wall_s": v[0], "peak_mb": v[1]} for k, v in start.items()}
     for k, (wall, mb) in start.items():
@@ -214,12 +260,16 @@ def main() -> int:
         for t in texts:
             bot.parse(t)
     mps = round(3 * len(texts) / (time.perf_counter() - t0))
-    result["throughput"] = {"parse_per_s": mps,
-                            "bytes_per_session_10k": session_memory(bot, 10_000),
-                            "bytes_per_session_100k": session_memory(bot, 100_000)}
+    result["throughput"] = {
+        "parse_per_s": mps,
+        "bytes_per_session_10k": session_memory(bot, 10_000),
+        "bytes_per_session_100k": session_memory(bot, 100_000),
+    }
     print(f"  parse(): {mps} messages/s in one process")
-    print(f"  memory per session: {result['throughput']['bytes_per_session_10k']} B at 10k, "
-          f"{result['throughput']['bytes_per_session_100k']} B at 100k")
+    print(
+        f"  memory per session: {result['throughput']['bytes_per_session_10k']} B at 10k, "
+        f"{result['throughput']['bytes_per_session_100k']} B at 100k"
+    )
     if not args.quick:
         from tests.http_server import Server
 
@@ -237,7 +287,9 @@ def main() -> int:
                 shutil.rmtree(db.parent)
         result["http"] = http
         for k, r in http.items():
-            print(f"  HTTP {k}: {r['rps']} req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}")
+            print(
+                f"  HTTP {k}: {r['rps']} req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}"
+            )
 
     print("\n== scaling with the knowledge base")
     cases = sets.get("real", [])[:300]
@@ -245,8 +297,10 @@ def main() -> int:
     for factor in (1, 4) if args.quick else (1, 4, 16):
         r = scaled(bot, factor, cases)
         result["scaling"][f"{factor}x"] = r
-        print(f"  {factor:>2}× ({r['examples']} examples): p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
-              f"first build {r['build_s']} s")
+        print(
+            f"  {factor:>2}× ({r['examples']} examples): p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+            f"first build {r['build_s']} s"
+        )
     out = ROOT / "benchmarks/results"
     out.mkdir(exist_ok=True)
     (out / "run.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 from typing import Any
 
 import pytest
 
-from overdue_bot import Bot
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# the tests build many small knowledge bases; they keep their indexes in a folder of their own (and
+# so do the servers they start), so `make test` never evicts the index a user's `make chat` reads
+os.environ["OVERDUE_BOT_CACHE"] = str(ROOT / ".test-cache")
+
+from overdue_bot import Bot  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +45,11 @@ def start_redis(binary: str = "redis-server", port: int | None = None) -> tuple[
     import redis
 
     port = port or _free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     for _ in range(100):

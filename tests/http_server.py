@@ -25,10 +25,26 @@ def free_port() -> int:
 class Server:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
-        cmd = [sys.executable, "-m", "overdue_bot", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "overdue_bot",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *args,
+        ]
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -41,8 +57,9 @@ class Server:
         self.stop()
         raise RuntimeError("server did not start")
 
-    def request(self, method: str, path: str, body: bytes | str | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    def request(
+        self, method: str, path: str, body: bytes | str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             if isinstance(body, str):
@@ -54,8 +71,12 @@ class Server:
             conn.close()
 
     def chat(self, session_id: str, text: str) -> dict[str, Any]:
-        status, body, _ = self.request("POST", "/v1/chat", json.dumps({"session_id": session_id, "text": text}),
-                                       {"Content-Type": "application/json"})
+        status, body, _ = self.request(
+            "POST",
+            "/v1/chat",
+            json.dumps({"session_id": session_id, "text": text}),
+            {"Content-Type": "application/json"},
+        )
         assert status == 200, body
         return dict(json.loads(body))
 

@@ -34,16 +34,48 @@ CARD_ONLY = ("个性化分期", "恶意透支", "领用合约", "发卡行", "�
 WRONG = (
     re.compile(r"才(?:可能|会)?被?(?:限制高消费|限高)"),
     re.compile(r"有(?:还款)?能力[^。；\n]{0,15}才[^。；\n]{0,12}(?:限制高消费|限高)"),
-    re.compile(r"只有[^。；\n（]{0,20}(?:判决后|被起诉并|进入(?:法院)?执行)[^。；\n]{0,10}才[^。；\n]{0,10}冻结"),
+    re.compile(
+        r"只有[^。；\n（]{0,20}(?:判决后|被起诉并|进入(?:法院)?执行)[^。；\n]{0,10}才[^。；\n]{0,10}冻结"
+    ),
     re.compile(r"判决前[^。；\n]{0,6}不会[^。；\n]{0,6}冻结"),
     re.compile(r"就不会(?:被起诉|走到诉讼|联系)"),
 )
 #: every number an answer may print: facts §6, §13 (12368), §16, §17 and the credit centre
-PHONES = {"12356", "400-161-9995", "010-82951332", "12378", "12321", "110", "96110", "400-810-8866",
-          "12363", "010-12321", "12368", "120"}
-_PHONE = re.compile(r"(?<![\d.A-Za-z/-])(\d{3,4}-\d{3,4}-\d{4}|\d{3}-\d{5,8}|1\d{2,4}|9\d{4})(?![\d%年月日号天期万元个.-])")
-_NOT_PHONES = {"1033", "1024", "1064", "2016", "2017", "2020", "2021", "2022", "2023", "2024", "2025",
-               "2026", "2027", "100", "1–7", "180"}
+PHONES = {
+    "12356",
+    "400-161-9995",
+    "010-82951332",
+    "12378",
+    "12321",
+    "110",
+    "96110",
+    "400-810-8866",
+    "12363",
+    "010-12321",
+    "12368",
+    "120",
+}
+_PHONE = re.compile(
+    r"(?<![\d.A-Za-z/-])(\d{3,4}-\d{3,4}-\d{4}|\d{3}-\d{5,8}|1\d{2,4}|9\d{4})(?![\d%年月日号天期万元个.-])"
+)
+_NOT_PHONES = {
+    "1033",
+    "1024",
+    "1064",
+    "2016",
+    "2017",
+    "2020",
+    "2021",
+    "2022",
+    "2023",
+    "2024",
+    "2025",
+    "2026",
+    "2027",
+    "100",
+    "1–7",
+    "180",
+}
 
 
 def _combinations(bot: Bot) -> Iterator[tuple[str, str | None, dict[str, Any], str]]:
@@ -89,7 +121,9 @@ def test_render_table_has_no_violations(bot: Bot) -> None:
     assert not violations, "\n".join(map(str, violations[:40]))
 
 
-@pytest.mark.parametrize("intent", ["lawsuit_risk", "negotiate_repayment", "overdue_consequences", "what_to_do"])
+@pytest.mark.parametrize(
+    "intent", ["lawsuit_risk", "negotiate_repayment", "overdue_consequences", "what_to_do"]
+)
 @pytest.mark.parametrize("label", ["花呗", "好分期", "建行快贷"])
 def test_long_overdue_small_debt_gets_negotiation_and_complaint(bot: Bot, intent: str, label: str) -> None:
     """200 days late with ¥5k: the long-overdue answer, with negotiation and where to complain."""
@@ -123,13 +157,16 @@ def test_bare_bank_name_asserts_neither(bot: Bot) -> None:
     assert "如果是信用卡" in text and "如果是贷款" in text
 
 
-@pytest.mark.parametrize(("cue", "must"), [
-    ("payment_order", ["15天", "书面", "没钱还"]),
-    ("summons", ["15天", "缺席判决", "小额诉讼"]),
-    ("arbitration", ["3个月", "2026年3月1日", "先予仲裁"]),
-    ("enforcement", ["执行", "限制高消费", "生活必需"]),
-    ("fake", ["12368", "人民法院在线服务", "验证码"]),
-])
+@pytest.mark.parametrize(
+    ("cue", "must"),
+    [
+        ("payment_order", ["15天", "书面", "没钱还"]),
+        ("summons", ["15天", "缺席判决", "小额诉讼"]),
+        ("arbitration", ["3个月", "2026年3月1日", "先予仲裁"]),
+        ("enforcement", ["执行", "限制高消费", "生活必需"]),
+        ("fake", ["12368", "人民法院在线服务", "验证码"]),
+    ],
+)
 def test_court_papers_by_kind_of_paper(bot: Bot, cue: str, must: list[str]) -> None:
     text, variant = bot.dialogue.render("court_papers", {}, cue)
     assert variant != "default"

@@ -9,12 +9,17 @@ def test_seed_question_at_two_days(fresh_bot: Bot) -> None:
     """At 2 days the answer says contacts are not the first step and when they may be contacted."""
     r = fresh_bot.reply("好分期逾期两天会联系我的联系人吗", session_id="seed")
     assert r.intent == "contact_emergency_contacts"
-    assert r.slots == {"platform": "好分期", "days_overdue": 2,
-                       "debts": [{"platform": "好分期", "days_overdue": 2}]}
+    assert r.slots == {
+        "platform": "好分期",
+        "days_overdue": 2,
+        "debts": [{"platform": "好分期", "days_overdue": 2}],
+    }
     assert "不会一上来就找你的联系人" in r.text
     assert "联系不上你本人时" in r.text
     assert "不构成法律意见" in r.text
-    assert r.text.index("联系不上你本人时") < r.text.index("微财数科"), "the answer comes before the lender note"
+    assert r.text.index("联系不上你本人时") < r.text.index("微财数科"), (
+        "the answer comes before the lender note"
+    )
 
 
 def test_two_days_and_three_months_differ(bot: Bot) -> None:
@@ -53,20 +58,35 @@ def test_platform_note_names_the_kind(bot: Bot) -> None:
     assert "微财数科" in text and "小额贷款" in text
 
 
-STAGED = ["contact_emergency_contacts", "contact_workplace", "collection_process", "credit_report",
-          "overdue_severity", "overdue_consequences", "lawsuit_risk", "penalty_interest"]
+STAGED = [
+    "contact_emergency_contacts",
+    "contact_workplace",
+    "collection_process",
+    "credit_report",
+    "overdue_severity",
+    "overdue_consequences",
+    "lawsuit_risk",
+    "penalty_interest",
+]
 
 
 def test_every_stage_has_its_own_answer(bot: Bot) -> None:
     """1–7, 8–30, 31–90, over 90 days and unknown days give five different answers."""
     for name in STAGED:
-        texts = {bot.dialogue.render(name, {"days_overdue": d} if d else {})[0] for d in (2, 15, 60, 120, None)}
+        texts = {
+            bot.dialogue.render(name, {"days_overdue": d} if d else {})[0] for d in (2, 15, 60, 120, None)
+        }
         assert len(texts) == 5, name
 
 
 def test_severity_names_level_and_bucket(bot: Bot) -> None:
-    for days, level, bucket in [(3, "轻度逾期", "M1"), (20, "中度逾期", "M1"), (45, "重度逾期", "M2"),
-                                (80, "重度逾期", "M3"), (200, "重度逾期", "M3+")]:
+    for days, level, bucket in [
+        (3, "轻度逾期", "M1"),
+        (20, "中度逾期", "M1"),
+        (45, "重度逾期", "M2"),
+        (80, "重度逾期", "M3"),
+        (200, "重度逾期", "M3+"),
+    ]:
         text = bot.dialogue.render("overdue_severity", {"days_overdue": days})[0]
         assert level in text and bucket in text, days
         assert "不是监管规定" in text or "不是法律规定" in text or "惯例" in text
@@ -88,11 +108,16 @@ def test_every_legal_answer_ends_with_the_note(bot: Bot) -> None:
     for it in bot.knowledge.intents:
         if it.legal:
             assert bot.dialogue.render(it.name, {"days_overdue": 10})[0].endswith(
-                bot.knowledge.texts.disclaimer), it.name
+                bot.knowledge.texts.disclaimer
+            ), it.name
 
 
 def test_amount_line_for_large_card_debt(bot: Bot) -> None:
-    text = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "product": "card", "amount": 80000})[0]
+    text = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "product": "card", "amount": 80000})[
+        0
+    ]
     assert "8万元" in text and "非法占有" in text and "只算本金" in text
-    small = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "product": "card", "amount": 8000})[0]
+    small = bot.dialogue.render("lawsuit_risk", {"platform": "建设银行", "product": "card", "amount": 8000})[
+        0
+    ]
     assert "低于" in small

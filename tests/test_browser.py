@@ -15,8 +15,16 @@ from .conftest import ROOT
 from .http_server import Server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 OUT = ROOT / "test-output"
 
 
@@ -43,8 +51,7 @@ def browser():
 def test_chat_page_end_to_end(browser) -> None:
     server = Server()
     try:
-        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                locale="zh-CN")
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="zh-CN")
         page.goto(f"http://127.0.0.1:{server.port}/")
         page.wait_for_selector(".msg.bot")  # the greeting
         assert "逾期" in page.inner_text(".msg.bot")
@@ -108,8 +115,14 @@ def test_chat_page_end_to_end(browser) -> None:
         assert "逾期2天" not in page.locator(".msg.bot").last.inner_text()
 
         # a 4xx answer: a line in the chat that says what happened
-        page.route("**/v1/chat", lambda route: route.fulfill(
-            status=422, content_type="application/json", body='{"error": "\'text\' must be a string", "status": 422}'))
+        page.route(
+            "**/v1/chat",
+            lambda route: route.fulfill(
+                status=422,
+                content_type="application/json",
+                body='{"error": "\'text\' must be a string", "status": 422}',
+            ),
+        )
         page.fill("#text", "测试一下")
         page.press("#text", "Enter")
         page.wait_for_selector(".msg.error")

@@ -53,8 +53,9 @@ def test_unwritable_cache_folder_still_works(tmp_path: pathlib.Path, monkeypatch
     assert Bot.from_path(_mini(tmp_path)).parse(QUESTIONS[1]).intent == "after_repayment"
 
 
-def test_editing_the_language_data_rebuilds_the_index(tmp_path: pathlib.Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_editing_the_language_data_rebuilds_the_index(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A new synonym changes what the matcher sees, so the cached index must not be reused."""
     import shutil
 
@@ -67,7 +68,9 @@ def test_editing_the_language_data_rebuilds_the_index(tmp_path: pathlib.Path,
             f.unlink()
     before = {p.name for p in (tmp_path / "cache").iterdir()} if Bot.from_path(kb) else set()
     lex = kb / "lexicon.yaml"
-    lex.write_text(lex.read_text(encoding="utf-8").replace("  还不上: [", "  还不上: [兜里没钱, "), encoding="utf-8")
+    lex.write_text(
+        lex.read_text(encoding="utf-8").replace("  还不上: [", "  还不上: [兜里没钱, "), encoding="utf-8"
+    )
     Bot.from_path(kb)
     after = {p.name for p in (tmp_path / "cache").iterdir()}
     assert any(n.startswith("overdue_bot-index-") for n in after - before)

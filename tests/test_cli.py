@@ -9,8 +9,15 @@ from .conftest import ROOT
 
 
 def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True,
-                          cwd=ROOT, timeout=120, env={"PATH": "/usr/bin:/bin", "LANG": "C"})
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C"},
+    )
 
 
 def test_repl_piped_gives_one_block_per_line() -> None:
@@ -30,9 +37,11 @@ def test_repl_commands() -> None:
 
 def test_module_and_script_are_the_same_cli(tmp_path) -> None:
     f = tmp_path / "set.yaml"
-    f.write_text("- {text: 逾期会上征信吗, intent: credit_report, slots: {}}\n"
-                 "- {text: 花呗逾期两天会联系家人吗, intent: contact_emergency_contacts, slots: {platform: 花呗, days_overdue: 2}}\n",
-                 encoding="utf-8")
+    f.write_text(
+        "- {text: 逾期会上征信吗, intent: credit_report, slots: {}}\n"
+        "- {text: 花呗逾期两天会联系家人吗, intent: contact_emergency_contacts, slots: {platform: 花呗, days_overdue: 2}}\n",
+        encoding="utf-8",
+    )
     out = _run("-m", "overdue_bot", "eval", str(f))
     assert out.returncode == 0, out.stderr
     assert "intent accuracy: 1.0000 (2/2)" in out.stdout and "slot accuracy: 1.0000" in out.stdout
@@ -40,8 +49,10 @@ def test_module_and_script_are_the_same_cli(tmp_path) -> None:
 
 def test_dialogue_test_command_fails_on_a_wrong_expectation(tmp_path) -> None:
     f = tmp_path / "d.yaml"
-    f.write_text("- dialogue: wrong on purpose\n  turns:\n    - user: 逾期会上征信吗\n      intent: greet\n",
-                 encoding="utf-8")
+    f.write_text(
+        "- dialogue: wrong on purpose\n  turns:\n    - user: 逾期会上征信吗\n      intent: greet\n",
+        encoding="utf-8",
+    )
     out = _run("-m", "overdue_bot", "test", str(f))
     assert out.returncode == 1
     assert "intent: expected greet, got credit_report" in out.stdout and "top-3:" in out.stdout

@@ -14,7 +14,7 @@ from .conftest import ROOT
 
 def test_conversations_do_not_repeat_and_stay_short(bot: Bot) -> None:
     results = run_paths([ROOT / "tests" / "dialogues"], bot)
-    f = figures(results)
+    f = figures(results, bot.knowledge.texts.roles["chat"])
     print("\n" + f.describe())
     assert f.conversations >= 60
     assert f.repetition < 0.05

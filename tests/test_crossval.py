@@ -16,9 +16,13 @@ CEILING = 0.23
 
 def test_topic_examples_survive_being_left_out(bot: Bot) -> None:
     found = misranked(bot.knowledge, folds=5, understanding=bot.nlu)
-    chat = {it.name for it in bot.knowledge.intents
-            if it.name in bot.dialogue.intents and it.name in ("greet", "goodbye", "thanks", "help", "affirm",
-                                                                "deny", "inform", "out_of_scope", "human_agent")}
+    chat = {
+        it.name
+        for it in bot.knowledge.intents
+        if it.name in bot.dialogue.intents
+        and it.name
+        in ("greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope", "human_agent")
+    }
     topics = [m for m in found if m.intent not in chat]
     total = sum(len(it.examples) for it in bot.knowledge.intents if it.name not in chat)
     print("\n" + describe(topics, total).split("\n")[0])

@@ -13,12 +13,18 @@ def test_seed_conversation(fresh_bot: Bot) -> None:
     b, s = fresh_bot, "seed"
     r = b.reply("好分期逾期两天会联系我和我的联系人吗?", session_id=s)
     assert (r.intent, r.state) == ("contact_emergency_contacts", "idle")
-    assert r.slots == {"platform": "好分期", "days_overdue": 2, "debts": [{"platform": "好分期", "days_overdue": 2}]}
+    assert r.slots == {
+        "platform": "好分期",
+        "days_overdue": 2,
+        "debts": [{"platform": "好分期", "days_overdue": 2}],
+    }
     r = b.reply("那会上征信吗", session_id=s)
     assert r.intent == "credit_report" and r.slots["platform"] == "好分期"
     r = b.reply("花呗呢", session_id=s)
     assert r.intent == "credit_report" and (r.slots["platform"], r.slots["days_overdue"]) == ("花呗", 2)
-    assert [d["platform"] for d in r.slots["debts"]] == ["好分期", "花呗"], "花呗呢 adds a debt and moves the focus"
+    assert [d["platform"] for d in r.slots["debts"]] == ["好分期", "花呗"], (
+        "花呗呢 adds a debt and moves the focus"
+    )
     r = b.reply("不对，我其实逾期十天了", session_id=s)
     assert r.intent == "credit_report" and r.slots["days_overdue"] == 10
     r = b.reply("我这算严重吗", session_id=s)
@@ -79,8 +85,18 @@ def test_sessions_do_not_store_messages(fresh_bot: Bot) -> None:
 
 
 def test_bad_input_never_raises(fresh_bot: Bot) -> None:
-    for text in ["", "   ", "\x00\x01\x1b[31m", "😭😭😭", "a" * 1_000_000, "逾期" * 100_000, None, 12345,
-                 "How long until my credit report is updated?", "ありがとう"]:
+    for text in [
+        "",
+        "   ",
+        "\x00\x01\x1b[31m",
+        "😭😭😭",
+        "a" * 1_000_000,
+        "逾期" * 100_000,
+        None,
+        12345,
+        "How long until my credit report is updated?",
+        "ありがとう",
+    ]:
         r = fresh_bot.reply(text, session_id="bad")  # type: ignore[arg-type]
         assert r.text.strip()
 
@@ -111,7 +127,9 @@ def test_threads_never_see_each_others_slots(fresh_bot: Bot) -> None:
 
 def test_areply_in_many_tasks(fresh_bot: Bot) -> None:
     async def main() -> list[dict]:
-        replies = await asyncio.gather(*(fresh_bot.areply(f"花呗逾期{i + 1}天了", session_id=f"a{i}") for i in range(20)))
+        replies = await asyncio.gather(
+            *(fresh_bot.areply(f"花呗逾期{i + 1}天了", session_id=f"a{i}") for i in range(20))
+        )
         return [r.slots for r in replies]
 
     slots = asyncio.run(main())
@@ -124,8 +142,13 @@ def test_close_call_asks_which_one_and_understands_the_choice(bot: Bot) -> None:
     from overdue_bot.session import Session
 
     d = bot.dialogue
-    close = Parse("嗯那个逾期的事", "credit_report", 0.25, {},
-                  [("credit_report", 0.25), ("penalty_interest", 0.245), ("inform", 0.1)])
+    close = Parse(
+        "嗯那个逾期的事",
+        "credit_report",
+        0.25,
+        {},
+        [("credit_report", 0.25), ("penalty_interest", 0.245), ("inform", 0.1)],
+    )
     s, turn = d.step(Session(), close)
     assert s.state == "clarify" and turn.intent is None
     assert "会不会上征信" in turn.text and "罚息怎么算" in turn.text
@@ -141,8 +164,9 @@ def test_clarify_never_loops(bot: Bot) -> None:
     from overdue_bot.session import Session
 
     s = Session(state="clarify", options=("credit_report", "penalty_interest"))
-    s2, turn = bot.dialogue.step(s, Parse("会被起诉吗", "lawsuit_risk", 0.7, {},
-                                          [("lawsuit_risk", 0.7), ("credit_report", 0.2)]))
+    s2, turn = bot.dialogue.step(
+        s, Parse("会被起诉吗", "lawsuit_risk", 0.7, {}, [("lawsuit_risk", 0.7), ("credit_report", 0.2)])
+    )
     assert turn.intent == "lawsuit_risk" and s2.state == "idle"
 
 
@@ -164,19 +188,37 @@ def test_the_table_is_the_behaviour(bot: Bot) -> None:
 def test_session_round_trips_through_a_dict() -> None:
     from overdue_bot.session import Session
 
-    s = Session(state="awaiting:days_overdue", debts=({"platform": "花呗", "amount": 5000},
-                                                      {"platform": "招商银行", "product": "card"}),
-                focus=1, budget=1500, last_intent="lawsuit_risk", pending="overdue_severity", asks=1,
-                cues={"court_papers": "summons"}, mode="support", said=("abc",), noted=("花呗",), disclaimed=True)
+    s = Session(
+        state="awaiting:days_overdue",
+        debts=({"platform": "花呗", "amount": 5000}, {"platform": "招商银行", "product": "card"}),
+        focus=1,
+        budget=1500,
+        last_intent="lawsuit_risk",
+        pending="overdue_severity",
+        asks=1,
+        cues={"court_papers": "summons"},
+        mode="support",
+        said=("abc",),
+        noted=("花呗",),
+        disclaimed=True,
+    )
     assert Session.from_dict(s.to_dict()) == s
-    assert s.slots == {"platform": "招商银行", "monthly_budget": 1500,
-                       "debts": [{"platform": "花呗", "amount": 5000}, {"platform": "招商银行", "product": "card"}]}
+    assert s.slots == {
+        "platform": "招商银行",
+        "monthly_budget": 1500,
+        "debts": [{"platform": "花呗", "amount": 5000}, {"platform": "招商银行", "product": "card"}],
+    }
 
 
 def test_merge_keeps_one_record_per_lender() -> None:
     from overdue_bot.session import Heard, Session, merge
 
-    kinds = {"花呗": "consumer_finance", "借呗": "online_lending", "招商银行": "bank", "信用卡": "credit_card"}
+    kinds = {
+        "花呗": "consumer_finance",
+        "借呗": "online_lending",
+        "招商银行": "bank",
+        "信用卡": "credit_card",
+    }
     s = merge(Session(), Heard(debts=({"platform": "信用卡", "days_overdue": 180, "amount": 150000},)), kinds)
     s = merge(s, Heard(debts=({"platform": "花呗", "amount": 5000},)), kinds)
     assert [d["platform"] for d in s.debts] == ["信用卡", "花呗"] and s.focused["platform"] == "花呗"

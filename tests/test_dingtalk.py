@@ -31,11 +31,23 @@ def _headers(ts_ms: int | None = None, secret: str = SECRET) -> dict[str, str]:
 
 
 def _message(text: str, msg_id: str, staff: str, conversation: str = "cid-1") -> str:
-    return json.dumps({"msgtype": "text", "text": {"content": text}, "msgId": msg_id, "createAt": int(time.time() * 1000),
-                       "conversationType": "1", "conversationId": conversation, "senderId": "$:LWCP:" + staff,
-                       "senderStaffId": staff, "senderNick": "测试", "chatbotUserId": "bot",
-                       "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=x",
-                       "sessionWebhookExpiredTime": int(time.time() * 1000) + 3_600_000}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "msgtype": "text",
+            "text": {"content": text},
+            "msgId": msg_id,
+            "createAt": int(time.time() * 1000),
+            "conversationType": "1",
+            "conversationId": conversation,
+            "senderId": "$:LWCP:" + staff,
+            "senderStaffId": staff,
+            "senderNick": "测试",
+            "chatbotUserId": "bot",
+            "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=x",
+            "sessionWebhookExpiredTime": int(time.time() * 1000) + 3_600_000,
+        },
+        ensure_ascii=False,
+    )
 
 
 def _answer(server: Server, text: str, msg_id: str, staff: str) -> str:
@@ -71,11 +83,16 @@ def test_a_text_message_is_answered_and_its_slots_carried(server: Server) -> Non
 def test_a_bad_sign_an_old_timestamp_and_a_bad_body_are_refused(server: Server) -> None:
     body = _message("你好", uuid.uuid4().hex, "s1")
     assert server.request("POST", "/dingtalk", body, _headers(secret="wrong"))[0] == 403
-    assert server.request("POST", "/dingtalk", body, _headers(ts_ms=int(time.time() * 1000) - 2 * 3_600_000))[0] == 403
+    assert (
+        server.request("POST", "/dingtalk", body, _headers(ts_ms=int(time.time() * 1000) - 2 * 3_600_000))[0]
+        == 403
+    )
     assert server.request("POST", "/dingtalk", body, {"Content-Type": "application/json"})[0] == 403
     assert server.request("POST", "/dingtalk", b"{not json", _headers())[0] == 400
     assert server.request("POST", "/dingtalk", json.dumps({"msgtype": "text"}), _headers())[0] == 422
-    picture = json.dumps({"msgtype": "picture", "msgId": uuid.uuid4().hex, "senderStaffId": "s2", "conversationId": "c"})
+    picture = json.dumps(
+        {"msgtype": "picture", "msgId": uuid.uuid4().hex, "senderStaffId": "s2", "conversationId": "c"}
+    )
     status, out, _ = server.request("POST", "/dingtalk", picture, _headers())
     assert status == 200 and "文字" in json.loads(out)["text"]["content"]
 
@@ -104,8 +121,10 @@ def test_a_retry_is_answered_once_across_two_servers_sharing_redis(redis_url: st
         staff, msg_id = "staff" + uuid.uuid4().hex[:6], uuid.uuid4().hex
         _answer(a, "美团借钱逾期一个月了", uuid.uuid4().hex, staff)
         answers: list[str] = []
-        threads = [threading.Thread(target=lambda s=s: answers.append(_answer(s, "会被起诉吗", msg_id, staff)))
-                   for s in (a, b, a, b)]
+        threads = [
+            threading.Thread(target=lambda s=s: answers.append(_answer(s, "会被起诉吗", msg_id, staff)))
+            for s in (a, b, a, b)
+        ]
         for t in threads:
             t.start()
         for t in threads:

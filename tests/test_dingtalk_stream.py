@@ -65,15 +65,35 @@ class Gateway:
         return self.connections.get(timeout=60)
 
     def deliver(self, ws: Any, text: str, message_id: str, staff: str) -> None:
-        data = {"conversationId": "cid-1", "chatbotCorpId": "corp", "chatbotUserId": "bot", "msgId": message_id,
-                "senderNick": "测试", "isAdmin": False, "senderStaffId": staff, "senderId": "$:LWCP:" + staff,
-                "sessionWebhookExpiredTime": int(time.time() * 1000) + 3_600_000, "createAt": int(time.time() * 1000),
-                "conversationType": "1", "msgtype": "text", "text": {"content": text},
-                "sessionWebhook": f"{self.url}/robot/sendBySession/{message_id}"}
-        frame = {"specVersion": "1.0", "type": "CALLBACK", "data": json.dumps(data, ensure_ascii=False),
-                 "headers": {"appId": "app", "connectionId": "c1", "contentType": "application/json",
-                             "messageId": message_id, "time": str(int(time.time() * 1000)),
-                             "topic": "/v1.0/im/bot/messages/get"}}
+        data = {
+            "conversationId": "cid-1",
+            "chatbotCorpId": "corp",
+            "chatbotUserId": "bot",
+            "msgId": message_id,
+            "senderNick": "测试",
+            "isAdmin": False,
+            "senderStaffId": staff,
+            "senderId": "$:LWCP:" + staff,
+            "sessionWebhookExpiredTime": int(time.time() * 1000) + 3_600_000,
+            "createAt": int(time.time() * 1000),
+            "conversationType": "1",
+            "msgtype": "text",
+            "text": {"content": text},
+            "sessionWebhook": f"{self.url}/robot/sendBySession/{message_id}",
+        }
+        frame = {
+            "specVersion": "1.0",
+            "type": "CALLBACK",
+            "data": json.dumps(data, ensure_ascii=False),
+            "headers": {
+                "appId": "app",
+                "connectionId": "c1",
+                "contentType": "application/json",
+                "messageId": message_id,
+                "time": str(int(time.time() * 1000)),
+                "topic": "/v1.0/im/bot/messages/get",
+            },
+        }
         asyncio.run_coroutine_threadsafe(ws.send(json.dumps(frame, ensure_ascii=False)), self.loop).result(10)
 
     def reply_to(self, message_id: str) -> list[dict[str, Any]]:
@@ -105,9 +125,23 @@ def gateway():
 
 def test_stream_mode_answers_carries_slots_and_ignores_a_redelivery(gateway: Gateway) -> None:
     env = {**os.environ, "DINGTALK_OPENAPI_ENDPOINT": gateway.url}
-    proc = subprocess.Popen([sys.executable, "-m", "overdue_bot", "dingtalk-stream", "--client-id", "ding-key",
-                             "--client-secret", "ding-secret"], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "overdue_bot",
+            "dingtalk-stream",
+            "--client-id",
+            "ding-key",
+            "--client-secret",
+            "ding-secret",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         ws = gateway.connection()
         staff = "staff" + uuid.uuid4().hex[:6]
@@ -135,16 +169,37 @@ def test_stream_mode_answers_carries_slots_and_ignores_a_redelivery(gateway: Gat
 
 def test_the_command_says_what_is_missing() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DINGTALK_")}
-    out = subprocess.run([sys.executable, "-m", "overdue_bot", "dingtalk-stream"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "overdue_bot", "dingtalk-stream"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "--client-id" in out.stderr and "Traceback" not in out.stderr
 
 
 def _stream(gateway: Gateway, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DINGTALK_OPENAPI_ENDPOINT": gateway.url}
-    return subprocess.Popen([sys.executable, "-m", "overdue_bot", "dingtalk-stream", "--client-id", "ding-key",
-                             "--client-secret", "ding-secret", *extra], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "overdue_bot",
+            "dingtalk-stream",
+            "--client-id",
+            "ding-key",
+            "--client-secret",
+            "ding-secret",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_two_stream_processes_on_one_redis_answer_a_message_once(gateway: Gateway, redis_url: str) -> None:

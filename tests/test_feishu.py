@@ -43,7 +43,9 @@ class FakeOpenAPI(Stub):
         if path.endswith("/auth/v3/tenant_access_token/internal"):
             return {"code": 0, "msg": "ok", "tenant_access_token": "t-test", "expire": 7200}
         if "/im/v1/messages/" in path and path.endswith("/reply"):
-            self.replies.append({"message_id": path.split("/")[-2], "auth": headers.get("Authorization"), **body})
+            self.replies.append(
+                {"message_id": path.split("/")[-2], "auth": headers.get("Authorization"), **body}
+            )
             return {"code": 0, "msg": "success", "data": {"message_id": "om_reply"}}
         return {"code": 404, "msg": "not here"}
 
@@ -72,7 +74,11 @@ def _signed(body: bytes, ts: int | None = None, key: str = KEY) -> dict[str, str
     sig = hashlib.sha256((stamp + nonce + key).encode() + body).hexdigest()
     handler = lark.EventDispatcherHandler.builder(KEY, TOKEN).build()
     request = lark.RawRequest()
-    request.headers = {"X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce, "X-Lark-Signature": sig}
+    request.headers = {
+        "X-Lark-Request-Timestamp": stamp,
+        "X-Lark-Request-Nonce": nonce,
+        "X-Lark-Signature": sig,
+    }
     request.body = body
     if key == KEY:
         handler._verify_sign(request, KEY)  # lark-oapi's own check passes (raises otherwise)
@@ -80,19 +86,44 @@ def _signed(body: bytes, ts: int | None = None, key: str = KEY) -> dict[str, str
 
 
 def _event(text: str, user: str, message_id: str, event_id: str | None = None) -> bytes:
-    inner = {"schema": "2.0",
-             "header": {"event_id": event_id or uuid.uuid4().hex, "event_type": "im.message.receive_v1",
-                        "create_time": str(int(time.time() * 1000)), "token": TOKEN, "app_id": APP_ID,
-                        "tenant_key": "tk"},
-             "event": {"sender": {"sender_id": {"open_id": user}, "sender_type": "user"},
-                       "message": {"message_id": message_id, "chat_id": "oc_chat", "chat_type": "p2p",
-                                   "message_type": "text", "content": json.dumps({"text": text}, ensure_ascii=False)}}}
+    inner = {
+        "schema": "2.0",
+        "header": {
+            "event_id": event_id or uuid.uuid4().hex,
+            "event_type": "im.message.receive_v1",
+            "create_time": str(int(time.time() * 1000)),
+            "token": TOKEN,
+            "app_id": APP_ID,
+            "tenant_key": "tk",
+        },
+        "event": {
+            "sender": {"sender_id": {"open_id": user}, "sender_type": "user"},
+            "message": {
+                "message_id": message_id,
+                "chat_id": "oc_chat",
+                "chat_type": "p2p",
+                "message_type": "text",
+                "content": json.dumps({"text": text}, ensure_ascii=False),
+            },
+        },
+    }
     return json.dumps({"encrypt": _encrypt(json.dumps(inner, ensure_ascii=False))}).encode()
 
 
 def _server(api: FakeOpenAPI, *extra: str) -> Server:
-    return Server("--feishu-verification-token", TOKEN, "--feishu-encrypt-key", KEY, "--feishu-app-id", APP_ID,
-                  "--feishu-app-secret", APP_SECRET, "--feishu-domain", api.url, *extra)
+    return Server(
+        "--feishu-verification-token",
+        TOKEN,
+        "--feishu-encrypt-key",
+        KEY,
+        "--feishu-app-id",
+        APP_ID,
+        "--feishu-app-secret",
+        APP_SECRET,
+        "--feishu-domain",
+        api.url,
+        *extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +141,9 @@ def server(api: FakeOpenAPI):
 
 
 def _post(server: Server, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    status, out, _ = server.request("POST", "/feishu", body, headers if headers is not None else _signed(body))
+    status, out, _ = server.request(
+        "POST", "/feishu", body, headers if headers is not None else _signed(body)
+    )
     return status, out
 
 
@@ -124,7 +157,9 @@ def test_url_verification_plain_and_encrypted(server: Server) -> None:
     assert _post(server, wrong, {})[0] == 403
 
 
-def test_a_message_is_answered_through_the_reply_api_with_slots_carried(server: Server, api: FakeOpenAPI) -> None:
+def test_a_message_is_answered_through_the_reply_api_with_slots_carried(
+    server: Server, api: FakeOpenAPI
+) -> None:
     user = "ou_" + uuid.uuid4().hex[:8]
     first, second = "om_" + uuid.uuid4().hex, "om_" + uuid.uuid4().hex
     assert _post(server, _event("美团借钱逾期两个月了", user, first)) == (200, b"{}")
@@ -154,7 +189,9 @@ def test_a_replayed_event_is_answered_once(server: Server, api: FakeOpenAPI) -> 
     for _ in range(3):
         assert _post(server, _event("逾期三天会上征信吗", user, message_id, event_id))[0] == 200
     api.wait_for(message_id)
-    marker = "om_" + uuid.uuid4().hex  # a later message: by the time it is answered, any duplicate would be too
+    marker = (
+        "om_" + uuid.uuid4().hex
+    )  # a later message: by the time it is answered, any duplicate would be too
     _post(server, _event("谢谢", user, marker))
     api.wait_for(marker)
     assert len([r for r in api.replies if r["message_id"] == message_id]) == 1
@@ -166,7 +203,9 @@ def test_a_retry_is_answered_once_across_two_servers_sharing_redis(api: FakeOpen
         user, message_id, event_id = "ou_" + uuid.uuid4().hex[:8], "om_" + uuid.uuid4().hex, uuid.uuid4().hex
         body = _event("借呗逾期一个月会怎样", user, message_id, event_id)
         results: list[int] = []
-        threads = [threading.Thread(target=lambda s=s: results.append(_post(s, body)[0])) for s in (a, b, a, b)]
+        threads = [
+            threading.Thread(target=lambda s=s: results.append(_post(s, body)[0])) for s in (a, b, a, b)
+        ]
         for t in threads:
             t.start()
         for t in threads:

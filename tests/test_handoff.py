@@ -30,7 +30,9 @@ def _kb(tmp: Path, **settings: str) -> Path:
     bot_yaml = folder / "bot.yaml"
     text = bot_yaml.read_text(encoding="utf-8").replace("  enabled: false", "  enabled: true")
     for key, value in settings.items():
-        text = "\n".join(f"  {key}: {value}" if line.startswith(f"  {key}:") else line for line in text.splitlines())
+        text = "\n".join(
+            f"  {key}: {value}" if line.startswith(f"  {key}:") else line for line in text.splitlines()
+        )
     bot_yaml.write_text(text + "\n", encoding="utf-8")
     return folder
 
@@ -90,11 +92,18 @@ def test_the_ttl_gives_the_session_back(handing_bot: Bot) -> None:
     assert r.state != "handed_off" and r.text.startswith("人工客服已结束接待")
 
 
-@pytest.mark.parametrize(("setting", "value", "field"), [
-    ("enabled", '"yes"', "handoff.enabled"), ("after_misses", "-1", "handoff.after_misses"),
-    ("ttl_minutes", "0", "handoff.ttl_minutes"), ("text", '""', "handoff.text"),
-])
-def test_bad_settings_name_the_file_and_the_field(tmp_path: Path, setting: str, value: str, field: str) -> None:
+@pytest.mark.parametrize(
+    ("setting", "value", "field"),
+    [
+        ("enabled", '"yes"', "handoff.enabled"),
+        ("after_misses", "-1", "handoff.after_misses"),
+        ("ttl_minutes", "0", "handoff.ttl_minutes"),
+        ("text", '""', "handoff.text"),
+    ],
+)
+def test_bad_settings_name_the_file_and_the_field(
+    tmp_path: Path, setting: str, value: str, field: str
+) -> None:
     with pytest.raises(KnowledgeError) as err:
         Bot(_kb(tmp_path, **{setting: value}))
     assert "bot.yaml" in str(err.value) and field in str(err.value)
@@ -103,7 +112,9 @@ def test_bad_settings_name_the_file_and_the_field(tmp_path: Path, setting: str, 
 def test_an_unknown_setting_is_refused_with_a_suggestion(tmp_path: Path) -> None:
     folder = _kb(tmp_path)
     path = folder / "bot.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("  ttl_minutes:", "  ttl_minute:"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("  ttl_minutes:", "  ttl_minute:"), encoding="utf-8"
+    )
     with pytest.raises(KnowledgeError, match="ttl_minutes"):
         Bot(folder)
 
@@ -132,8 +143,16 @@ def desk():
 
 @pytest.fixture(scope="module")
 def server(kb: Path, desk: Desk):
-    s = Server("--intents", str(kb), "--handoff-webhook", desk.url, "--handoff-token", "desk-secret",
-               "--wechat-token", "tok")
+    s = Server(
+        "--intents",
+        str(kb),
+        "--handoff-webhook",
+        desk.url,
+        "--handoff-token",
+        "desk-secret",
+        "--wechat-token",
+        "tok",
+    )
     yield s
     s.stop()
 
@@ -142,31 +161,49 @@ def test_the_http_round_trip(server: Server, desk: Desk) -> None:
     sid = "web-" + uuid.uuid4().hex[:8]
     server.chat(sid, "美团借钱逾期一个月了")
     handed = server.chat(sid, "我要人工")
-    assert handed["state"] == "handed_off" and handed["handoff"] == "human_agent" and "人工客服" in handed["text"]
+    assert (
+        handed["state"] == "handed_off"
+        and handed["handoff"] == "human_agent"
+        and "人工客服" in handed["text"]
+    )
     call = desk.wait(1)[-1]
-    assert call["session_id"] == f"web:{sid}" and call["reason"] == "human_agent" and call["channel"] == "chat"
+    assert (
+        call["session_id"] == f"web:{sid}" and call["reason"] == "human_agent" and call["channel"] == "chat"
+    )
     assert call["slots"]["platform"] == "美团借钱"
     quiet = server.chat(sid, "有人吗")
     assert quiet["text"] == "" and quiet["state"] == "handed_off"
     body = json.dumps({"session_id": call["session_id"]})
     assert server.request("POST", "/v1/handoff/release", body, {"Authorization": "Bearer wrong"})[0] == 401
     assert server.request("POST", "/v1/handoff/release", body)[0] == 401
-    status, raw, _ = server.request("POST", "/v1/handoff/release", body, {"Authorization": "Bearer desk-secret"})
+    status, raw, _ = server.request(
+        "POST", "/v1/handoff/release", body, {"Authorization": "Bearer desk-secret"}
+    )
     assert status == 200 and json.loads(raw)["released"] is True
     back = server.chat(sid, "会被起诉吗")
-    assert back["state"] != "handed_off" and back["text"].startswith("人工客服已结束接待") and "起诉" in back["text"]
-    status, raw, _ = server.request("POST", "/v1/handoff/start", body, {"Authorization": "Bearer desk-secret"})
+    assert (
+        back["state"] != "handed_off"
+        and back["text"].startswith("人工客服已结束接待")
+        and "起诉" in back["text"]
+    )
+    status, raw, _ = server.request(
+        "POST", "/v1/handoff/start", body, {"Authorization": "Bearer desk-secret"}
+    )
     assert status == 200 and server.chat(sid, "还在吗")["text"] == ""
-    assert server.request("POST", "/v1/handoff/other", body, {"Authorization": "Bearer desk-secret"})[0] == 404
+    assert (
+        server.request("POST", "/v1/handoff/other", body, {"Authorization": "Bearer desk-secret"})[0] == 404
+    )
 
 
 def test_wechat_hands_over_with_its_own_transfer(server: Server) -> None:
     def send(content: str) -> bytes:
         ts, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
         query = f"signature={wechat.signature('tok', ts, nonce)}&timestamp={ts}&nonce={nonce}"
-        xml = (f"<xml><ToUserName>gh</ToUserName><FromUserName>{user}</FromUserName><CreateTime>{ts}</CreateTime>"
-               f"<MsgType>text</MsgType><Content><![CDATA[{content}]]></Content>"
-               f"<MsgId>{uuid.uuid4().int % 10**16}</MsgId></xml>")
+        xml = (
+            f"<xml><ToUserName>gh</ToUserName><FromUserName>{user}</FromUserName><CreateTime>{ts}</CreateTime>"
+            f"<MsgType>text</MsgType><Content><![CDATA[{content}]]></Content>"
+            f"<MsgId>{uuid.uuid4().int % 10**16}</MsgId></xml>"
+        )
         status, raw, _ = server.request("POST", f"/wechat?{query}", xml)
         assert status == 200, raw
         return raw
@@ -186,13 +223,35 @@ def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -
     from . import test_wecom_bot as wb
 
     api = fs.FakeOpenAPI()
-    s = Server("--intents", str(kb), "--handoff-webhook", desk.url, "--handoff-token", "desk-secret",
-               "--dingtalk-app-secret", dt.SECRET, "--wecom-token", wb.TOKEN, "--wecom-aes-key", wb.KEY,
-               "--wecom-corpid", ws.CORP,
-               "--feishu-verification-token", fs.TOKEN, "--feishu-encrypt-key", fs.KEY,
-               "--feishu-app-id", fs.APP_ID, "--feishu-app-secret", fs.APP_SECRET, "--feishu-domain", api.url)
+    s = Server(
+        "--intents",
+        str(kb),
+        "--handoff-webhook",
+        desk.url,
+        "--handoff-token",
+        "desk-secret",
+        "--dingtalk-app-secret",
+        dt.SECRET,
+        "--wecom-token",
+        wb.TOKEN,
+        "--wecom-aes-key",
+        wb.KEY,
+        "--wecom-corpid",
+        ws.CORP,
+        "--feishu-verification-token",
+        fs.TOKEN,
+        "--feishu-encrypt-key",
+        fs.KEY,
+        "--feishu-app-id",
+        fs.APP_ID,
+        "--feishu-app-secret",
+        fs.APP_SECRET,
+        "--feishu-domain",
+        api.url,
+    )
     auth = {"Authorization": "Bearer desk-secret"}
     try:
+
         def dingtalk(text: str) -> dict[str, Any]:
             body = dt._message(text, uuid.uuid4().hex, staff)
             status, raw, _ = s.request("POST", "/dingtalk", body, dt._headers())
@@ -205,7 +264,10 @@ def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -
         call = desk.wait(before + 1)[-1]
         assert call["channel"] == "dingtalk" and call["session_id"].startswith("dingtalk:")
         assert dingtalk("有人吗") == {}
-        assert s.request("POST", "/v1/handoff/release", json.dumps({"session_id": call["session_id"]}), auth)[0] == 200
+        assert (
+            s.request("POST", "/v1/handoff/release", json.dumps({"session_id": call["session_id"]}), auth)[0]
+            == 200
+        )
         assert dingtalk("会上征信吗")["text"]["content"].startswith("人工客服已结束接待")
 
         user = "u" + uuid.uuid4().hex[:6]
@@ -225,18 +287,31 @@ def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -
         def wecom(text: str) -> str:
             ts = str(int(time.time()))
             nonce = "n" + uuid.uuid4().hex[:8]
-            env = ET.fromstring(crypto.encrypt_message(ws._plain(text, str(uuid.uuid4().int % 10**16), member,
-                                                                 to=ws.CORP), nonce, ts))
+            env = ET.fromstring(
+                crypto.encrypt_message(
+                    ws._plain(text, str(uuid.uuid4().int % 10**16), member, to=ws.CORP), nonce, ts
+                )
+            )
             body = f"<xml><ToUserName>{ws.CORP}</ToUserName><Encrypt><![CDATA[{env.findtext('Encrypt')}]]></Encrypt></xml>"
-            status, raw, _ = s.request("POST", f"/wecom?msg_signature={env.findtext('MsgSignature')}&timestamp={ts}"
-                                               f"&nonce={nonce}", body)
+            status, raw, _ = s.request(
+                "POST",
+                f"/wecom?msg_signature={env.findtext('MsgSignature')}&timestamp={ts}&nonce={nonce}",
+                body,
+            )
             assert status == 200
             if raw == b"success":
                 return ""
             out = ET.fromstring(raw)
-            return str(ET.fromstring(crypto.decrypt_message(raw.decode(), out.findtext("MsgSignature"),
-                                                            out.findtext("TimeStamp"), out.findtext("Nonce")))
-                       .findtext("Content"))
+            return str(
+                ET.fromstring(
+                    crypto.decrypt_message(
+                        raw.decode(),
+                        out.findtext("MsgSignature"),
+                        out.findtext("TimeStamp"),
+                        out.findtext("Nonce"),
+                    )
+                ).findtext("Content")
+            )
 
         before = len(desk.calls)
         assert "人工客服" in wecom("找人工")
@@ -247,12 +322,16 @@ def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -
 
         open_id, m1, m2, m3 = "ou_" + uuid.uuid4().hex[:6], *("om_" + uuid.uuid4().hex for _ in range(3))
         before = len(desk.calls)
-        assert s.request("POST", "/feishu", (b := fs._event("帮我转人工", open_id, m1)), fs._signed(b))[0] == 200
+        assert (
+            s.request("POST", "/feishu", (b := fs._event("帮我转人工", open_id, m1)), fs._signed(b))[0] == 200
+        )
         assert "人工客服" in json.loads(api.wait_for(m1)[0]["content"])["text"]
         key = desk.wait(before + 1)[-1]["session_id"]
         assert s.request("POST", "/feishu", (b := fs._event("人呢", open_id, m2)), fs._signed(b))[0] == 200
         s.request("POST", "/v1/handoff/release", json.dumps({"session_id": key}), auth)
-        assert s.request("POST", "/feishu", (b := fs._event("会上征信吗", open_id, m3)), fs._signed(b))[0] == 200
+        assert (
+            s.request("POST", "/feishu", (b := fs._event("会上征信吗", open_id, m3)), fs._signed(b))[0] == 200
+        )
         assert json.loads(api.wait_for(m3)[0]["content"])["text"].startswith("人工客服已结束接待")
         assert not [r for r in api.replies if r["message_id"] == m2]  # m2 came while a person had the chat
     finally:

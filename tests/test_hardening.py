@@ -37,14 +37,18 @@ def server():
 def _signed(path: str, ts: int | None = None, **extra: str) -> str:
     ts_s, nonce = str(int(time.time()) if ts is None else ts), uuid.uuid4().hex[:10]
     sig = wechat.signature(TOKEN, ts_s, nonce)
-    query = "&".join(f"{k}={v}" for k, v in {"signature": sig, "timestamp": ts_s, "nonce": nonce, **extra}.items())
+    query = "&".join(
+        f"{k}={v}" for k, v in {"signature": sig, "timestamp": ts_s, "nonce": nonce, **extra}.items()
+    )
     return f"{path}?{query}"
 
 
 def _xml(content: str, msg_id: str, user: str = "oHard", head: str = "") -> bytes:
-    return (f"{head}<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
-            f"<MsgId>{msg_id}</MsgId></xml>").encode()
+    return (
+        f"{head}<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+        f"<MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
 
 
 # 1 ------------------------------------------------------------------------------------------
@@ -55,17 +59,25 @@ def test_1_non_ascii_signature_is_a_403(server: Server) -> None:
 
 
 # 2 ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("body", "status"), [
-    (b"[" * 15000, 400),
-    (b'{"session_id": ' + b"9" * 5000 + b', "text": "hi"}', 400),
-    (b'{"session_id": "\\ud800", "text": "hi"}', 422),
-    (b'{"session_id": "ok", "text": "\\udfff"}', 422),
-    (b'{"session_id": "a\\u0000b", "text": "hi"}', 422),
-])
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[" * 15000, 400),
+        (b'{"session_id": ' + b"9" * 5000 + b', "text": "hi"}', 400),
+        (b'{"session_id": "\\ud800", "text": "hi"}', 422),
+        (b'{"session_id": "ok", "text": "\\udfff"}', 422),
+        (b'{"session_id": "a\\u0000b", "text": "hi"}', 422),
+    ],
+)
 def test_2_hostile_json_is_a_4xx(server: Server, body: bytes, status: int) -> None:
     for path in ("/v1/chat", "/webhooks/rest/webhook"):
-        got, raw, _ = server.request("POST", path, body.replace(b'"session_id"', b'"sender"').replace(b'"text"', b'"message"')
-                                     if "rest" in path else body)
+        got, raw, _ = server.request(
+            "POST",
+            path,
+            body.replace(b'"session_id"', b'"sender"').replace(b'"text"', b'"message"')
+            if "rest" in path
+            else body,
+        )
         assert got == status, raw
         assert "error" in json.loads(raw)
 
@@ -79,7 +91,9 @@ def test_2_a_refused_turn_is_not_applied() -> None:
 
 
 # 3 ------------------------------------------------------------------------------------------
-def test_3_a_crafted_cache_file_is_not_trusted(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_3_a_crafted_cache_file_is_not_trusted(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another user writes an index that maps 我想死 to minimum_payment: the bot ignores it."""
     monkeypatch.setenv("OVERDUE_BOT_CACHE", str(tmp_path / "shared"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
@@ -93,14 +107,18 @@ def test_3_a_crafted_cache_file_is_not_trusted(tmp_path: pathlib.Path, monkeypat
     state = list(built.state())
     state[2] = [state[0].index("minimum_payment")] * len(state[2])  # every example now minimum_payment
     state[4] = {f: (w, knn, [], []) for f, (w, knn, _, _) in state[4].items()}
-    assert Matcher.from_state(tuple(state)).rank("我想死", {"b我想", "b想死", "w想死", "q."})[0][0] == "minimum_payment"
+    assert (
+        Matcher.from_state(tuple(state)).rank("我想死", {"b我想", "b想死", "w想死", "q."})[0][0]
+        == "minimum_payment"
+    )
     for p in index:
         p.write_bytes(b"OBC1" + b"\0" * 32 + marshal.dumps(tuple(state)))  # a forged digest
     assert Bot().parse("我想死").intent == "distress"
 
 
-def test_3_a_cache_folder_others_can_write_is_not_used(tmp_path: pathlib.Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_3_a_cache_folder_others_can_write_is_not_used(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o777)
     os.chmod(shared, 0o777)
@@ -119,18 +137,50 @@ def _kb(tmp_path: pathlib.Path) -> pathlib.Path:
     return kb
 
 
-@pytest.mark.parametrize(("file", "edit", "expected"), [
-    ("safety.yaml", lambda s: "", "the file is empty"),
-    ("safety.yaml", lambda s: s[: s.index("    answers:")], "'answers'"),
-    ("safety.yaml", lambda s: s.replace("12356", "").replace("400-161-9995", "").replace("010-82951332", "")
-     .replace("120", "").replace("110", ""), "must give a help line"),
-    ("credit.yaml", lambda s: s.replace("  credit_report:\n", "  credit_report:\n    label: x\n", 1), "written twice"),
-    ("credit.yaml", lambda s: s.replace("{duration}", "{days_overdu}", 1), "unknown placeholder {days_overdu}"),
-    ("credit.yaml", lambda s: s.replace("      - 逾期会上征信吗\n", "      - '？？！'\n", 1), "has no words"),
-    ("credit.yaml", lambda s: s.replace("会不会上征信，主要看", "会不会上征信\x1b[2J，主要看", 1), "control character"),
-    ("credit.yaml", lambda s: s.replace("{days: [1, 7]}", "{days: [7, 1]}", 1), "reversed"),
-    ("credit.yaml", lambda s: s.replace("{days: [1, 7]}", "{days: [1, 7], platform_kind: [cards]}", 1), "unknown kind"),
-])
+@pytest.mark.parametrize(
+    ("file", "edit", "expected"),
+    [
+        ("safety.yaml", lambda s: "", "the file is empty"),
+        ("safety.yaml", lambda s: s[: s.index("    answers:")], "'answers'"),
+        (
+            "safety.yaml",
+            lambda s: (
+                s.replace("12356", "")
+                .replace("400-161-9995", "")
+                .replace("010-82951332", "")
+                .replace("120", "")
+                .replace("110", "")
+            ),
+            "must give a help line",
+        ),
+        (
+            "credit.yaml",
+            lambda s: s.replace("  credit_report:\n", "  credit_report:\n    label: x\n", 1),
+            "written twice",
+        ),
+        (
+            "credit.yaml",
+            lambda s: s.replace("{duration}", "{days_overdu}", 1),
+            "unknown placeholder {days_overdu}",
+        ),
+        (
+            "credit.yaml",
+            lambda s: s.replace("      - 逾期会上征信吗\n", "      - '？？！'\n", 1),
+            "has no words",
+        ),
+        (
+            "credit.yaml",
+            lambda s: s.replace("会不会上征信，主要看", "会不会上征信\x1b[2J，主要看", 1),
+            "control character",
+        ),
+        ("credit.yaml", lambda s: s.replace("{days: [1, 7]}", "{days: [7, 1]}", 1), "reversed"),
+        (
+            "credit.yaml",
+            lambda s: s.replace("{days: [1, 7]}", "{days: [1, 7], platform_kind: [cards]}", 1),
+            "unknown kind",
+        ),
+    ],
+)
 def test_4_a_broken_knowledge_base_is_refused(tmp_path: pathlib.Path, file: str, edit, expected: str) -> None:
     kb = _kb(tmp_path)
     path = kb / file
@@ -212,18 +262,24 @@ def test_7_web_sessions_cannot_reach_wechat_ones(server: Server) -> None:
         r = server.chat(sid, "会上征信吗")
         assert "platform" not in r["slots"], f"{sid}: a /v1/chat id must not open a WeChat user's session"
     again = server.request("POST", _signed("/wechat"), _xml("好分期逾期两天了", "7301", user))[1]
-    assert ET.fromstring(again).findtext("Content") == ET.fromstring(first).findtext("Content"), \
+    assert ET.fromstring(again).findtext("Content") == ET.fromstring(first).findtext("Content"), (
         "the de-dup marker is intact: the retry gets the first reply"
+    )
 
 
-@pytest.mark.parametrize("body", [
-    _xml("hi", "74", head='<?xml version="1.0" encoding="gbk"?>'),
-    _xml("hi", "75", head='<?xml version="1.0" encoding="utf-7"?>'),
-    _xml("hi", "76", head='<?xml version="1.0" encoding="bogus"?>'),
-    '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml>&a;</xml>'.encode("utf-16"),
-    b'<!-- hi --><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><xml><Content>&a;&a;</Content></xml>',
-    b"<xml><ToUserName>gh</ToUserName></xml" + b">" * 3,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        _xml("hi", "74", head='<?xml version="1.0" encoding="gbk"?>'),
+        _xml("hi", "75", head='<?xml version="1.0" encoding="utf-7"?>'),
+        _xml("hi", "76", head='<?xml version="1.0" encoding="bogus"?>'),
+        '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml>&a;</xml>'.encode(
+            "utf-16"
+        ),
+        b'<!-- hi --><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><xml><Content>&a;&a;</Content></xml>',
+        b"<xml><ToUserName>gh</ToUserName></xml" + b">" * 3,
+    ],
+)
 def test_7_hostile_xml_is_a_400(server: Server, body: bytes) -> None:
     assert server.request("POST", _signed("/wechat"), body)[0] == 400
 
@@ -234,13 +290,21 @@ def test_7_content_is_capped() -> None:
 
 
 # 8 ------------------------------------------------------------------------------------------
-def test_8_a_corrupt_record_starts_the_session_afresh(tmp_path: pathlib.Path,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_8_a_corrupt_record_starts_the_session_afresh(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
     store = SQLiteStore(tmp_path / "s.db")
     bot = Bot(store=store)
     conn = store._conn()
-    for i, data in enumerate(['{not json', '[1, 2]', '{"state": 5}', '{"debts": [{"amount": "lots"}]}',
-                              '{"focus": 7, "debts": []}']):
+    for i, data in enumerate(
+        [
+            "{not json",
+            "[1, 2]",
+            '{"state": 5}',
+            '{"debts": [{"amount": "lots"}]}',
+            '{"focus": 7, "debts": []}',
+        ]
+    ):
         sid = f"bad{i}"
         conn.execute("INSERT INTO sessions VALUES (?, ?, ?)", (sid, data, time.time()))
         r = bot.reply("花呗逾期三天会上征信吗", session_id=sid)
@@ -291,11 +355,22 @@ def test_8_healthz_says_so_when_the_store_is_down(redis_url: str) -> None:
 
 
 # 9 ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("secret", [
-    "13812345678", "138 1234 5678", "138-1234-5678", "+8613812345678", "+86 138 1234 5678",
-    "１３８１２３４５６７８", "6222021234567890", "6222 0212 3456 7890", "6222021234567890123",
-    "110101199003071234", "someone@example.com",
-])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "13812345678",
+        "138 1234 5678",
+        "138-1234-5678",
+        "+8613812345678",
+        "+86 138 1234 5678",
+        "１３８１２３４５６７８",
+        "6222021234567890",
+        "6222 0212 3456 7890",
+        "6222021234567890123",
+        "110101199003071234",
+        "someone@example.com",
+    ],
+)
 def test_9_redaction_catches_every_form(secret: str) -> None:
     out = redact(f"我的信息：{secret}，花呗逾期")
     assert "[已隐去]" in out and "1234" not in out.replace("[已隐去]", "") and "example" not in out
@@ -306,8 +381,10 @@ def test_9_a_client_that_drops_mid_body_logs_no_traceback() -> None:
     try:
         for _ in range(3):
             with socket.create_connection(("127.0.0.1", s.port)) as sock:
-                sock.sendall(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: 500\r\n\r\n{\"session_id\": \"a\", ")
+                sock.sendall(
+                    b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 500\r\n\r\n{"session_id": "a", '
+                )
         assert s.chat("still-up", "逾期会上征信吗")["intent"] == "credit_report"
     finally:
         out = s.stop()
@@ -316,8 +393,13 @@ def test_9_a_client_that_drops_mid_body_logs_no_traceback() -> None:
 
 @pytest.mark.parametrize("args", [["--port", "99999"], ["--workers", "0"], ["--port", "http"]])
 def test_9_bad_serve_flags_are_usage_errors(args: list[str]) -> None:
-    out = subprocess.run([sys.executable, "-m", "overdue_bot", "serve", *args], capture_output=True, text=True,
-                         cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "overdue_bot", "serve", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr and ("between" in out.stderr or "whole number" in out.stderr)
 
@@ -328,8 +410,15 @@ def _pty_chat(keys: list[bytes], env: dict[str, str]) -> str:
     import select
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "run_bot.py"], stdin=slave, stdout=slave, stderr=slave, cwd=ROOT,
-                            env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "run_bot.py"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=env,
+        close_fds=True,
+    )
     os.close(slave)
     out = b""
 
@@ -394,8 +483,13 @@ def test_11_other_projects_test_runs_are_untouched(tmp_path: pathlib.Path) -> No
     (project / "tests").mkdir(parents=True)
     (project / "tests" / "test_config.yaml").write_text("database: {host: localhost}\n", encoding="utf-8")
     (project / "tests" / "test_ok.py").write_text("def test_ok():\n    assert True\n", encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout[-2000:]
     assert "1 passed" in out.stdout
 
@@ -404,10 +498,17 @@ def test_11_a_project_opts_in_with_an_ini_option(tmp_path: pathlib.Path) -> None
     project = tmp_path / "mine"
     (project / "dialogues").mkdir(parents=True)
     (project / "dialogues" / "test_d.yaml").write_text(
-        "- dialogue: one\n  turns:\n    - user: 逾期会上征信吗\n      intent: credit_report\n", encoding="utf-8")
+        "- dialogue: one\n  turns:\n    - user: 逾期会上征信吗\n      intent: credit_report\n",
+        encoding="utf-8",
+    )
     (project / "pytest.ini").write_text("[pytest]\noverdue_bot_dialogues = dialogues\n", encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0 and "1 passed" in out.stdout, out.stdout[-2000:]
 
 

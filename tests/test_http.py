@@ -35,8 +35,9 @@ def test_chat_keeps_context(server: Server) -> None:
 
 
 def test_rasa_rest_channel(server: Server) -> None:
-    status, body, _ = server.request("POST", "/webhooks/rest/webhook",
-                                     json.dumps({"sender": "r1", "message": "逾期会上征信吗"}))
+    status, body, _ = server.request(
+        "POST", "/webhooks/rest/webhook", json.dumps({"sender": "r1", "message": "逾期会上征信吗"})
+    )
     messages = json.loads(body)
     assert status == 200 and isinstance(messages, list) and messages
     assert all(m["recipient_id"] == "r1" and m["text"].strip() for m in messages)
@@ -60,7 +61,13 @@ BAD_BODIES = [
     ("text is null", "POST", "/v1/chat", b'{"session_id": "a", "text": null}', 422),
     ("session_id is a list", "POST", "/v1/chat", b'{"session_id": [1], "text": "hi"}', 422),
     ("session_id empty", "POST", "/v1/chat", b'{"session_id": " ", "text": "hi"}', 422),
-    ("session_id too long", "POST", "/v1/chat", json.dumps({"session_id": "x" * 500, "text": "hi"}).encode(), 422),
+    (
+        "session_id too long",
+        "POST",
+        "/v1/chat",
+        json.dumps({"session_id": "x" * 500, "text": "hi"}).encode(),
+        422,
+    ),
     ("text too long", "POST", "/v1/chat", json.dumps({"session_id": "a", "text": "逾" * 3000}).encode(), 413),
     ("body over 16 KB", "POST", "/v1/chat", b'{"session_id": "a", "text": "' + b"a" * 20000 + b'"}', 413),
     ("rasa: sender missing", "POST", "/webhooks/rest/webhook", b'{"message": "hi"}', 422),
@@ -72,9 +79,12 @@ BAD_BODIES = [
 ]
 
 
-@pytest.mark.parametrize(("what", "method", "path", "body", "status"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
-def test_bad_requests_get_a_json_4xx(server: Server, what: str, method: str, path: str, body: bytes | None,
-                                     status: int) -> None:
+@pytest.mark.parametrize(
+    ("what", "method", "path", "body", "status"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES]
+)
+def test_bad_requests_get_a_json_4xx(
+    server: Server, what: str, method: str, path: str, body: bytes | None, status: int
+) -> None:
     got, raw, headers = server.request(method, path, body, {"Content-Type": "application/json"})
     assert got == status, raw
     assert "error" in json.loads(raw)
@@ -89,14 +99,18 @@ def test_odd_texts_get_an_answer(server: Server, text: str) -> None:
 def _signed(path: str, **extra: str) -> str:
     ts, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
     sig = wechat.signature(TOKEN, ts, nonce)
-    query = "&".join(f"{k}={v}" for k, v in {"signature": sig, "timestamp": ts, "nonce": nonce, **extra}.items())
+    query = "&".join(
+        f"{k}={v}" for k, v in {"signature": sig, "timestamp": ts, "nonce": nonce, **extra}.items()
+    )
     return f"{path}?{query}"
 
 
 def _wechat_text(content: str, msg_id: str, user: str = "oUser123") -> bytes:
-    return (f"<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>").encode()
+    return (
+        f"<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
 
 
 def test_wechat_url_verification_echoes(server: Server) -> None:
@@ -106,7 +120,9 @@ def test_wechat_url_verification_echoes(server: Server) -> None:
 
 def test_wechat_text_message_passive_reply(server: Server) -> None:
     user = "o" + uuid.uuid4().hex[:8]
-    status, body, headers = server.request("POST", _signed("/wechat"), _wechat_text("花呗逾期三天会上征信吗", "1001", user))
+    status, body, headers = server.request(
+        "POST", _signed("/wechat"), _wechat_text("花呗逾期三天会上征信吗", "1001", user)
+    )
     assert status == 200 and "xml" in headers.get("content-type", "")
     root = ET.fromstring(body)
     assert root.findtext("ToUserName") == user and root.findtext("FromUserName") == "gh_account"
@@ -125,14 +141,18 @@ def test_wechat_retry_is_answered_once(server: Server) -> None:
 
 
 def test_wechat_non_text_and_hostile_xml(server: Server) -> None:
-    image = (b"<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
-             b"<MsgType>image</MsgType><MsgId>9</MsgId></xml>")
+    image = (
+        b"<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
+        b"<MsgType>image</MsgType><MsgId>9</MsgId></xml>"
+    )
     status, body, _ = server.request("POST", _signed("/wechat"), image)
     assert status == 200 and "文字" in (ET.fromstring(body).findtext("Content") or "")
     bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Content>&a;</Content></xml>'
     assert server.request("POST", _signed("/wechat"), bomb)[0] == 400
     assert server.request("POST", _signed("/wechat"), b"<xml><unclosed>")[0] == 400
-    assert server.request("POST", "/wechat?signature=bad&timestamp=1&nonce=1", _wechat_text("hi", "1"))[0] == 403
+    assert (
+        server.request("POST", "/wechat?signature=bad&timestamp=1&nonce=1", _wechat_text("hi", "1"))[0] == 403
+    )
 
 
 def test_sqlite_session_survives_a_restart(tmp_path) -> None:
@@ -145,7 +165,9 @@ def test_sqlite_session_survives_a_restart(tmp_path) -> None:
     s = Server("--store", f"sqlite:///{db}")
     try:
         r = s.chat("restart", "会上征信吗")
-        assert (r["slots"]["platform"], r["slots"]["days_overdue"]) == ("借呗", 10) and r["intent"] == "credit_report"
+        assert (r["slots"]["platform"], r["slots"]["days_overdue"]) == ("借呗", 10) and r[
+            "intent"
+        ] == "credit_report"
     finally:
         s.stop()
 
@@ -156,7 +178,9 @@ def test_session_moves_between_processes_through_redis(redis_url: str) -> None:
     try:
         a.chat("shared", "好分期逾期两天会联系我的联系人吗")
         r = b.chat("shared", "那会上征信吗")
-        assert (r["slots"]["platform"], r["slots"]["days_overdue"]) == ("好分期", 2) and r["intent"] == "credit_report"
+        assert (r["slots"]["platform"], r["slots"]["days_overdue"]) == ("好分期", 2) and r[
+            "intent"
+        ] == "credit_report"
         r = a.chat("shared", "花呗呢")
         assert r["slots"]["platform"] == "花呗" and r["intent"] == "credit_report"
     finally:

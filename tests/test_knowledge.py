@@ -24,8 +24,20 @@ credit_report_query old_debt repayment_priority""".split()
 NEW_INTENTS = TAXONOMY[-7:]
 
 #: every number an answer may print, from ../shared/knowledge/facts.md section 6 and the credit centre
-PHONE_ALLOWLIST = {"12356", "400-161-9995", "010-82951332", "12378", "12321", "110", "96110",
-                   "400-810-8866", "12363", "010-12321", "12368", "120"}
+PHONE_ALLOWLIST = {
+    "12356",
+    "400-161-9995",
+    "010-82951332",
+    "12378",
+    "12321",
+    "110",
+    "96110",
+    "400-810-8866",
+    "12363",
+    "010-12321",
+    "12368",
+    "120",
+}
 
 
 def test_every_taxonomy_intent_has_30_examples_and_an_answer() -> None:
@@ -49,10 +61,34 @@ def test_phone_numbers_are_on_the_allowlist() -> None:
     found = set()
     for f in (ROOT / "intents").glob("*.yaml"):
         text = f.read_text(encoding="utf-8")
-        for m in re.finditer(r"(?<![\d.A-Za-z/-])(\d{3,4}-\d{3,4}-\d{4}|\d{3}-\d{5,8}|1\d{2,4}|9\d{4})(?![\d%年月日号天期万元个.-])", text):
+        for m in re.finditer(
+            r"(?<![\d.A-Za-z/-])(\d{3,4}-\d{3,4}-\d{4}|\d{3}-\d{5,8}|1\d{2,4}|9\d{4})(?![\d%年月日号天期万元个.-])",
+            text,
+        ):
             found.add(m.group(1))
-    unknown = found - PHONE_ALLOWLIST - {"2021", "2022", "2023", "2024", "2025", "2026", "2017", "2016", "2020", "2018",
-                                         "2011", "2013", "1033", "1024", "1064", "45251", "100"}
+    unknown = (
+        found
+        - PHONE_ALLOWLIST
+        - {
+            "2021",
+            "2022",
+            "2023",
+            "2024",
+            "2025",
+            "2026",
+            "2017",
+            "2016",
+            "2020",
+            "2018",
+            "2011",
+            "2013",
+            "1033",
+            "1024",
+            "1064",
+            "45251",
+            "100",
+        }
+    )
     assert not unknown, f"numbers not on the allowlist: {sorted(unknown)}"
 
 
@@ -68,7 +104,9 @@ def test_every_answer_renders_for_every_slot_combination(bot: Bot) -> None:
     d: Dialogue = bot.dialogue
     for it in bot.knowledge.intents:
         for days, platform, amount in itertools.product(*SLOT_VALUES.values()):
-            slots = {k: v for k, v in zip(SLOT_VALUES, (days, platform, amount), strict=True) if v is not None}
+            slots = {
+                k: v for k, v in zip(SLOT_VALUES, (days, platform, amount), strict=True) if v is not None
+            }
             text, _ = d.render(it.name, slots)
             assert text.strip(), (it.name, slots)
             assert not re.search(r"\{[^}]*\}", text), (it.name, slots, text)
@@ -77,8 +115,13 @@ def test_every_answer_renders_for_every_slot_combination(bot: Bot) -> None:
 
 def test_variant_reachable_for_each_stage(bot: Bot) -> None:
     """Stage-aware intents choose a different variant at 2 days and at 3 months."""
-    for name in ["contact_emergency_contacts", "collection_process", "credit_report", "overdue_severity",
-                 "overdue_consequences"]:
+    for name in [
+        "contact_emergency_contacts",
+        "collection_process",
+        "credit_report",
+        "overdue_severity",
+        "overdue_consequences",
+    ]:
         a, va = bot.dialogue.render(name, {"days_overdue": 2})
         b, vb = bot.dialogue.render(name, {"days_overdue": 90})
         assert va != vb and a != b, name
@@ -93,27 +136,52 @@ def _write(tmp_path: pathlib.Path, body: str) -> pathlib.Path:
     return folder
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("intents:\n  credit_report:\n    answers: [hi]\n", "intent 'credit_report': 'examples'"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    answers: []\n", "intent 'credit_report': 'answers'"),
-    ("intents:\n  credit_report:\n    examples: [a, '']\n    answers: [x]\n", "item 2 must be a non-empty string"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {days: [1]}, text: x}\n      - x\n",
-     "answers[0].when"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {weather: sunny}, text: x}\n      - x\n",
-     "unknown condition 'weather'"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    needs: [days_overdue]\n    answers: [x]\n", "'ask'"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n    colour: red\n", "'colour'"),
-    ("intents:\n  credit_report:\n    examples: [a\n", "invalid YAML at line"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {days: [1, 7]}, text: x}\n",
-     "the last answer must have no 'when'"),
-    ("- just a list\n", "the top level must be a mapping"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {days: [7, 1]}, text: x}\n      - x\n",
-     "range [7, 1] is reversed"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {platform: [花唄]}, text: x}\n      - x\n",
-     "unknown platform '花唄'"),
-    ("intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {platform_kind: [cards]}, text: x}\n"
-     "      - x\n", "unknown kind 'cards'"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("intents:\n  credit_report:\n    answers: [hi]\n", "intent 'credit_report': 'examples'"),
+        (
+            "intents:\n  credit_report:\n    examples: [a]\n    answers: []\n",
+            "intent 'credit_report': 'answers'",
+        ),
+        (
+            "intents:\n  credit_report:\n    examples: [a, '']\n    answers: [x]\n",
+            "item 2 must be a non-empty string",
+        ),
+        (
+            "intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {days: [1]}, text: x}\n      - x\n",
+            "answers[0].when",
+        ),
+        (
+            "intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {weather: sunny}, text: x}\n      - x\n",
+            "unknown condition 'weather'",
+        ),
+        (
+            "intents:\n  credit_report:\n    examples: [a]\n    needs: [days_overdue]\n    answers: [x]\n",
+            "'ask'",
+        ),
+        ("intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n    colour: red\n", "'colour'"),
+        ("intents:\n  credit_report:\n    examples: [a\n", "invalid YAML at line"),
+        (
+            "intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {days: [1, 7]}, text: x}\n",
+            "the last answer must have no 'when'",
+        ),
+        ("- just a list\n", "the top level must be a mapping"),
+        (
+            "intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {days: [7, 1]}, text: x}\n      - x\n",
+            "range [7, 1] is reversed",
+        ),
+        (
+            "intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {platform: [花唄]}, text: x}\n      - x\n",
+            "unknown platform '花唄'",
+        ),
+        (
+            "intents:\n  credit_report:\n    examples: [a]\n    answers:\n      - {when: {platform_kind: [cards]}, text: x}\n"
+            "      - x\n",
+            "unknown kind 'cards'",
+        ),
+    ],
+)
 def test_malformed_file_names_file_intent_and_field(tmp_path: pathlib.Path, body: str, expected: str) -> None:
     """A malformed intents file raises KnowledgeError naming the file and what is wrong."""
     folder = _write(tmp_path, body)
@@ -133,8 +201,11 @@ def test_knowledge_error_is_a_value_error(tmp_path: pathlib.Path) -> None:
 def test_single_intents_file_uses_shipped_catalogue(tmp_path: pathlib.Path) -> None:
     """Bot.from_path accepts one file; the platform catalogue and lexicon come from the package."""
     f = tmp_path / "mini.yaml"
-    f.write_text("intents:\n  credit_report:\n    examples: [逾期会上征信吗, 影响信用吗]\n    answers: [会的]\n"
-                 "  out_of_scope:\n    examples: [天气怎么样, 讲个笑话]\n    answers: [不懂]\n", encoding="utf-8")
+    f.write_text(
+        "intents:\n  credit_report:\n    examples: [逾期会上征信吗, 影响信用吗]\n    answers: [会的]\n"
+        "  out_of_scope:\n    examples: [天气怎么样, 讲个笑话]\n    answers: [不懂]\n",
+        encoding="utf-8",
+    )
     b = Bot.from_path(f)
     p = b.parse("花呗逾期会上征信吗")
     assert p.intent == "credit_report" and p.slots == {"platform": "花呗"}
@@ -145,8 +216,10 @@ def test_malformed_snippet_names_bot_yaml(tmp_path: pathlib.Path) -> None:
     """Snippets in bot.yaml are checked at load time like answers are."""
     folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
     bot_yaml = (folder / "bot.yaml").read_text(encoding="utf-8")
-    (folder / "bot.yaml").write_text(bot_yaml.replace("snippets:\n", "snippets:\n  extra:\n    - {when: {mood: sad}, text: x}\n"),
-                                     encoding="utf-8")
+    (folder / "bot.yaml").write_text(
+        bot_yaml.replace("snippets:\n", "snippets:\n  extra:\n    - {when: {mood: sad}, text: x}\n"),
+        encoding="utf-8",
+    )
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(folder)
     assert "bot.yaml" in str(err.value) and "unknown condition 'mood'" in str(err.value)
@@ -155,25 +228,35 @@ def test_malformed_snippet_names_bot_yaml(tmp_path: pathlib.Path) -> None:
 def test_malformed_dialogue_words_name_bot_yaml(tmp_path: pathlib.Path) -> None:
     folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
     bot_yaml = (folder / "bot.yaml").read_text(encoding="utf-8")
-    (folder / "bot.yaml").write_text(bot_yaml.replace("dialogue:\n", "dialogue:\n  extra: 3\n"), encoding="utf-8")
+    (folder / "bot.yaml").write_text(
+        bot_yaml.replace("dialogue:\n", "dialogue:\n  extra: 3\n"), encoding="utf-8"
+    )
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(folder)
     assert "bot.yaml" in str(err.value) and "dialogue.extra" in str(err.value)
 
 
-@pytest.mark.parametrize(("file", "edit", "expected"), [
-    # bot.yaml is a record: a typo in a key is a load error naming the file and the key
-    ("bot.yaml", ("disclaimer:", "disclaimar:"), "'disclaimar': unknown key; did you mean 'disclaimer'?"),
-    ("bot.yaml", ("greeting:", "greeting: ''\nold_greeting:"), "unknown key"),
-    ("bot.yaml", ("greeting:", "greeting: ''\n#"), "'greeting': a required text is missing or empty"),
-    ("bot.yaml", ("empty:", "colour: red\nempty:"), "unknown key"),
-    # platforms.yaml: kinds and lenders are checked field by field
-    ("platforms.yaml", ("    complaint: 先向发卡行", "    complaints: 先向发卡行"), "kinds.credit_card"),
-    ("platforms.yaml", ("kind: micro_loan,", "kind: payday,"), "kind 'payday' of 好分期"),
-    ("platforms.yaml", ("loans: [招行闪电贷", "colour: [red], loans: [招行闪电贷"), "unknown key 'colour' of 招商银行"),
-])
-def test_settings_files_are_validated_records(tmp_path: pathlib.Path, file: str, edit: tuple[str, str],
-                                              expected: str) -> None:
+@pytest.mark.parametrize(
+    ("file", "edit", "expected"),
+    [
+        # bot.yaml is a record: a typo in a key is a load error naming the file and the key
+        ("bot.yaml", ("disclaimer:", "disclaimar:"), "'disclaimar': unknown key; did you mean 'disclaimer'?"),
+        ("bot.yaml", ("greeting:", "greeting: ''\nold_greeting:"), "unknown key"),
+        ("bot.yaml", ("greeting:", "greeting: ''\n#"), "'greeting': a required text is missing or empty"),
+        ("bot.yaml", ("empty:", "colour: red\nempty:"), "unknown key"),
+        # platforms.yaml: kinds and lenders are checked field by field
+        ("platforms.yaml", ("    complaint: 先向发卡行", "    complaints: 先向发卡行"), "kinds.credit_card"),
+        ("platforms.yaml", ("kind: micro_loan,", "kind: payday,"), "kind 'payday' of 好分期"),
+        (
+            "platforms.yaml",
+            ("loans: [招行闪电贷", "colour: [red], loans: [招行闪电贷"),
+            "unknown key 'colour' of 招商银行",
+        ),
+    ],
+)
+def test_settings_files_are_validated_records(
+    tmp_path: pathlib.Path, file: str, edit: tuple[str, str], expected: str
+) -> None:
     folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
     text = (folder / file).read_text(encoding="utf-8")
     assert edit[0] in text
@@ -184,8 +267,11 @@ def test_settings_files_are_validated_records(tmp_path: pathlib.Path, file: str,
 
 
 def test_answer_cue_must_be_defined(tmp_path: pathlib.Path) -> None:
-    folder = _write(tmp_path, "intents:\n  court_papers:\n    cues: {summons: [传票]}\n    examples: [a]\n"
-                              "    answers:\n      - {when: {cue: [payment_order]}, text: x}\n      - y\n")
+    folder = _write(
+        tmp_path,
+        "intents:\n  court_papers:\n    cues: {summons: [传票]}\n    examples: [a]\n"
+        "    answers:\n      - {when: {cue: [payment_order]}, text: x}\n      - y\n",
+    )
     with pytest.raises(KnowledgeError) as err:
         load_knowledge(folder)
     assert "cue 'payment_order' is not defined" in str(err.value) and "answers[0].when.cue" in str(err.value)

@@ -58,9 +58,13 @@ def broken(tmp_path: Path) -> Path:
     (kb / "intents.yaml").write_text(BROKEN, encoding="utf-8")
     shutil.copy(default_path() / "platforms.yaml", kb)
     lexicon = (default_path() / "lexicon.yaml").read_text(encoding="utf-8")
-    (kb / "lexicon.yaml").write_text(lexicon.replace("typos:\n", "typos:\n  鹦鹉螺: 潜水艇\n", 1), encoding="utf-8")
+    (kb / "lexicon.yaml").write_text(
+        lexicon.replace("typos:\n", "typos:\n  鹦鹉螺: 潜水艇\n", 1), encoding="utf-8"
+    )
     bot = (default_path() / "bot.yaml").read_text(encoding="utf-8")
-    (kb / "bot.yaml").write_text(bot.replace("greeting: 你好，", "greeting: 你好{platform}，", 1), encoding="utf-8")
+    (kb / "bot.yaml").write_text(
+        bot.replace("greeting: 你好，", "greeting: 你好{platform}，", 1), encoding="utf-8"
+    )
     return kb
 
 
@@ -74,8 +78,9 @@ def test_each_kind_of_problem_is_found_where_it_is(broken: Path) -> None:
     dup = _kinds(f, "duplicate")
     assert [(d.intent, d.detail["other_intent"]) for d in dup] == [("credit_report", "lawsuit_risk")]
     assert dup[0].level == "error" and dup[0].file.endswith("intents.yaml")
-    assert any(d.detail["other_intent"] == "credit_report" for d in _kinds(f, "near_duplicate")) or \
-        any("会被起诉吗？" in d.message for d in _kinds(f, "repeated"))
+    assert any(d.detail["other_intent"] == "credit_report" for d in _kinds(f, "near_duplicate")) or any(
+        "会被起诉吗？" in d.message for d in _kinds(f, "repeated")
+    )
     assert [x.intent for x in _kinds(f, "few_examples")] == ["penalty_interest"]
     assert [x.intent for x in _kinds(f, "little_variety")] == ["grace_period"]
     unreachable = _kinds(f, "unreachable")
@@ -101,14 +106,33 @@ def test_each_kind_of_problem_is_found_where_it_is(broken: Path) -> None:
 
 
 def test_cli_exits_non_zero_on_errors_and_speaks_json(broken: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "overdue_bot", "check", "--intents", str(broken), "--folds", "0",
-                          "--format", "json"], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "overdue_bot",
+            "check",
+            "--intents",
+            str(broken),
+            "--folds",
+            "0",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 1, run.stderr
     data = json.loads(run.stdout)
     assert data["errors"] >= 4 and data["warnings"] >= 3
     assert {"duplicate", "unreachable", "overlap", "never_filled"} <= {x["kind"] for x in data["findings"]}
-    text = subprocess.run([sys.executable, "-m", "overdue_bot", "check", "--intents", str(broken), "--folds", "0"],
-                          capture_output=True, text=True, timeout=300)
+    text = subprocess.run(
+        [sys.executable, "-m", "overdue_bot", "check", "--intents", str(broken), "--folds", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert text.returncode == 1
     assert "[unreachable] intents.yaml · credit_report · answers[1]" in text.stdout
     assert text.stdout.rstrip().endswith("warnings") and "Traceback" not in text.stderr

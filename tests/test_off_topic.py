@@ -1,7 +1,8 @@
 """Knowing what it does not know (issue 12): everyday messages get no debt answer.
 
 off_topic.yaml was used to choose the out-of-domain thresholds; off_topic_final.yaml was written
-afterwards and never tuned on.  Both must stay at or under 10% answered with a debt intent.
+afterwards and not tuned on until benchmarks/tune.py (2026-12-02), whose dev split holds half of
+each of our files.  Both must stay at or under 10% answered with a debt intent.
 """
 
 from __future__ import annotations
@@ -13,8 +14,18 @@ from overdue_bot import Bot
 
 from .conftest import ROOT
 
-NOT_DEBT = {"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope", "human_agent",
-            "distress"}
+NOT_DEBT = {
+    "greet",
+    "goodbye",
+    "thanks",
+    "help",
+    "affirm",
+    "deny",
+    "inform",
+    "out_of_scope",
+    "human_agent",
+    "distress",
+}
 
 
 @pytest.mark.parametrize("name", ["off_topic.yaml", "off_topic_final.yaml"])

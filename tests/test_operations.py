@@ -71,20 +71,43 @@ def test_the_review_loop_end_to_end(tmp_path: Path) -> None:
             assert secret not in raw
         assert private["text"].count("[已隐去]") == 4
         assert set(items[0]) == {"text", "reason", "intent", "top3", "channel", "at"}
-        assert items[0]["reason"] == "out_of_scope" and len(items[0]["top3"]) == 3 and items[0]["channel"] == "web"
+        assert (
+            items[0]["reason"] == "out_of_scope"
+            and len(items[0]["top3"]) == 3
+            and items[0]["channel"] == "web"
+        )
 
         # the author labels the first item by name and skips the private one
-        review = subprocess.run([sys.executable, "-m", "overdue_bot", "review", str(queue), "--intents", str(kb),
-                                 "--dialogues", str(ROOT / "tests" / "dialogues")],
-                                input="account_restriction\ns\n", capture_output=True, text=True, timeout=600,
-                                cwd=tmp_path)
+        review = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "overdue_bot",
+                "review",
+                str(queue),
+                "--intents",
+                str(kb),
+                "--dialogues",
+                str(ROOT / "tests" / "dialogues"),
+            ],
+            input="account_restriction\ns\n",
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
+        )
         assert review.returncode == 0, review.stdout + review.stderr
         assert "added to account_restriction in repayment.yaml" in review.stdout
         assert re.search(r"check: 0 errors", review.stdout)
         assert re.search(r"dialogue tests: \d+ passed, 0 failed", review.stdout)
         assert f"      - {UNKNOWN}\n" in (kb / "repayment.yaml").read_text(encoding="utf-8")
-        again = subprocess.run([sys.executable, "-m", "overdue_bot", "review", str(queue), "--intents", str(kb)],
-                               input="", capture_output=True, text=True, timeout=120)
+        again = subprocess.run(
+            [sys.executable, "-m", "overdue_bot", "review", str(queue), "--intents", str(kb)],
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert "the review queue is empty" in again.stdout  # labelled and skipped items do not come back
 
         status, result = _reload(server)
@@ -98,8 +121,11 @@ def _load(server: Server, stop: threading.Event, results: list[int], errors: lis
     i = 0
     while not stop.is_set() or i < n:
         try:
-            status, body, _ = server.request("POST", "/v1/chat", json.dumps(
-                {"session_id": f"load-{threading.get_ident()}-{i}", "text": "逾期三天会上征信吗"}))
+            status, body, _ = server.request(
+                "POST",
+                "/v1/chat",
+                json.dumps({"session_id": f"load-{threading.get_ident()}-{i}", "text": "逾期三天会上征信吗"}),
+            )
             results.append(status)
             if status != 200 or not json.loads(body)["text"]:
                 errors.append(f"{status} {body[:100]!r}")
@@ -110,8 +136,16 @@ def _load(server: Server, stop: threading.Event, results: list[int], errors: lis
 
 def test_reload_under_load_and_a_broken_knowledge_base(tmp_path: Path) -> None:
     kb = _kb(tmp_path)
-    server = Server("--intents", str(kb), "--admin-token", ADMIN, "--workers", "2",
-                    "--store", f"sqlite:///{tmp_path / 's.db'}")
+    server = Server(
+        "--intents",
+        str(kb),
+        "--admin-token",
+        ADMIN,
+        "--workers",
+        "2",
+        "--store",
+        f"sqlite:///{tmp_path / 's.db'}",
+    )
     try:
         first = _health(server, tries=30)
         digest = {d["knowledge"] for d in first.values()}
@@ -122,8 +156,9 @@ def test_reload_under_load_and_a_broken_knowledge_base(tmp_path: Path) -> None:
             t.start()
         # a good change, by SIGHUP to the supervisor: every worker builds the new one and swaps
         text = (kb / "repayment.yaml").read_text(encoding="utf-8")
-        (kb / "repayment.yaml").write_text(text.replace("    examples:\n", f"    examples:\n      - {UNKNOWN}\n", 1),
-                                           encoding="utf-8")
+        (kb / "repayment.yaml").write_text(
+            text.replace("    examples:\n", f"    examples:\n      - {UNKNOWN}\n", 1), encoding="utf-8"
+        )
         server.proc.send_signal(signal.SIGHUP)
         deadline = time.time() + 90
         while time.time() < deadline:  # each worker builds the new index (seconds, under load)
@@ -164,8 +199,9 @@ def _metric(text: str, name: str, **labels: str) -> float:
 def test_metrics_add_up_over_two_workers(tmp_path: Path) -> None:
     kb = _kb(tmp_path)
     bot = (kb / "bot.yaml").read_text(encoding="utf-8")
-    (kb / "bot.yaml").write_text(bot.replace("handoff:\n  enabled: false", "handoff:\n  enabled: true"),
-                                 encoding="utf-8")
+    (kb / "bot.yaml").write_text(
+        bot.replace("handoff:\n  enabled: false", "handoff:\n  enabled: true"), encoding="utf-8"
+    )
     server = Server("--workers", "2", "--store", f"sqlite:///{tmp_path / 's.db'}", "--intents", str(kb))
     try:
         pids: set[int] = set()
@@ -194,24 +230,35 @@ def test_metrics_add_up_over_two_workers(tmp_path: Path) -> None:
             assert _metric(text, "overdue_bot_unsure_turns_total", reason="out_of_scope") == 4
             assert _metric(text, "overdue_bot_reply_seconds_count", channel="web") == 12
             assert _metric(text, "overdue_bot_handoffs_total", reason="human_agent", channel="web") == 2
-            assert _metric(text, "overdue_bot_store_errors_total") == 0 and "overdue_bot_store_errors_total" in text
+            assert (
+                _metric(text, "overdue_bot_store_errors_total") == 0
+                and "overdue_bot_store_errors_total" in text
+            )
     finally:
         server.stop()
 
 
 def test_rate_limits_answer_429_with_retry_after() -> None:
-    server = Server("--rate-session", "6", "--burst-session", "3", "--rate-client", "60", "--burst-client", "8")
+    server = Server(
+        "--rate-session", "6", "--burst-session", "3", "--rate-client", "60", "--burst-client", "8"
+    )
     try:
         codes = []
         for _ in range(4):
-            status, body, headers = server.request("POST", "/v1/chat", json.dumps({"session_id": "fast", "text": "你好"}))
+            status, body, headers = server.request(
+                "POST", "/v1/chat", json.dumps({"session_id": "fast", "text": "你好"})
+            )
             codes.append(status)
         assert codes == [200, 200, 200, 429]
         assert int(headers["retry-after"]) >= 1 and json.loads(body)["status"] == 429
-        assert server.request("POST", "/v1/chat", json.dumps({"session_id": "other", "text": "你好"}))[0] == 200
+        assert (
+            server.request("POST", "/v1/chat", json.dumps({"session_id": "other", "text": "你好"}))[0] == 200
+        )
         # the client address: 4 + 1 so far, its burst is 8
-        statuses = [server.request("POST", "/v1/chat", json.dumps({"session_id": f"c{i}", "text": "你好"}))[0]
-                    for i in range(5)]
+        statuses = [
+            server.request("POST", "/v1/chat", json.dumps({"session_id": f"c{i}", "text": "你好"}))[0]
+            for i in range(5)
+        ]
         assert statuses[:3] == [200, 200, 200] and statuses[-1] == 429
         status, body, _ = server.request("GET", "/metrics")
         assert _metric(body.decode(), "overdue_bot_rate_limited_total", limit="session") == 1
@@ -227,6 +274,8 @@ def test_logs_as_json_lines() -> None:
     finally:
         log = server.stop()
     records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    turns = [r for r in records if r["logger"] == "overdue_bot.http" and "intent=credit_report" in r["message"]]
+    turns = [
+        r for r in records if r["logger"] == "overdue_bot.http" and "intent=credit_report" in r["message"]
+    ]
     assert turns and {"time", "level", "logger", "message"} <= set(turns[0])
     assert all(line.startswith("{") for line in log.splitlines() if line.strip())

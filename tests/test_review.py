@@ -39,8 +39,12 @@ def test_a_recorded_item_has_no_session_and_no_personal_data(tmp_path: Path, fre
     queue = FolderQueue(tmp_path)
     bot.observe(Recorder(queue))
     bot.reply("我是李雷，电话 138 1234 5678，我想问个别的事：今天吃什么", session_id="web:secret-session")
-    (item, count), = queue.pending()
-    assert count == 1 and item.channel == "web" and "secret-session" not in (tmp_path / "queue.jsonl").read_text()
+    ((item, count),) = queue.pending()
+    assert (
+        count == 1
+        and item.channel == "web"
+        and "secret-session" not in (tmp_path / "queue.jsonl").read_text()
+    )
     assert "李雷" not in item.text and "5678" not in item.text and "今天吃什么" in item.text
     assert _unmarked(item.text) == "我想问个别的事:今天吃什么"  # redaction reads text as NFKC
     queue.done(item.id)

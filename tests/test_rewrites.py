@@ -14,25 +14,46 @@ def _tokens(bot: Bot, text: str) -> tuple[str, ...]:
 
 # (sentence, word the rewrite must produce) / (sentence, word it must not produce)
 FIRES = [
-    ("逾期会不会打给我老婆", "联系人"), ("会联系我的紧急联系人吗", "联系人"), ("催收会找我领导吗", "单位"),
-    ("逾期会影响信用记录吗", "征信"), ("滞纳金怎么收", "罚息"), ("会被告上法院吗", "起诉"), ("催款电话太多了", "催收"),
-    ("能不能跟平台商量一下", "协商"), ("能推迟几天还吗", "延期"), ("晚还了三天", "逾期"), ("借呗还了还能用吗", "还清"),
-    ("在哪还", "怎么还款"), ("算不算逾期", "算逾期"), ("罚息能减免吗", "减免"), ("严不严重", "严重"),
-    ("还清后能恢复使用吗", "恢复"), ("最晚能拖到几号", "最晚"), ("会打电话给我吗", "电话"), ("会发短信吗", "短信"),
-    ("逾期了怎么处理", "怎么办"), ("实在还不起了", "还不上"), ("额度被封了", "冻结"), ("额度还有吗", "额度"),
-    ("会不会到家里来", "上门"), ("催收恐吓我", "骚扰"), ("我要举报他们", "投诉"), ("这是诈骗吧", "骗子"),
-    ("会不会 call my family", "联系人"), ("i am overdue", "逾期"),
+    ("逾期会不会打给我老婆", "联系人"),
+    ("会联系我的紧急联系人吗", "联系人"),
+    ("催收会找我领导吗", "单位"),
+    ("逾期会影响信用记录吗", "征信"),
+    ("滞纳金怎么收", "罚息"),
+    ("会被告上法院吗", "起诉"),
+    ("催款电话太多了", "催收"),
+    ("能不能跟平台商量一下", "协商"),
+    ("能推迟几天还吗", "延期"),
+    ("晚还了三天", "逾期"),
+    ("借呗还了还能用吗", "还清"),
+    ("在哪还", "怎么还款"),
+    ("算不算逾期", "算逾期"),
+    ("罚息能减免吗", "减免"),
+    ("严不严重", "严重"),
+    ("还清后能恢复使用吗", "恢复"),
+    ("最晚能拖到几号", "最晚"),
+    ("会打电话给我吗", "电话"),
+    ("会发短信吗", "短信"),
+    ("逾期了怎么处理", "怎么办"),
+    ("实在还不起了", "还不上"),
+    ("额度被封了", "冻结"),
+    ("额度还有吗", "额度"),
+    ("会不会到家里来", "上门"),
+    ("催收恐吓我", "骚扰"),
+    ("我要举报他们", "投诉"),
+    ("这是诈骗吧", "骗子"),
+    ("会不会 call my family", "联系人"),
+    ("i am overdue", "逾期"),
 ]
 KEEPS = [
-    ("你有男朋友吗", "联系人"),          # 朋友 inside 男朋友
-    ("我在家里", "联系人"),              # 家里 is "at home"
-    ("有没有宽限几天", "延期"),          # a grace, not an extension
-    ("会有什么处罚", "罚息"),            # 处罚 is no penalty interest
-    ("还了几百还算逾期吗", "还清"),      # a part paid
+    ("你有男朋友吗", "联系人"),  # 朋友 inside 男朋友
+    ("我在家里", "联系人"),  # 家里 is "at home"
+    ("有没有宽限几天", "延期"),  # a grace, not an extension
+    ("会有什么处罚", "罚息"),  # 处罚 is no penalty interest
+    ("还了几百还算逾期吗", "还清"),  # a part paid
     ("还了一部分", "还清"),
-    ("个人信息会泄露吗", "短信"),        # 信息 is information, not an SMS
+    ("个人信息会泄露吗", "短信"),  # 信息 is information, not an SMS
     ("收到执行通知", "短信"),
-    ("怎么还显示逾期", "怎么还款"),      # 怎么还 only at the end of a clause
+    ("怎么还显示逾期", "怎么还款"),  # 怎么还 only at the end of a clause
 ]
 
 
@@ -56,19 +77,33 @@ def test_every_synonym_fires_as_a_whole_word(bot: Bot) -> None:
     assert not missed, missed[:10]
 
 
-@pytest.mark.parametrize(("text", "not_word"), [
-    ("男朋友", "联系人"), ("女朋友", "联系人"), ("老公司", "联系人"), ("信用社", "征信"), ("记录仪", "不良记录"),
-])
+@pytest.mark.parametrize(
+    ("text", "not_word"),
+    [
+        ("男朋友", "联系人"),
+        ("女朋友", "联系人"),
+        ("老公司", "联系人"),
+        ("信用社", "征信"),
+        ("记录仪", "不良记录"),
+    ],
+)
 def test_synonyms_never_fire_inside_a_longer_word(bot: Bot, text: str, not_word: str) -> None:
     """A phrase inside a longer word (朋友 in 男朋友, 老公 in 老公司, 信用 in 信用社) is left alone."""
     assert not_word not in _tokens(bot, text)
 
 
-@pytest.mark.parametrize(("typed", "fixed", "left"), [
-    ("预期两天了", "逾期", None), ("正信会受影响吗", "征信", None), ("宽现期几天", "宽限期", None),
-    ("越期了怎么办", "逾期", None), ("huabei逾期", "花呗", None), ("冇钱还点算", "没有", None),
-    ("会唔会打俾我屋企人", "会不会", None),
-])
+@pytest.mark.parametrize(
+    ("typed", "fixed", "left"),
+    [
+        ("预期两天了", "逾期", None),
+        ("正信会受影响吗", "征信", None),
+        ("宽现期几天", "宽限期", None),
+        ("越期了怎么办", "逾期", None),
+        ("huabei逾期", "花呗", None),
+        ("冇钱还点算", "没有", None),
+        ("会唔会打俾我屋企人", "会不会", None),
+    ],
+)
 def test_typos_fix_the_domain_words(bot: Bot, typed: str, fixed: str, left: str | None) -> None:
     assert fixed in bot.nlu.analyse(typed).cleaned
 

@@ -8,7 +8,11 @@ from hypothesis import strategies as st
 from overdue_bot import Bot
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(st.text(max_size=300), st.sampled_from(["s1", "s2", "s3"]))
 def test_reply_never_raises(bot: Bot, text: str, sid: str) -> None:
     r = bot.reply(text, session_id=sid)

@@ -9,11 +9,14 @@ from overdue_bot.numerals import to_int
 from overdue_bot.text import clean, to_simplified
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("花唄逾期會聯繫我的聯繫人嗎", "花呗逾期会联系我的联系人吗"),
-    ("徵信記錄多久消除", "征信记录多久消除"),
-    ("什麼時候還款", "什么时候还款"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("花唄逾期會聯繫我的聯繫人嗎", "花呗逾期会联系我的联系人吗"),
+        ("徵信記錄多久消除", "征信记录多久消除"),
+        ("什麼時候還款", "什么时候还款"),
+    ],
+)
 def test_traditional_to_simplified(raw: str, expected: str) -> None:
     assert to_simplified(raw) == expected
 
@@ -29,7 +32,9 @@ def test_clean_full_width_case_controls() -> None:
     assert len(clean("逾" * 10_000)) == 500
 
 
-@pytest.mark.parametrize(("typed", "meant"), [("预期两天", "逾期"), ("正信", "征信"), ("宽现期", "宽限期"), ("愈期", "逾期")])
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("预期两天", "逾期"), ("正信", "征信"), ("宽现期", "宽限期"), ("愈期", "逾期")]
+)
 def test_domain_typos(bot: Bot, typed: str, meant: str) -> None:
     assert meant in bot.nlu.analyse(typed).cleaned
 
@@ -44,28 +49,51 @@ def test_platforms_are_masked_whole(bot: Bot) -> None:
     assert "P" in a.tokens and "D" in a.tokens and "联系人" in a.tokens
 
 
-@pytest.mark.parametrize(("text", "value"), [("两", 2), ("十五", 15), ("两千一", 2100), ("1.5万", 15000),
-                                             ("一千零五", 1005), ("二零二五", 2025), ("三百五", 350)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("两", 2),
+        ("十五", 15),
+        ("两千一", 2100),
+        ("1.5万", 15000),
+        ("一千零五", 1005),
+        ("二零二五", 2025),
+        ("三百五", 350),
+    ],
+)
 def test_numerals(text: str, value: int) -> None:
     assert to_int(text) == value
 
 
-@pytest.mark.parametrize(("text", "kept"), [("会联系我亲戚吗", "联系人"), ("客服电话多少", "客服"),
-                                            ("逾期了会不会很麻烦", "麻烦"), ("急用钱还不上", "急")])
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("会联系我亲戚吗", "联系人"),
+        ("客服电话多少", "客服"),
+        ("逾期了会不会很麻烦", "麻烦"),
+        ("急用钱还不上", "急"),
+    ],
+)
 def test_courtesy_words_are_not_cut_out_of_other_words(bot: Bot, text: str, kept: str) -> None:
     assert kept in bot.nlu.analyse(text).canonical
 
 
 def test_courtesy_words_dropped_when_the_message_says_more(bot: Bot) -> None:
-    assert bot.nlu.analyse("你好，请问逾期会上征信吗，谢谢").canonical == bot.nlu.analyse("逾期会上征信吗").canonical
+    assert (
+        bot.nlu.analyse("你好，请问逾期会上征信吗，谢谢").canonical
+        == bot.nlu.analyse("逾期会上征信吗").canonical
+    )
     assert bot.parse("谢谢").intent == "thanks" and bot.parse("你好").intent == "greet"
 
 
-@pytest.mark.parametrize(("text", "intent"), [
-    ("I am overdue, will it affect my credit report?", "credit_report"),
-    ("花呗overdue两天 会影响credit score吗", "credit_report"),
-    ("will they sue me", "lawsuit_risk"),
-    ("借唄逾期咗會唔會打俾我屋企人", "contact_emergency_contacts"),
-])
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I am overdue, will it affect my credit report?", "credit_report"),
+        ("花呗overdue两天 会影响credit score吗", "credit_report"),
+        ("will they sue me", "lawsuit_risk"),
+        ("借唄逾期咗會唔會打俾我屋企人", "contact_emergency_contacts"),
+    ],
+)
 def test_english_and_cantonese_mixed_in(bot: Bot, text: str, intent: str) -> None:
     assert bot.parse(text).intent == intent

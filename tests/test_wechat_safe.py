@@ -29,16 +29,32 @@ CORP = "ww0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server("--wechat-token", TOKEN, "--wechat-aes-key", KEY, "--wechat-aes-key-previous", OLD_KEY,
-               "--wechat-appid", APPID, "--wecom-token", TOKEN, "--wecom-aes-key", KEY, "--wecom-corpid", CORP)
+    s = Server(
+        "--wechat-token",
+        TOKEN,
+        "--wechat-aes-key",
+        KEY,
+        "--wechat-aes-key-previous",
+        OLD_KEY,
+        "--wechat-appid",
+        APPID,
+        "--wecom-token",
+        TOKEN,
+        "--wecom-aes-key",
+        KEY,
+        "--wecom-corpid",
+        CORP,
+    )
     yield s
     s.stop()
 
 
 def _plain(content: str, msg_id: str, user: str, to: str = "gh_account") -> str:
-    return (f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def _sealed(crypto, plain: str, *, ts: int | None = None) -> tuple[str, bytes]:
@@ -46,16 +62,24 @@ def _sealed(crypto, plain: str, *, ts: int | None = None) -> tuple[str, bytes]:
     nonce, timestamp = uuid.uuid4().hex[:10], str(int(time.time()) if ts is None else ts)
     envelope = ET.fromstring(crypto.encrypt_message(plain, nonce, timestamp))
     encrypted, msg_sig = envelope.findtext("Encrypt"), envelope.findtext("MsgSignature")
-    query = (f"signature={wechat.signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}"
-             f"&encrypt_type=aes&msg_signature={msg_sig}")
-    return query, f"<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>".encode()
+    query = (
+        f"signature={wechat.signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}"
+        f"&encrypt_type=aes&msg_signature={msg_sig}"
+    )
+    return (
+        query,
+        f"<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>".encode(),
+    )
 
 
 def _opened(crypto, reply: bytes) -> ET.Element:
     """Our encrypted reply, opened and its signature checked by wechatpy."""
     env = ET.fromstring(reply)
-    return ET.fromstring(crypto.decrypt_message(reply.decode(), env.findtext("MsgSignature"),
-                                                env.findtext("TimeStamp"), env.findtext("Nonce")))
+    return ET.fromstring(
+        crypto.decrypt_message(
+            reply.decode(), env.findtext("MsgSignature"), env.findtext("TimeStamp"), env.findtext("Nonce")
+        )
+    )
 
 
 def test_safe_mode_round_trip_keeps_the_slots(server: Server) -> None:
@@ -99,20 +123,29 @@ def test_wecom_url_verification_and_messages(server: Server) -> None:
     import urllib.parse
 
     status, raw, _ = server.request(
-        "GET", f"/wecom?msg_signature={sig}&timestamp={ts}&nonce={nonce}&echostr={urllib.parse.quote(echo)}")
+        "GET", f"/wecom?msg_signature={sig}&timestamp={ts}&nonce={nonce}&echostr={urllib.parse.quote(echo)}"
+    )
     assert status == 200 and raw == b"echo-1234567"
     user = "zhangsan" + uuid.uuid4().hex[:4]
-    for text, msg_id, must in (("花呗逾期三个月会被起诉吗", "7001", "被起诉"), ("那会上征信吗", "7002", "3个月")):
+    for text, msg_id, must in (
+        ("花呗逾期三个月会被起诉吗", "7001", "被起诉"),
+        ("那会上征信吗", "7002", "3个月"),
+    ):
         nonce = "n" + uuid.uuid4().hex[:8]  # a new nonce per message: a reused one is a replay
         envelope = ET.fromstring(crypto.encrypt_message(_plain(text, msg_id, user, to=CORP), nonce, ts))
-        body = f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{envelope.findtext('Encrypt')}]]>" \
-               f"</Encrypt><AgentID>1000002</AgentID></xml>"
+        body = (
+            f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{envelope.findtext('Encrypt')}]]>"
+            f"</Encrypt><AgentID>1000002</AgentID></xml>"
+        )
         query = f"msg_signature={envelope.findtext('MsgSignature')}&timestamp={ts}&nonce={nonce}"
         status, raw, _ = server.request("POST", f"/wecom?{query}", body)
         assert status == 200, raw
         env = ET.fromstring(raw)
-        reply = ET.fromstring(crypto.decrypt_message(raw.decode(), env.findtext("MsgSignature"),
-                                                     env.findtext("TimeStamp"), env.findtext("Nonce")))
+        reply = ET.fromstring(
+            crypto.decrypt_message(
+                raw.decode(), env.findtext("MsgSignature"), env.findtext("TimeStamp"), env.findtext("Nonce")
+            )
+        )
         assert must in reply.findtext("Content"), reply.findtext("Content")
     assert server.request("GET", f"/wecom?msg_signature=bad&timestamp={ts}&nonce={nonce}&echostr=x")[0] == 403
 
@@ -131,8 +164,10 @@ def test_our_crypto_matches_wechatpy_both_ways() -> None:
 
 
 def _event(kind: str, user: str, extra: str = "") -> str:
-    return (f"<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{extra}</xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[gh_account]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{extra}</xml>"
+    )
 
 
 def test_safe_mode_events_subscribe_and_voice(server: Server) -> None:
@@ -141,8 +176,12 @@ def test_safe_mode_events_subscribe_and_voice(server: Server) -> None:
     query, body = _sealed(crypto, _event("event", user, "<Event><![CDATA[subscribe]]></Event>"))
     greeting = _opened(crypto, server.request("POST", f"/wechat?{query}", body)[1]).findtext("Content")
     assert greeting and "逾期" in greeting
-    voice = _event("voice", user, "<MediaId>m</MediaId><Format>amr</Format>"
-                   "<Recognition><![CDATA[花呗逾期五天会上征信吗]]></Recognition><MsgId>88001</MsgId>")
+    voice = _event(
+        "voice",
+        user,
+        "<MediaId>m</MediaId><Format>amr</Format>"
+        "<Recognition><![CDATA[花呗逾期五天会上征信吗]]></Recognition><MsgId>88001</MsgId>",
+    )
     query, body = _sealed(crypto, voice)
     assert "征信" in _opened(crypto, server.request("POST", f"/wechat?{query}", body)[1]).findtext("Content")
 
@@ -150,15 +189,19 @@ def test_safe_mode_events_subscribe_and_voice(server: Server) -> None:
 def _wecom_body(crypto, text: str, msg_id: str, user: str, ts: str) -> tuple[str, str]:
     nonce = "n" + uuid.uuid4().hex[:8]
     envelope = ET.fromstring(crypto.encrypt_message(_plain(text, msg_id, user, to=CORP), nonce, ts))
-    body = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{envelope.findtext('Encrypt')}]]>"
-            f"</Encrypt><AgentID>1000002</AgentID></xml>")
+    body = (
+        f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{envelope.findtext('Encrypt')}]]>"
+        f"</Encrypt><AgentID>1000002</AgentID></xml>"
+    )
     return f"msg_signature={envelope.findtext('MsgSignature')}&timestamp={ts}&nonce={nonce}", body
 
 
 def test_wecom_refuses_a_bad_signature_and_an_old_timestamp(server: Server) -> None:
     crypto = enterprise_crypto.WeChatCrypto(TOKEN, KEY, CORP)
     query, body = _wecom_body(crypto, "你好", "7101", "u1", str(int(time.time())))
-    assert server.request("POST", "/wecom?" + query.replace("msg_signature=", "msg_signature=0"), body)[0] == 403
+    assert (
+        server.request("POST", "/wecom?" + query.replace("msg_signature=", "msg_signature=0"), body)[0] == 403
+    )
     old_query, old_body = _wecom_body(crypto, "你好", "7102", "u1", str(int(time.time()) - 7200))
     assert server.request("POST", f"/wecom?{old_query}", old_body)[0] == 403
     other = enterprise_crypto.WeChatCrypto(TOKEN, KEY, "wwSomeoneElse0000")
@@ -168,8 +211,22 @@ def test_wecom_refuses_a_bad_signature_and_an_old_timestamp(server: Server) -> N
 
 def test_retries_are_answered_once_across_two_servers_sharing_redis(redis_url: str) -> None:
     """WeChat (safe mode) and WeCom retry an unanswered message; whichever server it reaches, one turn."""
-    args = ("--wechat-token", TOKEN, "--wechat-aes-key", KEY, "--wechat-appid", APPID, "--wecom-token", TOKEN,
-            "--wecom-aes-key", KEY, "--wecom-corpid", CORP, "--store", redis_url)
+    args = (
+        "--wechat-token",
+        TOKEN,
+        "--wechat-aes-key",
+        KEY,
+        "--wechat-appid",
+        APPID,
+        "--wecom-token",
+        TOKEN,
+        "--wecom-aes-key",
+        KEY,
+        "--wecom-corpid",
+        CORP,
+        "--store",
+        redis_url,
+    )
     a, b = Server(*args), Server(*args)
     try:
         oa = wechatpy_crypto.WeChatCrypto(TOKEN, KEY, APPID)
@@ -177,9 +234,14 @@ def test_retries_are_answered_once_across_two_servers_sharing_redis(redis_url: s
         # WeChat retries with the same MsgId (and a fresh nonce each time)
         sealed = [_sealed(oa, _plain("招行信用卡逾期两个月会被起诉吗", msg_id, user)) for _ in range(4)]
         answers: list[str] = []
-        threads = [threading.Thread(target=lambda s=s, qb=qb: answers.append(
-            _opened(oa, s.request("POST", f"/wechat?{qb[0]}", qb[1])[1]).findtext("Content")))
-            for s, qb in zip((a, b, a, b), sealed, strict=True)]
+        threads = [
+            threading.Thread(
+                target=lambda s=s, qb=qb: answers.append(
+                    _opened(oa, s.request("POST", f"/wechat?{qb[0]}", qb[1])[1]).findtext("Content")
+                )
+            )
+            for s, qb in zip((a, b, a, b), sealed, strict=True)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -193,5 +255,7 @@ def test_retries_are_answered_once_across_two_servers_sharing_redis(redis_url: s
             assert server.request("POST", f"/wecom?{query}", body)[0] == 200
     finally:
         logs = a.stop() + b.stop()
-    turns = [line for line in logs.splitlines() if " session=" in line and ("wechat " in line or "wecom " in line)]
+    turns = [
+        line for line in logs.splitlines() if " session=" in line and ("wechat " in line or "wecom " in line)
+    ]
     assert len(turns) == 2, turns  # one WeChat turn and one WeCom turn

@@ -42,9 +42,16 @@ def _opened(raw: bytes) -> dict:
 
 
 def _text(content: str, user: str, msg_id: str | None = None, chat: str = "single") -> dict:
-    return {"msgid": msg_id or uuid.uuid4().hex, "aibotid": "AIBOT", "chattype": "single", "chatid": chat,
-            "from": {"userid": user}, "response_url": "https://example.invalid/r", "msgtype": "text",
-            "text": {"content": content}}
+    return {
+        "msgid": msg_id or uuid.uuid4().hex,
+        "aibotid": "AIBOT",
+        "chattype": "single",
+        "chatid": chat,
+        "from": {"userid": user},
+        "response_url": "https://example.invalid/r",
+        "msgtype": "text",
+        "text": {"content": content},
+    }
 
 
 def _ask(server: Server, inner: dict) -> dict:
@@ -77,7 +84,9 @@ def test_messages_are_answered_as_a_finished_stream_with_slots_carried(server: S
     assert "招商银行" in first["stream"]["content"] or "招行" in first["stream"]["content"]
     second = _ask(server, _text("会被起诉吗", user))["stream"]["content"]
     assert "起诉" in second and ("45" in second or "招" in second), second
-    welcome = _ask(server, {"msgtype": "event", "from": {"userid": user}, "event": {"eventtype": "enter_chat"}})
+    welcome = _ask(
+        server, {"msgtype": "event", "from": {"userid": user}, "event": {"eventtype": "enter_chat"}}
+    )
     assert welcome["msgtype"] == "text" and welcome["text"]["content"]
 
 
@@ -106,8 +115,14 @@ def test_a_retry_is_answered_once_across_two_servers_sharing_redis(redis_url: st
         user, msg_id = "zhao" + uuid.uuid4().hex[:4], uuid.uuid4().hex
         _ask(a, _text("分期乐逾期二十天", user))
         answers: list[str] = []
-        threads = [threading.Thread(target=lambda s=s: answers.append(_ask(s, _text("会上征信吗", user, msg_id))
-                                                                      ["stream"]["content"])) for s in (a, b, a, b)]
+        threads = [
+            threading.Thread(
+                target=lambda s=s: answers.append(
+                    _ask(s, _text("会上征信吗", user, msg_id))["stream"]["content"]
+                )
+            )
+            for s in (a, b, a, b)
+        ]
         for t in threads:
             t.start()
         for t in threads:

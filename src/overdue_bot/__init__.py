@@ -8,16 +8,17 @@
 
 from __future__ import annotations
 
+from ._version import __version__
 from .bot import Bot
+from .config import MatcherConfig
 from .errors import KnowledgeError, MissingExtraError, OverdueBotError, SessionIdError, StoreError
 from .knowledge import load as load_knowledge
 from .models import Parse, Reply
 
-__version__ = "0.1.0"
-
 __all__ = [
     "Bot",
     "KnowledgeError",
+    "MatcherConfig",
     "MissingExtraError",
     "OverdueBotError",
     "Parse",

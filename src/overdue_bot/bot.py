@@ -13,17 +13,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import knowledge
-from .dialogue import Dialogue, Message, Turn
+from . import knowledge, model
+from .config import DEFAULT, MatcherConfig
+from .dialogue import Message, Turn
 from .errors import SessionIdError
 from .knowledge import Knowledge
+from .model import Model
 from .models import Parse, Reply
-from .nlu import THRESHOLD, Understanding
 from .session import Session
 from .stores import MemoryStore, SessionStore
-
-#: a turn whose best two intents are closer than this is one the bot was unsure about
-LOW_MARGIN = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +37,16 @@ class Observed:
     seconds: float
 
 
-def unsure(parse: Parse, intent: str | None, event: str, variant: str, *, corrected: bool,
-           contextual: bool) -> str:
+def unsure(
+    parse: Parse,
+    intent: str | None,
+    event: str,
+    variant: str,
+    *,
+    corrected: bool,
+    contextual: bool,
+    low_margin: float = DEFAULT.low_margin,
+) -> str:
     """Why a turn is worth a person's review, or "" when the bot understood it plainly.
 
     A correction right after an answer (不是…是…) often means the answer was for the wrong facts.
@@ -52,7 +58,7 @@ def unsure(parse: Parse, intent: str | None, event: str, variant: str, *, correc
     if corrected:
         return "correction"
     ranking = parse.ranking
-    if not contextual and len(ranking) > 1 and ranking[0][1] - ranking[1][1] < LOW_MARGIN:
+    if not contextual and len(ranking) > 1 and ranking[0][1] - ranking[1][1] < low_margin:
         return "low_margin"
     return ""
 
@@ -64,13 +70,21 @@ class Bot:
     messages of one session are applied one at a time under the store's per-session lock.
     """
 
-    def __init__(self, kb: Knowledge | str | Path | None = None, *, store: SessionStore | None = None,
-                 threshold: float = THRESHOLD) -> None:
-        if not isinstance(kb, Knowledge):
-            kb = knowledge.load(kb)
-        self.knowledge = kb
-        self.nlu = Understanding(kb, threshold=threshold)
-        self.dialogue = Dialogue(kb)
+    def __init__(
+        self,
+        kb: Model | Knowledge | str | Path | None = None,
+        *,
+        store: SessionStore | None = None,
+        threshold: float | None = None,
+        config: MatcherConfig = DEFAULT,
+    ) -> None:
+        if threshold is not None:
+            config = config.with_(threshold=threshold)
+        self.model = kb if isinstance(kb, Model) else model.load(kb, config)
+        self.knowledge = self.model.knowledge
+        self.config = self.model.config
+        self.nlu = self.model.nlu
+        self.dialogue = self.model.dialogue
         self.store: SessionStore = store if store is not None else MemoryStore()
         #: called after every turn with an Observed record (see observe())
         self.observers: list[Callable[[Observed], None]] = []
@@ -117,11 +131,25 @@ class Bot:
                 session = replace(session, handed_until=0.0, handoff_reason="", returned=True)
             if not analysis.cleaned or not analysis.canonical:
                 key = "empty" if not analysis.cleaned else "not_text"
-                reply = Reply(getattr(self.knowledge.texts, key), None, 0.0,
-                              dict(session.slots), session.state, key, parse)
+                reply = Reply(
+                    getattr(self.knowledge.texts, key),
+                    None,
+                    0.0,
+                    dict(session.slots),
+                    session.state,
+                    key,
+                    parse,
+                )
                 return self._observed(sid, text, reply, key, "", started)
-            message = Message(parse, analysis.cleaned, analysis.residue, analysis.question, analysis.product,
-                              analysis.correction, analysis.debts)
+            message = Message(
+                parse,
+                analysis.cleaned,
+                analysis.residue,
+                analysis.question,
+                analysis.product,
+                analysis.correction,
+                analysis.debts,
+            )
             before = session.last_intent
             session, turn = self.dialogue.step(session, message)
             session, turn, handoff = self._hand_off(session, turn)
@@ -129,12 +157,27 @@ class Bot:
         # an intent taken from the conversation (a filled slot, a choice) is not a guess
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")
         confidence = 1.0 if contextual else parse.confidence
-        reply = Reply(turn.text, turn.intent, confidence, dict(session.slots),
-                      HANDED_OFF if handoff else session.state, turn.variant, parse, handoff)
+        reply = Reply(
+            turn.text,
+            turn.intent,
+            confidence,
+            dict(session.slots),
+            HANDED_OFF if handoff else session.state,
+            turn.variant,
+            parse,
+            handoff,
+        )
         if not self.observers:
             return reply
-        doubt = unsure(parse, turn.intent, turn.event, turn.variant,
-                       corrected=analysis.correction and self.dialogue._is_topic(before), contextual=contextual)
+        doubt = unsure(
+            parse,
+            turn.intent,
+            turn.event,
+            turn.variant,
+            corrected=analysis.correction and self.dialogue._is_topic(before),
+            contextual=contextual,
+            low_margin=self.config.low_margin,
+        )
         return self._observed(sid, text, reply, turn.event, doubt, started)
 
     def observe(self, observer: Callable[[Observed], None]) -> None:
@@ -164,7 +207,9 @@ class Bot:
             return session, turn, ""
         # distress keeps its help lines; a request for a person or repeated misses get the hand-off text
         text = f"{turn.text}\n\n{cfg.text}" if reason == "distress" else cfg.text
-        session = replace(session, handed_until=time.time() + cfg.ttl_minutes * 60, handoff_reason=reason, misses=0)
+        session = replace(
+            session, handed_until=time.time() + cfg.ttl_minutes * 60, handoff_reason=reason, misses=0
+        )
         return session, replace(turn, text=text, variant="handed_off"), reason
 
     def hand_off(self, session_id: str, reason: str = "desk") -> None:
@@ -172,7 +217,9 @@ class Bot:
         sid = session_key(session_id)
         minutes = self.knowledge.texts.handoff.ttl_minutes
         with self.store.lock(sid):
-            session = replace(self._session(sid), handed_until=time.time() + minutes * 60, handoff_reason=reason)
+            session = replace(
+                self._session(sid), handed_until=time.time() + minutes * 60, handoff_reason=reason
+            )
             self.store.set(sid, session.to_dict())
 
     def release(self, session_id: str) -> bool:
@@ -182,7 +229,9 @@ class Bot:
             session = self._session(sid)
             if not session.handed_until:
                 return False
-            self.store.set(sid, replace(session, handed_until=0.0, handoff_reason="", returned=True).to_dict())
+            self.store.set(
+                sid, replace(session, handed_until=0.0, handoff_reason="", returned=True).to_dict()
+            )
             return True
 
     def handed_off(self, session_id: str) -> bool:
@@ -229,8 +278,10 @@ def session_key(session_id: object) -> str:
     if isinstance(session_id, int) and not isinstance(session_id, bool):
         session_id = str(session_id)
     if not isinstance(session_id, str):
-        raise SessionIdError(f"session_id must be a string (got {type(session_id).__name__}): every "
-                             "conversation needs its own id, there is no shared default session")
+        raise SessionIdError(
+            f"session_id must be a string (got {type(session_id).__name__}): every "
+            "conversation needs its own id, there is no shared default session"
+        )
     if not session_id.strip():
         raise SessionIdError("session_id must not be empty")
     if len(session_id) > MAX_SESSION_ID:

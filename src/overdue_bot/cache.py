@@ -12,6 +12,7 @@ cache that cannot be read or written only costs time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -19,6 +20,7 @@ import marshal
 import os
 import secrets
 import stat
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +77,46 @@ def _key() -> bytes | None:
 
 
 def load(name: str) -> Any | None:
-    """The cached value, or None when there is none, it is unreadable or it was not written by us."""
+    """The cached value: this user's, else the one shipped in the package (built with the wheel),
+    else None."""
+    value = _load_own(name)
+    return value if value is not None else shipped(name)
+
+
+def exists(name: str) -> bool:
+    """Whether ``load(name)`` would find something, without reading it (for a "loading…" line)."""
+    return (folder() / name).is_file() or (_shipped_dir() / name).is_file()
+
+
+def _shipped_dir() -> Path:
+    return Path(__file__).resolve().parent / "_index"
+
+
+def shipped(name: str) -> Any | None:
+    """An index the wheel build wrote into the package (``hatch_build.py``): part of the package,
+    as trusted as its code, so it carries no user key."""
+    try:
+        return marshal.loads(zlib.decompress((_shipped_dir() / name).read_bytes()))
+    except (OSError, ValueError, EOFError, TypeError, zlib.error):
+        return None
+
+
+def ship(folder_to: Path, names: list[str]) -> list[Path]:
+    """Write this user's cache entries ``names`` as shipped files into ``folder_to`` (the build hook)."""
+    folder_to.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        value = _load_own(name)
+        if value is None:
+            raise OSError(f"nothing cached under {name}")
+        path = folder_to / name
+        path.write_bytes(zlib.compress(marshal.dumps(value), 6))
+        written.append(path)
+    return written
+
+
+def _load_own(name: str) -> Any | None:
+    """This user's cached value, or None when there is none, it is unreadable or not written by us."""
     where = folder()
     key = _key()
     if key is None or not _safe_dir(where):
@@ -84,8 +125,8 @@ def load(name: str) -> Any | None:
         raw = (where / name).read_bytes()
     except OSError:
         return None
-    head, body = raw[:len(_MAGIC) + _DIGEST], raw[len(_MAGIC) + _DIGEST:]
-    if head[:len(_MAGIC)] != _MAGIC or not hmac.compare_digest(head[len(_MAGIC):], _sign(key, body)):
+    head, body = raw[: len(_MAGIC) + _DIGEST], raw[len(_MAGIC) + _DIGEST :]
+    if head[: len(_MAGIC)] != _MAGIC or not hmac.compare_digest(head[len(_MAGIC) :], _sign(key, body)):
         log.warning("ignoring cache file %s: not written by this user's overdue-bot", where / name)
         return None
     try:
@@ -119,6 +160,22 @@ def save(name: str, value: Any, *, family: str = "") -> None:
 
 def _sign(key: bytes, body: bytes) -> bytes:
     return hmac.new(key, body, hashlib.sha256).digest()
+
+
+@functools.cache
+def build_id() -> str:
+    """What built this package: its version and, run from a source checkout (where the code can
+    change without a new version), a digest of its modules, so an index is never read by other code."""
+    from ._version import __version__
+
+    here = Path(__file__).resolve().parent
+    if os.environ.get("OVERDUE_BOT_RELEASE") or not (here.parent.parent / "pyproject.toml").exists():
+        return __version__  # a wheel (or the wheel build, which must key its index as the wheel will)
+    try:
+        sources = [(p.name, p.read_bytes()) for p in sorted(here.rglob("*.py"))]
+    except OSError:
+        return __version__
+    return f"{__version__}+{digest(sources)[:16]}"
 
 
 def digest(*parts: object) -> str:

@@ -69,13 +69,14 @@ def _test(args: argparse.Namespace) -> int:
     from .bot import Bot
     from .testing import figures, run_paths
 
-    results = run_paths(args.paths, Bot(args.intents))
+    bot = Bot(args.intents)
+    results = run_paths(args.paths, bot)
     failed = [r for r in results if not r.ok]
     for r in failed:
         print(r.describe(), end="\n\n")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if args.figures:
-        print(figures(results).describe())
+        print(figures(results, bot.knowledge.texts.roles["chat"]).describe())
     return 1 if failed or not results else 0
 
 
@@ -91,8 +92,11 @@ def _dingtalk_stream(args: argparse.Namespace) -> int:
     client_id = args.client_id or os.environ.get("DINGTALK_CLIENT_ID", "")
     client_secret = args.client_secret or os.environ.get("DINGTALK_CLIENT_SECRET", "")
     if not client_id or not client_secret:
-        print("error: set --client-id and --client-secret (or DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET): "
-              "the robot's AppKey and AppSecret", file=sys.stderr)
+        print(
+            "error: set --client-id and --client-secret (or DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET): "
+            "the robot's AppKey and AppSecret",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     bot = Bot(args.intents or None, store=open_store(args.store))
@@ -111,8 +115,10 @@ def _serve(args: argparse.Namespace) -> int:
 
         from .channels import http  # noqa: F401  (checks starlette is there)
     except ImportError:
-        print("error: overdue-bot serve needs the optional extra 'server': pip install 'overdue-bot[server]'",
-              file=sys.stderr)
+        print(
+            "error: overdue-bot serve needs the optional extra 'server': pip install 'overdue-bot[server]'",
+            file=sys.stderr,
+        )
         return 2
     from .channels import logs
     from .channels.protocol import TimedH11Protocol
@@ -120,16 +126,33 @@ def _serve(args: argparse.Namespace) -> int:
 
     open_store(args.store)  # fail now, with a clear message, if the store cannot be opened
     if args.workers > 1 and not (args.store or "").startswith(("redis", "sqlite")):
-        print("warning: with several workers and the memory store, each worker keeps its own sessions; "
-              "use --store sqlite:///sessions.db or --store redis://…", file=sys.stderr)
+        print(
+            "warning: with several workers and the memory store, each worker keeps its own sessions; "
+            "use --store sqlite:///sessions.db or --store redis://…",
+            file=sys.stderr,
+        )
     os.environ["OVERDUE_BOT_STORE"] = args.store or ""
     os.environ["OVERDUE_BOT_INTENTS"] = args.intents or ""
     os.environ["OVERDUE_BOT_WECHAT_TOKEN"] = args.wechat_token or os.environ.get("WECHAT_TOKEN", "")
     os.environ["OVERDUE_BOT_WECHAT_WINDOW"] = str(args.wechat_window)
-    for name in ("wechat_aes_key", "wechat_aes_key_previous", "wechat_appid", "wecom_token", "wecom_aes_key",
-                 "wecom_corpid", "dingtalk_app_secret",
-                 "feishu_verification_token", "feishu_encrypt_key", "feishu_app_id", "feishu_app_secret",
-                 "feishu_domain", "handoff_webhook", "handoff_token", "review", "admin_token"):
+    for name in (
+        "wechat_aes_key",
+        "wechat_aes_key_previous",
+        "wechat_appid",
+        "wecom_token",
+        "wecom_aes_key",
+        "wecom_corpid",
+        "dingtalk_app_secret",
+        "feishu_verification_token",
+        "feishu_encrypt_key",
+        "feishu_app_id",
+        "feishu_app_secret",
+        "feishu_domain",
+        "handoff_webhook",
+        "handoff_token",
+        "review",
+        "admin_token",
+    ):
         os.environ[f"OVERDUE_BOT_{name.upper()}"] = getattr(args, name) or os.environ.get(name.upper(), "")
     os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
     for name in ("rate_session", "burst_session", "rate_client", "burst_client"):
@@ -146,10 +169,20 @@ def _serve(args: argparse.Namespace) -> int:
     TimedH11Protocol.header_timeout = args.header_timeout
     log_config = logs.config(fmt=args.log_format)
     logging.config.dictConfig(log_config)
-    config = uvicorn.Config("overdue_bot.channels.http:app_from_env", factory=True, host=args.host, port=args.port,
-                            workers=args.workers, log_config=log_config, access_log=False, http=TimedH11Protocol,
-                            timeout_keep_alive=args.keep_alive, limit_concurrency=args.limit_concurrency,
-                            backlog=args.backlog, timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        "overdue_bot.channels.http:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=log_config,
+        access_log=False,
+        http=TimedH11Protocol,
+        timeout_keep_alive=args.keep_alive,
+        limit_concurrency=args.limit_concurrency,
+        backlog=args.backlog,
+        timeout_graceful_shutdown=10,
+    )
     if args.workers > 1:
         from .channels.supervisor import Supervisor
 
@@ -163,6 +196,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _bounded(low: int, high: int) -> Any:
     """An argparse type: an integer in [low, high], or a clear usage error."""
+
     def parse(value: str) -> int:
         try:
             number = int(value)
@@ -184,21 +218,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     test = sub.add_parser("test", help="run scripted dialogue files")
     test.add_argument("paths", nargs="+", help="dialogue files or folders")
     test.add_argument("--intents", default=None)
-    test.add_argument("--figures", action="store_true",
-                      help="also print the repetition share and the answer lengths of these conversations")
+    test.add_argument(
+        "--figures",
+        action="store_true",
+        help="also print the repetition share and the answer lengths of these conversations",
+    )
     chk = sub.add_parser("check", help="lint the knowledge base (exit 1 on errors)")
-    chk.add_argument("--intents", default=None, help="a knowledge-base folder or intents file (default: shipped)")
+    chk.add_argument(
+        "--intents", default=None, help="a knowledge-base folder or intents file (default: shipped)"
+    )
     chk.add_argument("--format", choices=("text", "json"), default="text")
-    chk.add_argument("--folds", type=_bounded(0, 100), default=5,
-                     help="rounds of the left-out check (0 skips it; default 5)")
+    chk.add_argument(
+        "--folds",
+        type=_bounded(0, 100),
+        default=5,
+        help="rounds of the left-out check (0 skips it; default 5)",
+    )
     chk.add_argument("--all", action="store_true", help="list every finding, not 15 of each kind")
     rv = sub.add_parser("review", help="label what users asked that the bot was unsure about")
     rv.add_argument("queue", help="the folder or redis:// URL given to serve --review")
     rv.add_argument("--intents", default=None, help="the knowledge-base folder to add examples to")
-    rv.add_argument("--dialogues", nargs="*", default=None,
-                    help="dialogue files or folders to run afterwards (default: tests/dialogues, if there)")
-    rv.add_argument("--folds", type=_bounded(0, 100), default=0,
-                    help="rounds of check's left-out test afterwards (default 0: skipped, it takes a while)")
+    rv.add_argument(
+        "--dialogues",
+        nargs="*",
+        default=None,
+        help="dialogue files or folders to run afterwards (default: tests/dialogues, if there)",
+    )
+    rv.add_argument(
+        "--folds",
+        type=_bounded(0, 100),
+        default=0,
+        help="rounds of check's left-out test afterwards (default 0: skipped, it takes a while)",
+    )
     ev = sub.add_parser("eval", help="evaluate intent and slot accuracy on a labelled file")
     ev.add_argument("file")
     ev.add_argument("--intents", default=None)
@@ -207,64 +258,148 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_bounded(1, 65535), default=8000)
     serve.add_argument("--workers", type=_bounded(1, 64), default=1)
-    serve.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
+    serve.add_argument(
+        "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
+    )
     serve.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
     serve.add_argument("--wechat-token", default=None, help="enables /wechat (or set WECHAT_TOKEN)")
-    serve.add_argument("--log-messages", action="store_true",
-                       help="log message text (phone and ID numbers redacted); off by default")
-    serve.add_argument("--wechat-aes-key", default=None, help="safe mode: the EncodingAESKey (or WECHAT_AES_KEY)")
-    serve.add_argument("--wechat-aes-key-previous", default=None,
-                       help="the previous EncodingAESKey, still accepted during a key change")
+    serve.add_argument(
+        "--log-messages",
+        action="store_true",
+        help="log message text (phone and ID numbers redacted); off by default",
+    )
+    serve.add_argument(
+        "--wechat-aes-key", default=None, help="safe mode: the EncodingAESKey (or WECHAT_AES_KEY)"
+    )
+    serve.add_argument(
+        "--wechat-aes-key-previous",
+        default=None,
+        help="the previous EncodingAESKey, still accepted during a key change",
+    )
     serve.add_argument("--wechat-appid", default=None, help="safe mode: the AppID messages must be for")
     serve.add_argument("--wecom-token", default=None, help="enables /wecom (or WECOM_TOKEN)")
     serve.add_argument("--wecom-aes-key", default=None, help="the WeCom app's EncodingAESKey")
     serve.add_argument("--wecom-corpid", default=None, help="the CorpID WeCom messages must be for")
-    serve.add_argument("--dingtalk-app-secret", default=None,
-                       help="enables /dingtalk: the robot's AppSecret (or DINGTALK_APP_SECRET)")
-    serve.add_argument("--feishu-verification-token", default=None,
-                       help="enables /feishu with --feishu-app-id and --feishu-app-secret (or FEISHU_…)")
-    serve.add_argument("--feishu-encrypt-key", default=None, help="the Feishu app's Encrypt Key (recommended)")
+    serve.add_argument(
+        "--dingtalk-app-secret",
+        default=None,
+        help="enables /dingtalk: the robot's AppSecret (or DINGTALK_APP_SECRET)",
+    )
+    serve.add_argument(
+        "--feishu-verification-token",
+        default=None,
+        help="enables /feishu with --feishu-app-id and --feishu-app-secret (or FEISHU_…)",
+    )
+    serve.add_argument(
+        "--feishu-encrypt-key", default=None, help="the Feishu app's Encrypt Key (recommended)"
+    )
     serve.add_argument("--feishu-app-id", default=None, help="the Feishu app's App ID, for the reply API")
     serve.add_argument("--feishu-app-secret", default=None, help="the Feishu app's App Secret")
-    serve.add_argument("--feishu-domain", default=None,
-                       help="the open API's base URL (default https://open.feishu.cn; Lark: https://open.larksuite.com)")
-    serve.add_argument("--handoff-webhook", default=None,
-                       help="URL told (POST JSON) when a session is handed to a person (bot.yaml handoff)")
-    serve.add_argument("--handoff-token", default=None,
-                       help="enables POST /v1/handoff/{start,release} with 'Authorization: Bearer TOKEN'")
-    serve.add_argument("--wechat-window", type=_bounded(1, 86400), default=300,
-                       help="seconds a signed WeChat request stays valid (default 300)")
-    serve.add_argument("--header-timeout", type=_bounded(1, 600), default=10,
-                       help="seconds a connection has to send a request's headers (default 10)")
-    serve.add_argument("--keep-alive", type=_bounded(1, 600), default=5,
-                       help="seconds an idle keep-alive connection stays open (default 5)")
-    serve.add_argument("--limit-concurrency", type=_bounded(1, 1_000_000), default=1000,
-                       help="connections and requests at once before new ones get 503 (default 1000)")
-    serve.add_argument("--backlog", type=_bounded(1, 65535), default=2048,
-                       help="connections waiting to be accepted (default 2048)")
-    serve.add_argument("--review", default=None,
-                       help="record turns the bot was unsure about, redacted, in this folder or redis:// URL")
-    serve.add_argument("--admin-token", default=None,
-                       help="enables POST /v1/admin/reload with 'Authorization: Bearer TOKEN' (or ADMIN_TOKEN)")
-    serve.add_argument("--rate-session", type=_bounded(0, 1_000_000), default=30,
-                       help="messages per minute one session may send (0: no limit; default 30)")
-    serve.add_argument("--burst-session", type=_bounded(1, 1_000_000), default=20,
-                       help="messages one session may send at once before the rate applies (default 20)")
-    serve.add_argument("--rate-client", type=_bounded(0, 10_000_000), default=0,
-                       help="requests per minute one client address may send (default 0: off; behind a proxy "
-                            "every user shares its address)")
-    serve.add_argument("--burst-client", type=_bounded(1, 10_000_000), default=60,
-                       help="requests one client address may send at once (default 60)")
-    serve.add_argument("--log-format", choices=("text", "json"), default="text",
-                       help="log lines as text (default) or one JSON object per line")
+    serve.add_argument(
+        "--feishu-domain",
+        default=None,
+        help="the open API's base URL (default https://open.feishu.cn; Lark: https://open.larksuite.com)",
+    )
+    serve.add_argument(
+        "--handoff-webhook",
+        default=None,
+        help="URL told (POST JSON) when a session is handed to a person (bot.yaml handoff)",
+    )
+    serve.add_argument(
+        "--handoff-token",
+        default=None,
+        help="enables POST /v1/handoff/{start,release} with 'Authorization: Bearer TOKEN'",
+    )
+    serve.add_argument(
+        "--wechat-window",
+        type=_bounded(1, 86400),
+        default=300,
+        help="seconds a signed WeChat request stays valid (default 300)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=_bounded(1, 600),
+        default=10,
+        help="seconds a connection has to send a request's headers (default 10)",
+    )
+    serve.add_argument(
+        "--keep-alive",
+        type=_bounded(1, 600),
+        default=5,
+        help="seconds an idle keep-alive connection stays open (default 5)",
+    )
+    serve.add_argument(
+        "--limit-concurrency",
+        type=_bounded(1, 1_000_000),
+        default=1000,
+        help="connections and requests at once before new ones get 503 (default 1000)",
+    )
+    serve.add_argument(
+        "--backlog",
+        type=_bounded(1, 65535),
+        default=2048,
+        help="connections waiting to be accepted (default 2048)",
+    )
+    serve.add_argument(
+        "--review",
+        default=None,
+        help="record turns the bot was unsure about, redacted, in this folder or redis:// URL",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=None,
+        help="enables POST /v1/admin/reload with 'Authorization: Bearer TOKEN' (or ADMIN_TOKEN)",
+    )
+    serve.add_argument(
+        "--rate-session",
+        type=_bounded(0, 1_000_000),
+        default=30,
+        help="messages per minute one session may send (0: no limit; default 30)",
+    )
+    serve.add_argument(
+        "--burst-session",
+        type=_bounded(1, 1_000_000),
+        default=20,
+        help="messages one session may send at once before the rate applies (default 20)",
+    )
+    serve.add_argument(
+        "--rate-client",
+        type=_bounded(0, 10_000_000),
+        default=0,
+        help="requests per minute one client address may send (default 0: off; behind a proxy "
+        "every user shares its address)",
+    )
+    serve.add_argument(
+        "--burst-client",
+        type=_bounded(1, 10_000_000),
+        default=60,
+        help="requests one client address may send at once (default 60)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text (default) or one JSON object per line",
+    )
     stream = sub.add_parser("dingtalk-stream", help="the DingTalk robot in Stream mode (extra 'dingtalk')")
     stream.add_argument("--client-id", default=None, help="the robot's AppKey (or DINGTALK_CLIENT_ID)")
-    stream.add_argument("--client-secret", default=None, help="the robot's AppSecret (or DINGTALK_CLIENT_SECRET)")
-    stream.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
+    stream.add_argument(
+        "--client-secret", default=None, help="the robot's AppSecret (or DINGTALK_CLIENT_SECRET)"
+    )
+    stream.add_argument(
+        "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
+    )
     stream.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
     args = ap.parse_args(argv)
-    handler = {"chat": repl.chat, "check": _check, "review": _review, "test": _test, "eval": _eval, "serve": _serve,
-               "dingtalk-stream": _dingtalk_stream}[args.command]
+    handler = {
+        "chat": repl.chat,
+        "check": _check,
+        "review": _review,
+        "test": _test,
+        "eval": _eval,
+        "serve": _serve,
+        "dingtalk-stream": _dingtalk_stream,
+    }[args.command]
     try:
         return handler(args)
     except OverdueBotError as exc:

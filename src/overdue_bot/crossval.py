@@ -30,15 +30,16 @@ class Misranked:
 
 def misranked(kb: Knowledge, *, folds: int = FOLDS, understanding: object | None = None) -> list[Misranked]:
     """Every example of ``kb`` that its held-out parse misranks, in knowledge-base order."""
+    from .model import load
     from .nlu import Understanding
 
-    nlu = understanding if isinstance(understanding, Understanding) else Understanding(kb)
+    nlu = understanding if isinstance(understanding, Understanding) else load(kb).nlu
     analysed = [(text, intent, nlu.analyse(text)) for text, intent in nlu.examples]
     built = [(Example(a.canonical, intent), nlu._features(a)) for _, intent, a in analysed]
     out: list[Misranked] = []
     for fold in range(folds):
         keep = [b for i, b in enumerate(built) if i % folds != fold]
-        matcher = Matcher(keep, background=frozenset({"out_of_scope"}))
+        matcher = Matcher(keep, background=frozenset({"out_of_scope"}), config=nlu.config)
         for i in range(fold, len(analysed), folds):
             text, intent, a = analysed[i]
             if not a.canonical:
@@ -53,6 +54,8 @@ def misranked(kb: Knowledge, *, folds: int = FOLDS, understanding: object | None
 
 def describe(found: Sequence[Misranked], total: int) -> str:
     lines = [f"{len(found)} of {total} examples are misranked when left out:"]
-    lines += [f"  {m.intent} → {m.got}: {m.text}  (top-2: {', '.join(f'{n} {s:.2f}' for n, s in m.top2)})"
-              for m in found]
+    lines += [
+        f"  {m.intent} → {m.got}: {m.text}  (top-2: {', '.join(f'{n} {s:.2f}' for n, s in m.top2)})"
+        for m in found
+    ]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .config import DEFAULT, MatcherConfig
 from .knowledge import BANK_PRODUCTS, Intent, Knowledge
 from .models import Parse
 from .render import choose, duration, fill, money
@@ -30,48 +31,35 @@ from .slots import MASK_CHARS
 _SENTENCE = re.compile(r"(?<=[。！？])")
 #: (state, mode, event, handler), in the order events are tried; "*" matches any state or mode.
 TABLE: tuple[tuple[str, str, str, str], ...] = (
-    ("*", "*", "distress", "comfort"),              # crisis words: help lines; the session turns supportive
-    ("*", "support", "practical", "answer_kindly"),  # a clear practical question: answered, with one line of support
-    ("*", "support", "any", "support"),             # anything else in distress is listened to, never asked about
-    ("*", "*", "human", "answer"),                  # wants a person
+    ("*", "*", "distress", "comfort"),  # crisis words: help lines; the session turns supportive
+    (
+        "*",
+        "support",
+        "practical",
+        "answer_kindly",
+    ),  # a clear practical question: answered, with one line of support
+    ("*", "support", "any", "support"),  # anything else in distress is listened to, never asked about
+    ("*", "*", "human", "answer"),  # wants a person
     ("*", "*", "goodbye", "end"),
-    ("clarify", "*", "choice", "answer_choice"),    # 前者 / 第二个 / the intent's own words
+    ("clarify", "*", "choice", "answer_choice"),  # 前者 / 第二个 / the intent's own words
     ("awaiting", "*", "slot_filled", "answer_pending"),
     ("awaiting", "*", "dont_know", "answer_general"),
     ("awaiting", "*", "vague", "ask_again_or_general"),  # 很久了 / 好几个月: no value yet, asked once more
-    ("idle", "*", "what_now", "what_now"),          # 那我该怎么办: what to do, unless the topic has its own steps
-    ("idle", "*", "more", "go_on"),                 # 然后呢 / 嗯 / 不知道 with nothing pending
-    ("idle", "*", "same_topic", "answer_last"),     # 这样合法吗 / 真的吗: about what was just said
-    ("idle", "*", "complain", "complain"),          # 去哪投诉: where, for the lender and topic at hand
-    ("*", "*", "budget", "plan"),                   # 每个月最多能拿出一千五: a plan for the debts heard of
-    ("*", "*", "follow_up", "answer_last"),         # 花呗呢 / 不对，是十天 / 不是12天是42天: same topic, new facts
-    ("*", "*", "ambiguous", "clarify"),             # two intents too close to call
-    ("*", "*", "question", "answer_or_ask"),        # a topic question (asks for a needed slot)
-    ("*", "*", "new_debt", "list_debts"),           # 花呗也欠了五千: a further lender, noted
-    ("*", "*", "update", "answer_last"),            # new facts after a topic: the topic again, for them
-    ("*", "*", "worried", "reassure"),              # 我们老两口很害怕: calm first, then the next step
+    ("idle", "*", "what_now", "what_now"),  # 那我该怎么办: what to do, unless the topic has its own steps
+    ("idle", "*", "more", "go_on"),  # 然后呢 / 嗯 / 不知道 with nothing pending
+    ("idle", "*", "same_topic", "answer_last"),  # 这样合法吗 / 真的吗: about what was just said
+    ("idle", "*", "complain", "complain"),  # 去哪投诉: where, for the lender and topic at hand
+    ("*", "*", "budget", "plan"),  # 每个月最多能拿出一千五: a plan for the debts heard of
+    ("*", "*", "follow_up", "answer_last"),  # 花呗呢 / 不对，是十天 / 不是12天是42天: same topic, new facts
+    ("*", "*", "ambiguous", "clarify"),  # two intents too close to call
+    ("*", "*", "question", "answer_or_ask"),  # a topic question (asks for a needed slot)
+    ("*", "*", "new_debt", "list_debts"),  # 花呗也欠了五千: a further lender, noted
+    ("*", "*", "update", "answer_last"),  # new facts after a topic: the topic again, for them
+    ("*", "*", "worried", "reassure"),  # 我们老两口很害怕: calm first, then the next step
     ("awaiting", "*", "miss", "ask_again_or_general"),
-    ("*", "*", "lost", "lost"),                     # not understood in a debt conversation: asked, not dismissed
-    ("*", "*", "chat", "answer"),                   # greet, thanks, inform, out of scope …
+    ("*", "*", "lost", "lost"),  # not understood in a debt conversation: asked, not dismissed
+    ("*", "*", "chat", "answer"),  # greet, thanks, inform, out of scope …
 )
-
-#: the roles of intents in the conversation
-CHAT = frozenset({"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope"})
-SUPPORT_OFF = frozenset({"distress", "human_agent"}) | CHAT
-#: a practical question in support mode must be understood at least this well
-PRACTICAL = 0.3
-#: while waiting for a slot, a statement understood less well than this is no new question
-VAGUE = 0.4
-#: a message understood less well than STICKY stays on the topic of the conversation when that
-#: topic scores within STICKY_MARGIN of the best (他们让我先还两百表示诚意, after an old debt)
-STICKY = 0.3
-STICKY_MARGIN = 0.08
-#: in a conversation about a debt, a message with no debt words of its own (晚上十一点还打) is
-#: still a debt question when a debt intent scores at least this (the conversation is the evidence)
-IN_CONTEXT = 0.25
-#: in a debt conversation, a message no intent scores this well for is asked about, not dismissed as
-#: off topic (上面说15天内，我现在真没钱)
-LOST = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +85,10 @@ class Turn:
     event: str
 
 
+#: what a handler is: the session and message in, the next session (its state set) and the turn out
+Handler = Callable[["Session", "Message", str], "tuple[Session, Turn]"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Said:
     """An answer being composed: its lines, and what the session should remember of it."""
@@ -113,14 +105,20 @@ def _bare(text: str) -> str:
 
 def _bigrams(text: str) -> set[str]:
     chars = re.sub(r"[\W_a-z\d]+", "", text)
-    return {chars[i:i + 2] for i in range(len(chars) - 1)}
+    return {chars[i : i + 2] for i in range(len(chars) - 1)}
 
 
 class Dialogue:
     """Applies the table with the knowledge base's answers."""
 
-    def __init__(self, kb: Knowledge) -> None:
+    def __init__(self, kb: Knowledge, config: MatcherConfig = DEFAULT) -> None:
         self.kb = kb
+        self.config = c = config
+        roles = kb.texts.roles
+        #: small talk, never a topic; intents not answered as practical in support mode; budget = plan
+        self.chat, self.plan_intents = roles["chat"], roles["plan"]
+        self.support_off = roles["no_support"] | roles["chat"]
+        chat = self.chat
         self.intents: dict[str, Intent] = {it.name: it for it in kb.intents}
         self.kinds = {p.name: p.kind for p in kb.platforms}
         self.own_notes = {p.name: p.note for p in kb.platforms if p.note}
@@ -141,8 +139,11 @@ class Dialogue:
         self._worried = re.compile(alternatives("worried"))
         self._crisis = re.compile(alternatives("crisis"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
-        self._cue_words = [(it.name, [(c, tuple(w.lower() for w in ws)) for c, ws in it.cues.items()])
-                           for it in kb.intents if it.cues]
+        self._cue_words = [
+            (it.name, [(c, tuple(w.lower() for w in ws)) for c, ws in it.cues.items()])
+            for it in kb.intents
+            if it.cues
+        ]
         # what is left of an elliptical follow-up once slots are masked: 那P呢, D呢, 如果是P的话
         self._ellipsis = re.compile(f"^(?:{alternatives('follow_up_words')}|[{MASK_CHARS}])*$")
         self._will = re.compile(alternatives("will"))
@@ -156,34 +157,54 @@ class Dialogue:
             "choice": lambda s, m, i: self._choice(s, m.parse) is not None,
             "slot_filled": lambda s, m, i: s.state.split(":", 1)[1] in m.parse.slots,
             "dont_know": lambda s, m, i: bool(self._dont_know.search(m.text)),
-            "vague": lambda s, m, i: not m.question and not m.parse.slots and m.parse.confidence < VAGUE,
+            "vague": lambda s, m, i: not m.question and not m.parse.slots and m.parse.confidence < c.vague,
             "follow_up": self._follow_up,
-            "ambiguous": lambda s, m, i: self._is_topic(i) and i == m.parse.intent and self._ambiguous(m.parse),
+            "ambiguous": lambda s, m, i: (
+                self._is_topic(i) and i == m.parse.intent and self._ambiguous(m.parse)
+            ),
             "question": lambda s, m, i: self._is_topic(i),
-            "budget": lambda s, m, i: "monthly_budget" in m.parse.slots and (
-                not m.question or i in CHAT or i in ("negotiate_repayment", "repayment_priority")),
+            "budget": lambda s, m, i: (
+                "monthly_budget" in m.parse.slots and (not m.question or i in chat or i in self.plan_intents)
+            ),
             "new_debt": self._new_debt,
-            "what_now": lambda s, m, i: self._is_topic(s.last_intent) and bool(self._what_now_rx.match(_bare(m.text))),
+            "what_now": lambda s, m, i: (
+                self._is_topic(s.last_intent) and bool(self._what_now_rx.match(_bare(m.text)))
+            ),
             "more": lambda s, m, i: bool(self._more.match(_bare(m.text))),
-            "same_topic": lambda s, m, i: self._is_topic(s.last_intent) and bool(self._same.match(_bare(m.text))),
-            "complain": lambda s, m, i: s.last_intent not in (None, "harassment_complaint")
-            and bool(self._complain_rx.match(_bare(m.text))),
+            "same_topic": lambda s, m, i: (
+                self._is_topic(s.last_intent) and bool(self._same.match(_bare(m.text)))
+            ),
+            "complain": lambda s, m, i: (
+                s.last_intent not in (None, "harassment_complaint")
+                and bool(self._complain_rx.match(_bare(m.text)))
+            ),
             "update": lambda s, m, i: bool(m.parse.slots) and self._is_topic(s.last_intent),
-            "worried": lambda s, m, i: (i in CHAT or m.parse.confidence < VAGUE) and not m.parse.slots
-            and bool(self._worried.search(m.text)),
+            "worried": lambda s, m, i: (
+                (i in chat or m.parse.confidence < c.vague)
+                and not m.parse.slots
+                and bool(self._worried.search(m.text))
+            ),
             "miss": lambda s, m, i: True,
-            "lost": lambda s, m, i: i == "out_of_scope" and self._is_topic(s.last_intent)
-            and (m.parse.ranking[0][1] if m.parse.ranking else 0.0) < LOST,
+            "lost": lambda s, m, i: (
+                i == "out_of_scope"
+                and self._is_topic(s.last_intent)
+                and (m.parse.ranking[0][1] if m.parse.ranking else 0.0) < c.lost
+            ),
             "chat": lambda s, m, i: True,
         }
+        self._handlers = self._check_table()
 
     # ------------------------------------------------------------------ events
     def _is_topic(self, intent: str | None) -> bool:
-        return intent is not None and intent in self.intents and intent not in CHAT
+        return intent is not None and intent in self.intents and intent not in self.chat
 
     def _practical(self, s: Session, m: Message, intent: str) -> bool:
-        return intent not in SUPPORT_OFF and intent in self.intents and m.question \
-            and m.parse.confidence >= PRACTICAL
+        return (
+            intent not in self.support_off
+            and intent in self.intents
+            and m.question
+            and m.parse.confidence >= self.config.practical
+        )
 
     def _follow_up(self, s: Session, m: Message, intent: str) -> bool:
         said_facts = bool(set(m.parse.slots) - {"monthly_budget"}) or bool(m.debts) or m.product is not None
@@ -195,16 +216,20 @@ class Dialogue:
         """A statement naming a lender not heard of before, while others are already known."""
         known = {d.get("platform") for d in s.debts}
         bank_in_focus = self.kinds.get(s.focused.get("platform", "")) == "bank"
-        new = [d for d in m.debts if d["platform"] not in known
-               and not (bank_in_focus and self.kinds.get(d["platform"]) == "credit_card")]  # 是信用卡: its card
-        return intent in CHAT and bool(new) and any(d.get("platform") for d in s.debts)
+        new = [
+            d
+            for d in m.debts
+            if d["platform"] not in known
+            and not (bank_in_focus and self.kinds.get(d["platform"]) == "credit_card")
+        ]  # 是信用卡: its card
+        return intent in self.chat and bool(new) and any(d.get("platform") for d in s.debts)
 
     def _ambiguous(self, parse: Parse) -> bool:
-        topics = [(i, s) for i, s in parse.ranking if i not in CHAT]
-        if len(topics) < 2 or parse.ranking[0][0] in CHAT:
+        topics = [(i, s) for i, s in parse.ranking if i not in self.chat]
+        if len(topics) < 2 or parse.ranking[0][0] in self.chat:
             return False
         (_, s1), (_, s2) = topics[0], topics[1]
-        return s1 < 0.32 and s1 - s2 < 0.015
+        return s1 < self.config.clarify_below and s1 - s2 < self.config.clarify_margin
 
     def _choice(self, session: Session, parse: Parse) -> str | None:
         text = parse.text.strip().lower()
@@ -232,10 +257,17 @@ class Dialogue:
         ranking = dict(m.parse.ranking)
         top = m.parse.ranking[0][1] if m.parse.ranking else 0.0
         best = m.parse.ranking[0][0] if m.parse.ranking else intent
-        if intent == "out_of_scope" and self._is_topic(last) and self._is_topic(best) and top >= IN_CONTEXT:
+        c = self.config
+        if intent == "out_of_scope" and self._is_topic(last) and self._is_topic(best) and top >= c.in_context:
             intent = best
-        if (self._is_topic(last) and last != intent and top < STICKY and last in ranking
-                and ranking[last] >= top - STICKY_MARGIN and intent not in SUPPORT_OFF - CHAT):
+        if (
+            self._is_topic(last)
+            and last != intent
+            and top < c.sticky
+            and last in ranking
+            and ranking[last] >= top - c.sticky_margin
+            and intent not in self.support_off - self.chat
+        ):
             intent = str(last)
         for rule in self.texts.reported:
             if intent in rule.sources and any(w in m.text for w in rule.words):
@@ -245,7 +277,7 @@ class Dialogue:
         return intent
 
     def classify(self, session: Session, message: Message) -> tuple[str, str]:
-        """The event a message is and the handler the table gives it."""
+        """The event a message is and the handler the table gives it: the first row that fits."""
         intent = self.resolve(message, session.last_intent)
         state = session.state.split(":")[0]
         for row_state, row_mode, event, handler in TABLE:
@@ -254,6 +286,18 @@ class Dialogue:
             if self._events[event](session, message, intent):
                 return event, handler
         raise AssertionError("the table ends with a row for every message")  # pragma: no cover
+
+    def _check_table(self) -> dict[str, Handler]:
+        """Every event the table names has a test and every handler exists: checked once, at start."""
+        handlers: dict[str, Handler] = {}
+        for _, _, event, name in TABLE:
+            if event not in self._events:
+                raise AssertionError(f"the dialogue table names an unknown event {event!r}")
+            handler = getattr(self, "_" + name, None)
+            if not callable(handler):
+                raise AssertionError(f"the dialogue table names an unknown handler {name!r}")
+            handlers[name] = handler
+        return handlers
 
     # ------------------------------------------------------------------ step
     def step(self, session: Session, message: Message | Parse) -> tuple[Session, Turn]:
@@ -266,13 +310,21 @@ class Dialogue:
         heard = self._heard(message, event)
         cues = {**session.cues, **self._cues(message.text)}
         session = replace(merge(session, heard, self.kinds), cues=cues)
-        return getattr(self, "_" + handler)(session, message, event)
+        return self._handlers[handler](session, message, event)
 
     def _heard(self, m: Message, event: str) -> Heard:
         slots = m.parse.slots
-        values: dict[str, int] = {} if m.debts else {k: slots[k] for k in ("days_overdue", "amount") if k in slots}
-        return Heard(values, tuple(m.debts), m.product if not m.debts else None, slots.get("monthly_budget"),
-                     m.correction, elliptical=event == "follow_up")
+        values: dict[str, int] = (
+            {} if m.debts else {k: slots[k] for k in ("days_overdue", "amount") if k in slots}
+        )
+        return Heard(
+            values,
+            tuple(m.debts),
+            m.product if not m.debts else None,
+            slots.get("monthly_budget"),
+            m.correction,
+            elliptical=event == "follow_up",
+        )
 
     def _cues(self, text: str) -> dict[str, str]:
         """For each intent with cues, the first of its cases the text names."""
@@ -285,31 +337,38 @@ class Dialogue:
         return found
 
     # ------------------------------------------------------------------ handlers
-    def _answer(self, s: Session, m: Message, event: str, intent: str | None = None,
-                *, general: bool = False) -> tuple[Session, Turn]:
+    def _answer(
+        self, s: Session, m: Message, event: str, intent: str | None = None, *, general: bool = False
+    ) -> tuple[Session, Turn]:
         name = intent or self.resolve(m, s.last_intent)
         name = name if name in self.intents else "out_of_scope"
         facts = s.facts
         if general:
             facts = {k: v for k, v in facts.items() if k not in self.intents[name].needs}
         s, text, variant = self.compose(s, name, facts, m.text, event)
-        last = name if name not in CHAT else s.last_intent
-        return (replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
-                Turn(text, name, variant, event))
+        last = name if name not in self.chat else s.last_intent
+        return (
+            replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
+            Turn(text, name, variant, event),
+        )
 
     def _comfort(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         s, text, variant = self.compose(s, "distress", s.facts)
         if variant == "repeat":  # the help lines were given: listen, and keep one in reach
             return self._support(replace(s, mode="support"), m, event)
-        return (replace(s, state="idle", pending=None, asks=0, options=(), mode="support"),
-                Turn(text, "distress", variant, event))
+        return (
+            replace(s, state="idle", pending=None, asks=0, options=(), mode="support"),
+            Turn(text, "distress", variant, event),
+        )
 
     def _support(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         lines = [t for t in self.texts.support if not s.has_said(t)] or list(self.texts.support)
         text = lines[0] if lines else self.texts.support_line
         s = s.remember([text])
-        return (replace(s, state="idle", pending=None, asks=0, options=(), mode="support"),
-                Turn(text, "distress", "support", event))
+        return (
+            replace(s, state="idle", pending=None, asks=0, options=(), mode="support"),
+            Turn(text, "distress", "support", event),
+        )
 
     def _answer_kindly(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         s, turn = self._answer(s, m, event, general=True)
@@ -339,13 +398,23 @@ class Dialogue:
             return self._answer_general(s, m, event)
         return replace(s, asks=s.asks + 1), Turn(self.texts.ask_again, s.pending, "ask", event)
 
-    def _answer_or_ask(self, s: Session, m: Message, event: str, intent: str | None = None) -> tuple[Session, Turn]:
+    def _answer_or_ask(
+        self, s: Session, m: Message, event: str, intent: str | None = None
+    ) -> tuple[Session, Turn]:
         it = self.intents[intent or self.resolve(m, s.last_intent)]
         missing = [slot for slot in it.needs if s.facts.get(slot) is None]
         if missing:
-            return (replace(s, state=f"awaiting:{missing[0]}", pending=it.name, asks=1,
-                            last_intent=it.name, options=()),
-                    Turn(it.ask, it.name, "ask", event))
+            return (
+                replace(
+                    s,
+                    state=f"awaiting:{missing[0]}",
+                    pending=it.name,
+                    asks=1,
+                    last_intent=it.name,
+                    options=(),
+                ),
+                Turn(it.ask, it.name, "ask", event),
+            )
         return self._answer(s, m, event, it.name)
 
     def _answer_last(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
@@ -361,15 +430,20 @@ class Dialogue:
         return self._answer_or_ask(s, m, event, s.last_intent)
 
     def _clarify(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
-        topics = [i for i, _ in m.parse.ranking if i not in CHAT][:2]
+        topics = [i for i, _ in m.parse.ranking if i not in self.chat][:2]
         labels = [self.intents[i].label for i in topics]
         text = fill(self.texts.clarify, {"first": f"“{labels[0]}”", "second": f"“{labels[1]}”"})
-        return (replace(s, state="clarify", options=tuple(topics), pending=None),
-                Turn(text, None, "clarify", event))
+        return (
+            replace(s, state="clarify", options=tuple(topics), pending=None),
+            Turn(text, None, "clarify", event),
+        )
 
     def _reassure(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
-        calm = next((t for t in self.texts.reassure if not s.has_said(t)), self.texts.reassure[-1]) \
-            if self.texts.reassure else ""
+        calm = (
+            next((t for t in self.texts.reassure if not s.has_said(t)), self.texts.reassure[-1])
+            if self.texts.reassure
+            else ""
+        )
         lines = [line for line in (calm, self._next(s)) if line]
         return s.remember(lines), Turn("\n".join(lines), s.last_intent, "reassure", event)
 
@@ -386,7 +460,11 @@ class Dialogue:
 
     def _plan(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         several = sum(1 for d in s.debts if d.get("platform")) > 1
-        name = "repayment_priority" if several or s.last_intent == "repayment_priority" else "negotiate_repayment"
+        name = (
+            "repayment_priority"
+            if several or s.last_intent == "repayment_priority"
+            else "negotiate_repayment"
+        )
         return self._answer(s, m, event, name if name in self.intents else None)
 
     def _list_debts(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
@@ -397,19 +475,25 @@ class Dialogue:
         return s, Turn(text, "inform", "debts", event)
 
     def _what_now(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
-        if s.last_intent in self._own_steps or s.last_intent == "what_to_do" or "what_to_do" not in self.intents:
+        if (
+            s.last_intent in self._own_steps
+            or s.last_intent == "what_to_do"
+            or "what_to_do" not in self.intents
+        ):
             return self._go_on(s, m, event)
         return self._answer(s, m, event, "what_to_do")
 
     def _go_on(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         it = self.intents.get(s.last_intent or "")
-        if it is not None and it.name not in CHAT:
+        if it is not None and it.name not in self.chat:
             values = self.values(s.facts)
             for point in it.more:
                 text = fill(point, values)
                 if not s.has_said(text):
-                    return (replace(s.remember([text]), state="idle"),
-                            Turn(f"{self.texts.more_lead}{text}", it.name, "more", event))
+                    return (
+                        replace(s.remember([text]), state="idle"),
+                        Turn(f"{self.texts.more_lead}{text}", it.name, "more", event),
+                    )
         text = self._next(s)
         return s.remember([text]), Turn(text, s.last_intent, "next", event)
 
@@ -478,8 +562,9 @@ class Dialogue:
         # a debt as one phrase: 信用卡欠15万元，逾期半年 / 花呗欠5000元 / 借呗逾期12天
         said = [f"欠{values['money']}"] if "money" in values else []
         said += [f"逾期{values['duration']}"] if "duration" in values else []
-        values["debt_label"] = (slots.get("platform") or "") + "，".join(said) if said or slots.get("platform") \
-            else ""
+        values["debt_label"] = (
+            (slots.get("platform") or "") + "，".join(said) if said or slots.get("platform") else ""
+        )
         # who to call: the bank or lender by name, 发卡行 for a card of no named bank, else 平台
         platform = slots.get("platform")
         generic_card = kind == "credit_card" and self.kinds.get(platform or "") == "credit_card"
@@ -492,8 +577,11 @@ class Dialogue:
                 if snippet is not None:
                     values[name] = fill(snippet.text, values)
             if slots.get("debts") and "plan_line" in self.kb.snippets:
-                lines = [self._snippet("plan_line", {**d, "monthly_budget": budget}) or ""
-                         for d in slots["debts"] if d.get("platform")]
+                lines = [
+                    self._snippet("plan_line", {**d, "monthly_budget": budget}) or ""
+                    for d in slots["debts"]
+                    if d.get("platform")
+                ]
                 values["plan"] = "\n".join(line for line in lines if line)
         return values
 
@@ -519,8 +607,9 @@ class Dialogue:
             parts += [self.note(slots), self.texts.disclaimer]
         return "\n".join(p for p in parts if p), variant.name
 
-    def compose(self, s: Session, intent: str, facts: dict[str, Any], asked: str = "",
-                event: str = "") -> tuple[Session, str, str]:
+    def compose(
+        self, s: Session, intent: str, facts: dict[str, Any], asked: str = "", event: str = ""
+    ) -> tuple[Session, str, str]:
         """The answer as this conversation needs it: nothing said twice.
 
         Lines already said are left out; the lender's note comes once per lender and the disclaimer
@@ -535,7 +624,7 @@ class Dialogue:
         fresh = [kept for line in body if not s.has_said(line) and (kept := self._unsaid(s, line))]
         name = variant.name
         platform = facts.get("platform")
-        if body and not fresh and it.name not in CHAT:
+        if body and not fresh and it.name not in self.chat:
             name = "repeat"
             extra = [fill(p, values) for p in it.more]
             extra = [p for p in extra if not s.has_said(p)]
@@ -565,4 +654,3 @@ class Dialogue:
         if len(parts) < 2:
             return line
         return "".join(p for p in parts if len(p.strip()) < 8 or not s.has_said(p))
-

@@ -21,8 +21,9 @@ class OverdueBotError(Exception):
 class KnowledgeError(OverdueBotError, ValueError):
     """A knowledge-base file is malformed; the message names the file, the intent and the field."""
 
-    def __init__(self, file: str, message: str, *, intent: str | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, file: str, message: str, *, intent: str | None = None, field: str | None = None
+    ) -> None:
         self.file = file
         self.intent = intent
         self.field = field
@@ -46,7 +47,4 @@ class MissingExtraError(OverdueBotError, ImportError):
     """An optional dependency is missing; the message says which extra to install."""
 
     def __init__(self, feature: str, extra: str) -> None:
-        super().__init__(
-            f"{feature} needs the optional extra {extra!r}: "
-            f"pip install 'overdue-bot[{extra}]'"
-        )
+        super().__init__(f"{feature} needs the optional extra {extra!r}: pip install 'overdue-bot[{extra}]'")

@@ -80,7 +80,7 @@ def slot_ok(expected: Any, got: Any) -> bool:
     """A days value may be a list of acceptable values."""
     if isinstance(expected, list):
         return got in expected
-    return expected == got
+    return bool(expected == got)
 
 
 def evaluate(cases: Sequence[Case], parse: Callable[[str], Parse]) -> Report:
@@ -120,8 +120,9 @@ def evaluate(cases: Sequence[Case], parse: Callable[[str], Parse]) -> Report:
         rec = tp[name] / support[name] if support[name] else 0.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
         per_intent[name] = (prec, rec, f1, support[name])
-    return Report(len(cases), intent_ok, slots_ok, values_ok, values_total, per_intent,
-                  confusions.most_common(), misses)
+    return Report(
+        len(cases), intent_ok, slots_ok, values_ok, values_total, per_intent, confusions.most_common(), misses
+    )
 
 
 def format_report(report: Report, *, misses: bool = True) -> str:

@@ -33,7 +33,9 @@ def add_example(kb_path: str | Path | None, intent: str, text: str) -> Path | No
     kb = knowledge.load(kb_path)
     found = next((it for it in kb.intents if it.name == intent), None)
     if found is None:
-        raise KnowledgeError(str(kb_path or knowledge.default_path()), f"no intent {intent!r} to add an example to")
+        raise KnowledgeError(
+            str(kb_path or knowledge.default_path()), f"no intent {intent!r} to add an example to"
+        )
     if text in found.examples:
         return None
     path = Path(found.source)

@@ -24,7 +24,7 @@ from .slots import Platform
 _BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+class _Loader(_BASE_LOADER):  # type: ignore[misc]
     """The safe loader, refusing a key written twice in one mapping (YAML would keep the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -33,11 +33,14 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is written twice (also at line {seen[key] + 1})",
-                    key_node.start_mark)
+                    None,
+                    None,
+                    f"the key {key!r} is written twice (also at line {seen[key] + 1})",
+                    key_node.start_mark,
+                )
             if isinstance(key, (str, int, float, bool)):
                 seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
+        return dict(super().construct_mapping(node, deep=deep))
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
@@ -143,6 +146,8 @@ class Texts:
     reassure: tuple[str, ...] = ()
     reported: tuple[Reported, ...] = ()
     handoff: Handoff = field(default_factory=Handoff)
+    #: intent roles: chat, social, no_support, plan (bot.yaml ``roles``)
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +177,12 @@ class Knowledge:
     latin_stopwords: tuple[str, ...] = ()
     #: where platforms, lexicon and bot came from (a small knowledge base may use the shipped ones)
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: words the matcher ignores; words that make a message a question (Chinese anywhere, English first)
+    stopwords: frozenset[str] = frozenset()
+    question_words: tuple[str, ...] = ()
+    question_words_en: tuple[str, ...] = ()
+    #: the words around a number that decide whether it is days overdue or an amount (CONTEXTS)
+    contexts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def default_path() -> Path:
@@ -209,15 +220,17 @@ def _str_list(value: Any, file: str, intent: str | None, fld: str, *, min_len: i
         value = [value]
     if not isinstance(value, list) or len(value) < min_len:
         need = f"a list of at least {min_len} strings" if min_len else "a list of strings"
-        raise KnowledgeError(file, f"must be {need} (got {_type_name(value)}: {value!r:.60})",
-                             intent=intent, field=fld)
+        raise KnowledgeError(
+            file, f"must be {need} (got {_type_name(value)}: {value!r:.60})", intent=intent, field=fld
+        )
     out = []
     for i, item in enumerate(value):
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             item = str(item)
         if not isinstance(item, str) or not item.strip():
-            raise KnowledgeError(file, f"item {i + 1} must be a non-empty string (got {item!r:.60})",
-                                 intent=intent, field=fld)
+            raise KnowledgeError(
+                file, f"item {i + 1} must be a non-empty string (got {item!r:.60})", intent=intent, field=fld
+            )
         out.append(item.strip())
     return tuple(out)
 
@@ -226,23 +239,35 @@ def _condition(when: Any, file: str, intent: str, fld: str) -> dict[str, Any]:
     if when is None:
         return {}
     if not isinstance(when, dict):
-        raise KnowledgeError(file, f"must be a mapping of conditions (got {_type_name(when)})",
-                             intent=intent, field=fld)
+        raise KnowledgeError(
+            file, f"must be a mapping of conditions (got {_type_name(when)})", intent=intent, field=fld
+        )
     unknown = set(when) - _CONDITION_KEYS
     if unknown:
         raise KnowledgeError(
-            file, f"unknown condition {sorted(unknown)[0]!r}; known: {', '.join(sorted(_CONDITION_KEYS))}",
-            intent=intent, field=fld)
+            file,
+            f"unknown condition {sorted(unknown)[0]!r}; known: {', '.join(sorted(_CONDITION_KEYS))}",
+            intent=intent,
+            field=fld,
+        )
     out: dict[str, Any] = {}
     for key, value in when.items():
         if key in ("days", "amount", "debts"):
-            if (not isinstance(value, list) or len(value) != 2
-                    or not all(v is None or isinstance(v, int) for v in value)):
-                raise KnowledgeError(file, f"{key} must be [min, max] with integers or null (got {value!r})",
-                                     intent=intent, field=fld)
+            if (
+                not isinstance(value, list)
+                or len(value) != 2
+                or not all(v is None or isinstance(v, int) for v in value)
+            ):
+                raise KnowledgeError(
+                    file,
+                    f"{key} must be [min, max] with integers or null (got {value!r})",
+                    intent=intent,
+                    field=fld,
+                )
             if value[0] is not None and value[1] is not None and value[0] > value[1]:
-                raise KnowledgeError(file, f"{key} range {value!r} is reversed: write [min, max]",
-                                     intent=intent, field=fld)
+                raise KnowledgeError(
+                    file, f"{key} range {value!r} is reversed: write [min, max]", intent=intent, field=fld
+                )
             out[key] = (value[0], value[1])
         elif key in ("has", "missing"):
             names = _str_list(value, file, intent, f"{fld}.{key}")
@@ -260,24 +285,38 @@ def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tupl
     if isinstance(raw, str):
         raw = [{"text": raw}]
     if not isinstance(raw, list) or not raw:
-        raise KnowledgeError(file, f"must be a non-empty list of answers (got {_type_name(raw)})",
-                             intent=intent, field="answers")
+        raise KnowledgeError(
+            file,
+            f"must be a non-empty list of answers (got {_type_name(raw)})",
+            intent=intent,
+            field="answers",
+        )
     out = []
     for i, item in enumerate(raw):
         fld = f"answers[{i}]"
         if isinstance(item, str):
             item = {"text": item}
         if not isinstance(item, dict):
-            raise KnowledgeError(file, f"must be a mapping with 'text' (got {_type_name(item)})",
-                                 intent=intent, field=fld)
+            raise KnowledgeError(
+                file, f"must be a mapping with 'text' (got {_type_name(item)})", intent=intent, field=fld
+            )
         text = item.get("text")
         if not isinstance(text, str) or not text.strip():
-            raise KnowledgeError(file, f"'text' must be a non-empty string (got {_type_name(text)})",
-                                 intent=intent, field=f"{fld}.text")
+            raise KnowledgeError(
+                file,
+                f"'text' must be a non-empty string (got {_type_name(text)})",
+                intent=intent,
+                field=f"{fld}.text",
+            )
         control = _CONTROL_CHARS.search(text)
         if control:
-            raise KnowledgeError(file, f"the text holds a control character U+{ord(control.group()):04X} (a "
-                                 "terminal escape sequence?)", intent=intent, field=f"{fld}.text")
+            raise KnowledgeError(
+                file,
+                f"the text holds a control character U+{ord(control.group()):04X} (a "
+                "terminal escape sequence?)",
+                intent=intent,
+                field=f"{fld}.text",
+            )
         unknown = set(item) - {"text", "when", "name"}
         if unknown:
             raise KnowledgeError(file, f"unknown key {sorted(unknown)[0]!r}", intent=intent, field=fld)
@@ -285,8 +324,12 @@ def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tupl
         name = str(item.get("name") or (f"variant{i + 1}" if when else "default"))
         out.append(Answer(text.strip(), when, name))
     if fallback and out[-1].when:
-        raise KnowledgeError(file, "the last answer must have no 'when': it is the general answer "
-                             "given when no condition holds", intent=intent, field=f"answers[{len(out) - 1}]")
+        raise KnowledgeError(
+            file,
+            "the last answer must have no 'when': it is the general answer given when no condition holds",
+            intent=intent,
+            field=f"answers[{len(out) - 1}]",
+        )
     return tuple(out)
 
 
@@ -296,8 +339,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def _intents(data: Any, file: str) -> list[Intent]:
     if not isinstance(data, dict):
-        raise KnowledgeError(file, f"'intents' must be a mapping of intent names (got {_type_name(data)})",
-                             field="intents")
+        raise KnowledgeError(
+            file, f"'intents' must be a mapping of intent names (got {_type_name(data)})", field="intents"
+        )
     out = []
     for name, body in data.items():
         name = str(name)
@@ -307,38 +351,66 @@ def _intents(data: Any, file: str) -> list[Intent]:
             raise KnowledgeError(file, f"must be a mapping (got {_type_name(body)})", intent=name)
         unknown = set(body) - _INTENT_KEYS
         if unknown:
-            raise KnowledgeError(file, f"unknown key; known: {', '.join(sorted(_INTENT_KEYS))}",
-                                 intent=name, field=sorted(unknown)[0])
+            raise KnowledgeError(
+                file,
+                f"unknown key; known: {', '.join(sorted(_INTENT_KEYS))}",
+                intent=name,
+                field=sorted(unknown)[0],
+            )
         examples = _str_list(body.get("examples"), file, name, "examples", min_len=1)
         for i, ex in enumerate(examples):
             if not any(ch.isalnum() for ch in ex):
-                raise KnowledgeError(file, f"example {i + 1} has no words ({ex!r}): it would match any "
-                                     "message of punctuation", intent=name, field="examples")
+                raise KnowledgeError(
+                    file,
+                    f"example {i + 1} has no words ({ex!r}): it would match any message of punctuation",
+                    intent=name,
+                    field="examples",
+                )
         needs = _str_list(body.get("needs") or [], file, name, "needs")
         bad = [n for n in needs if n not in SLOT_NAMES]
         if bad:
-            raise KnowledgeError(file, f"unknown slot {bad[0]!r}; known: {', '.join(SLOT_NAMES)}",
-                                 intent=name, field="needs")
+            raise KnowledgeError(
+                file, f"unknown slot {bad[0]!r}; known: {', '.join(SLOT_NAMES)}", intent=name, field="needs"
+            )
         ask = body.get("ask") or ""
         if needs and (not isinstance(ask, str) or not ask.strip()):
-            raise KnowledgeError(file, "an intent that needs a slot must say how to ask for it",
-                                 intent=name, field="ask")
+            raise KnowledgeError(
+                file, "an intent that needs a slot must say how to ask for it", intent=name, field="ask"
+            )
         legal = body.get("legal", False)
         if not isinstance(legal, bool):
             raise KnowledgeError(file, f"must be true or false (got {legal!r})", intent=name, field="legal")
         raw_cues = body.get("cues") or {}
         if not isinstance(raw_cues, dict):
-            raise KnowledgeError(file, "must be a mapping of cue name → list of words", intent=name, field="cues")
+            raise KnowledgeError(
+                file, "must be a mapping of cue name → list of words", intent=name, field="cues"
+            )
         cues = {str(k): _str_list(v, file, name, f"cues.{k}", min_len=1) for k, v in raw_cues.items()}
         answers = _answers(body.get("answers"), file, name)
         for i, a in enumerate(answers):
             unknown_cues = [c for c in a.when.get("cue", ()) if c not in cues]
             if unknown_cues:
-                raise KnowledgeError(file, f"cue {unknown_cues[0]!r} is not defined in 'cues'", intent=name,
-                                     field=f"answers[{i}].when.cue")
+                raise KnowledgeError(
+                    file,
+                    f"cue {unknown_cues[0]!r} is not defined in 'cues'",
+                    intent=name,
+                    field=f"answers[{i}].when.cue",
+                )
         more = _str_list(body.get("more") or [], file, name, "more")
-        out.append(Intent(name, examples, answers, needs, str(ask).strip(), legal, str(body.get("label") or name),
-                          file, cues, more))
+        out.append(
+            Intent(
+                name,
+                examples,
+                answers,
+                needs,
+                str(ask).strip(),
+                legal,
+                str(body.get("label") or name),
+                file,
+                cues,
+                more,
+            )
+        )
     return out
 
 
@@ -348,17 +420,21 @@ _PLATFORM_KEYS = {"name", "kind", "aliases", "prefixes", "loans", "note"}
 BANK_PRODUCTS = {"card": "credit_card", "loan": "bank_loan"}
 
 
-def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Kind],
-                                               dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+def _platforms(
+    data: Any, file: str
+) -> tuple[tuple[Platform, ...], dict[str, Kind], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
     if not isinstance(data, dict):
         raise KnowledgeError(file, "must be a mapping with 'platforms'", field="platforms")
     unknown = set(data) - {"kinds", "platforms", "not_lender_after", "products"}
     if unknown:
-        raise KnowledgeError(file, "unknown key; known: kinds, platforms, not_lender_after, products",
-                             field=sorted(unknown)[0])
+        raise KnowledgeError(
+            file, "unknown key; known: kinds, platforms, not_lender_after, products", field=sorted(unknown)[0]
+        )
     raw_kinds = data.get("kinds")
     if not isinstance(raw_kinds, dict) or not raw_kinds:
-        raise KnowledgeError(file, f"must be a mapping of kind names (got {_type_name(raw_kinds)})", field="kinds")
+        raise KnowledgeError(
+            file, f"must be a mapping of kind names (got {_type_name(raw_kinds)})", field="kinds"
+        )
     kinds: dict[str, Kind] = {}
     for name, body in raw_kinds.items():
         fld = f"kinds.{name}"
@@ -367,15 +443,20 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Ki
         if set(body) != _KIND_KEYS:
             odd = sorted(set(body) ^ _KIND_KEYS)[0]
             what = "unknown key" if odd in body else "missing key"
-            raise KnowledgeError(file, f"{what} {odd!r}; a kind has exactly {', '.join(sorted(_KIND_KEYS))}",
-                                 field=fld)
+            raise KnowledgeError(
+                file, f"{what} {odd!r}; a kind has exactly {', '.join(sorted(_KIND_KEYS))}", field=fld
+            )
         for key in _KIND_KEYS:
             if not isinstance(body[key], str) or not body[key].strip():
                 raise KnowledgeError(file, "must be a non-empty string", field=f"{fld}.{key}")
-        kinds[str(name)] = Kind(str(name), body["label"].strip(), body["note"].strip(), body["complaint"].strip())
+        kinds[str(name)] = Kind(
+            str(name), body["label"].strip(), body["note"].strip(), body["complaint"].strip()
+        )
     for required in ("bank", *BANK_PRODUCTS.values()):
         if required not in kinds:
-            raise KnowledgeError(file, f"the kind {required!r} is required (banks resolve to it)", field="kinds")
+            raise KnowledgeError(
+                file, f"the kind {required!r} is required (banks resolve to it)", field="kinds"
+            )
     plats = data.get("platforms")
     if not isinstance(plats, list) or not plats:
         raise KnowledgeError(file, f"must be a non-empty list (got {_type_name(plats)})", field="platforms")
@@ -389,20 +470,31 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Ki
             raise KnowledgeError(file, f"unknown key {sorted(bad)[0]!r} of {p['name']}", field=fld)
         kind = p.get("kind")
         if kind not in kinds:
-            raise KnowledgeError(file, f"kind {kind!r} of {p['name']} is not one of {sorted(kinds)}",
-                                 field=f"{fld}.kind")
+            raise KnowledgeError(
+                file, f"kind {kind!r} of {p['name']} is not one of {sorted(kinds)}", field=f"{fld}.kind"
+            )
         loans = _str_list(p.get("loans") or [], file, None, f"{fld}.loans")
         if loans and kind != "bank":
-            raise KnowledgeError(file, f"only a bank has loan products ({p['name']} is {kind!r})",
-                                 field=f"{fld}.loans")
+            raise KnowledgeError(
+                file, f"only a bank has loan products ({p['name']} is {kind!r})", field=f"{fld}.loans"
+            )
         note = p.get("note") or ""
         if not isinstance(note, str):
             raise KnowledgeError(file, "must be a string", field=f"{fld}.note")
-        out.append(Platform(p["name"], kind, _str_list(p.get("aliases") or [], file, None, f"{fld}.aliases"),
-                            _str_list(p.get("prefixes") or [], file, None, f"{fld}.prefixes"), loans,
-                            note.strip()))
-    stop = {str(k): _str_list(v or [], file, None, f"not_lender_after.{k}")
-            for k, v in (data.get("not_lender_after") or {}).items()}
+        out.append(
+            Platform(
+                p["name"],
+                kind,
+                _str_list(p.get("aliases") or [], file, None, f"{fld}.aliases"),
+                _str_list(p.get("prefixes") or [], file, None, f"{fld}.prefixes"),
+                loans,
+                note.strip(),
+            )
+        )
+    stop = {
+        str(k): _str_list(v or [], file, None, f"not_lender_after.{k}")
+        for k, v in (data.get("not_lender_after") or {}).items()
+    }
     products = data.get("products") or {}
     if not isinstance(products, dict) or set(products) - set(BANK_PRODUCTS):
         raise KnowledgeError(file, f"must map {' and '.join(BANK_PRODUCTS)} to word lists", field="products")
@@ -410,9 +502,43 @@ def _platforms(data: Any, file: str) -> tuple[tuple[Platform, ...], dict[str, Ki
     return tuple(out), kinds, stop, words
 
 
-_TEXT_KEYS = ("greeting", "disclaimer", "clarify", "empty", "not_text", "forget_slot", "complaint", "repeat", "same", "recap", "noted", "ask_again", "complain", "lost",
-              "more_lead", "next_days", "next_budget", "next_situation", "next_topic", "next_idle", "plan_total", "support_line")
-_BOT_KEYS = {*_TEXT_KEYS, "quick_replies", "dialogue", "snippets", "support", "reassure", "reported", "handoff"}
+_TEXT_KEYS = (
+    "greeting",
+    "disclaimer",
+    "clarify",
+    "empty",
+    "not_text",
+    "forget_slot",
+    "complaint",
+    "repeat",
+    "same",
+    "recap",
+    "noted",
+    "ask_again",
+    "complain",
+    "lost",
+    "more_lead",
+    "next_days",
+    "next_budget",
+    "next_situation",
+    "next_topic",
+    "next_idle",
+    "plan_total",
+    "support_line",
+)
+_BOT_KEYS = {
+    *_TEXT_KEYS,
+    "quick_replies",
+    "dialogue",
+    "snippets",
+    "support",
+    "reassure",
+    "reported",
+    "handoff",
+    "roles",
+}
+#: the roles bot.yaml must give (see its comments)
+ROLES = ("chat", "social", "no_support", "plan")
 
 
 def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
@@ -423,11 +549,21 @@ def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
     if unknown:
         close = difflib.get_close_matches(str(unknown[0]), _BOT_KEYS, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise KnowledgeError(file, f"unknown key; {hint}known: {', '.join(sorted(_BOT_KEYS))}", field=unknown[0])
+        raise KnowledgeError(
+            file, f"unknown key; {hint}known: {', '.join(sorted(_BOT_KEYS))}", field=unknown[0]
+        )
     for key in _TEXT_KEYS:
         value = data.get(key)
         if not isinstance(value, str) or not value.strip():
-            raise KnowledgeError(file, f"a required text is missing or empty (got {_type_name(value)})", field=key)
+            raise KnowledgeError(
+                file, f"a required text is missing or empty (got {_type_name(value)})", field=key
+            )
+    roles = data.get("roles")
+    if not isinstance(roles, dict) or set(roles) != set(ROLES):
+        got = sorted(roles) if isinstance(roles, dict) else _type_name(roles)
+        raise KnowledgeError(
+            file, f"must map exactly {', '.join(ROLES)} to lists of intents (got {got})", field="roles"
+        )
     words = data.get("dialogue") or {}
     if not isinstance(words, dict):
         raise KnowledgeError(file, "must be a mapping of name → list of words", field="dialogue")
@@ -442,20 +578,36 @@ def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
         fld = f"reported[{i}]"
         if not isinstance(item, dict) or set(item) != {"from", "to", "words"}:
             raise KnowledgeError(file, "each rule needs exactly 'from', 'to' and 'words'", field=fld)
-        reported.append(Reported(_str_list(item["from"], file, None, f"{fld}.from", min_len=1),
-                                 str(item["to"]), _str_list(item["words"], file, None, f"{fld}.words", min_len=1)))
-    texts = Texts(**{k: data[k].strip() for k in _TEXT_KEYS},
-                  quick_replies=_str_list(data.get("quick_replies") or [], file, None, "quick_replies"),
-                  dialogue={str(k): _str_list(v, file, None, f"dialogue.{k}") for k, v in words.items()},
-                  support=_str_list(data.get("support") or [], file, None, "support"),
-                  reassure=_str_list(data.get("reassure") or [], file, None, "reassure"),
-                  reported=tuple(reported), handoff=handoff.parse(data.get("handoff"), file))
-    checked = {str(name): _answers(v, file, f"snippet {name}", fallback=False) for name, v in snippets.items()}
+        reported.append(
+            Reported(
+                _str_list(item["from"], file, None, f"{fld}.from", min_len=1),
+                str(item["to"]),
+                _str_list(item["words"], file, None, f"{fld}.words", min_len=1),
+            )
+        )
+    texts = Texts(
+        **{k: data[k].strip() for k in _TEXT_KEYS},
+        quick_replies=_str_list(data.get("quick_replies") or [], file, None, "quick_replies"),
+        dialogue={str(k): _str_list(v, file, None, f"dialogue.{k}") for k, v in words.items()},
+        support=_str_list(data.get("support") or [], file, None, "support"),
+        reassure=_str_list(data.get("reassure") or [], file, None, "reassure"),
+        reported=tuple(reported),
+        handoff=handoff.parse(data.get("handoff"), file),
+        roles={k: frozenset(_str_list(roles[k], file, None, f"roles.{k}")) for k in ROLES},
+    )
+    checked = {
+        str(name): _answers(v, file, f"snippet {name}", fallback=False) for name, v in snippets.items()
+    }
     return texts, checked
 
 
-def _check_conditions(intents: list[Intent], snippets: Mapping[str, tuple[Answer, ...]], bot_file: str,
-                      platforms: tuple[Platform, ...], kinds: Mapping[str, Kind]) -> None:
+def _check_conditions(
+    intents: list[Intent],
+    snippets: Mapping[str, tuple[Answer, ...]],
+    bot_file: str,
+    platforms: tuple[Platform, ...],
+    kinds: Mapping[str, Kind],
+) -> None:
     """Every platform and kind a `when` names exists: a typo would silently never match."""
     names = {p.name for p in platforms}
     known_kinds = {*kinds, "none"}
@@ -465,26 +617,73 @@ def _check_conditions(intents: list[Intent], snippets: Mapping[str, tuple[Answer
         for i, a in enumerate(variants):
             for value in a.when.get("platform", ()):
                 if value not in names:
-                    raise KnowledgeError(file, f"unknown platform {value!r} (not in platforms.yaml)",
-                                         intent=owner, field=f"answers[{i}].when.platform")
+                    raise KnowledgeError(
+                        file,
+                        f"unknown platform {value!r} (not in platforms.yaml)",
+                        intent=owner,
+                        field=f"answers[{i}].when.platform",
+                    )
             for value in a.when.get("platform_kind", ()):
                 if value not in known_kinds:
-                    raise KnowledgeError(file, f"unknown kind {value!r}; known: {', '.join(sorted(known_kinds))}",
-                                         intent=owner, field=f"answers[{i}].when.platform_kind")
+                    raise KnowledgeError(
+                        file,
+                        f"unknown kind {value!r}; known: {', '.join(sorted(known_kinds))}",
+                        intent=owner,
+                        field=f"answers[{i}].when.platform_kind",
+                    )
 
 
 _SPECIAL = ("platforms", "lexicon", "bot")
+#: the word lists of lexicon.yaml's ``contexts`` (what each means: the comments there)
+CONTEXTS = (
+    "overdue_verbs",
+    "filler",
+    "not_days_before",
+    "not_days_after",
+    "amount_before",
+    "amount_after",
+    "not_amount_before",
+    "not_amount_after",
+)
 #: the crisis intent every knowledge base must have, and the help lines its answers must give
 SAFETY_INTENT = "distress"
 HELP_LINES = ("12356", "400-161-9995", "010-82951332", "110", "120")
 #: what answer templates may name: the slots, values derived from them, and the snippets
-TEMPLATE_VALUES = frozenset({
-    "days_overdue", "platform", "amount", "monthly_budget", "product", "duration", "money", "lender",
-    "complaint", "debt_label", "budget_money", "total_money", "months", "months_text", "plan_total", "plan",
-})
+TEMPLATE_VALUES = frozenset(
+    {
+        "days_overdue",
+        "platform",
+        "amount",
+        "monthly_budget",
+        "product",
+        "duration",
+        "money",
+        "lender",
+        "complaint",
+        "debt_label",
+        "budget_money",
+        "total_money",
+        "months",
+        "months_text",
+        "plan_total",
+        "plan",
+    }
+)
 #: and what bot.yaml's texts may name
-TEXT_VALUES = frozenset({"first", "second", "point", "label", "platform", "debt_label", "complaint", "total_money",
-                         "months_text", *TEMPLATE_VALUES})
+TEXT_VALUES = frozenset(
+    {
+        "first",
+        "second",
+        "point",
+        "label",
+        "platform",
+        "debt_label",
+        "complaint",
+        "total_money",
+        "months_text",
+        *TEMPLATE_VALUES,
+    }
+)
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -492,17 +691,24 @@ def _check_safety(intents: list[Intent], path: Path) -> None:
     """The crisis answers cannot silently go: the intent is there and every answer gives a help line."""
     found = [it for it in intents if it.name == SAFETY_INTENT]
     if not found:
-        raise KnowledgeError(str(path / "safety.yaml" if path.is_dir() else path),
-                             f"the crisis intent {SAFETY_INTENT!r} is missing (is safety.yaml empty or truncated?)",
-                             intent=SAFETY_INTENT)
+        raise KnowledgeError(
+            str(path / "safety.yaml" if path.is_dir() else path),
+            f"the crisis intent {SAFETY_INTENT!r} is missing (is safety.yaml empty or truncated?)",
+            intent=SAFETY_INTENT,
+        )
     for i, answer in enumerate(found[0].answers):
         if not any(line in answer.text for line in HELP_LINES):
-            raise KnowledgeError(found[0].source, f"a crisis answer must give a help line ({', '.join(HELP_LINES)})",
-                                 intent=SAFETY_INTENT, field=f"answers[{i}].text")
+            raise KnowledgeError(
+                found[0].source,
+                f"a crisis answer must give a help line ({', '.join(HELP_LINES)})",
+                intent=SAFETY_INTENT,
+                field=f"answers[{i}].text",
+            )
 
 
-def _check_placeholders(intents: list[Intent], snippets: Mapping[str, tuple[Answer, ...]], texts: Texts,
-                        bot_file: str) -> None:
+def _check_placeholders(
+    intents: list[Intent], snippets: Mapping[str, tuple[Answer, ...]], texts: Texts, bot_file: str
+) -> None:
     """Every {name} in a template is one the renderer fills: a typo would print nothing, silently."""
     known = TEMPLATE_VALUES | set(snippets)
 
@@ -541,8 +747,11 @@ def load(path: str | Path | None = None) -> Knowledge:
     for f in files:
         data = _read(f)
         if data is None:
-            raise KnowledgeError(str(f), "the file is empty (a truncated copy?): every file of the knowledge "
-                                 "base must hold its intents or settings")
+            raise KnowledgeError(
+                str(f),
+                "the file is empty (a truncated copy?): every file of the knowledge "
+                "base must hold its intents or settings",
+            )
         if not isinstance(data, dict):
             raise KnowledgeError(str(f), f"the top level must be a mapping (got {_type_name(data)})")
         if f.stem in _SPECIAL:
@@ -559,8 +768,9 @@ def load(path: str | Path | None = None) -> Knowledge:
     own_safety = path.is_dir() and any(f.stem == "safety" for f in files)
     if SAFETY_INTENT not in names and not own_safety:
         # no crisis answers of its own: the shipped ones come with it, as the catalogue does
-        intents += _intents((_read(default_path() / "safety.yaml") or {}).get("intents"),
-                            str(default_path() / "safety.yaml"))
+        intents += _intents(
+            (_read(default_path() / "safety.yaml") or {}).get("intents"), str(default_path() / "safety.yaml")
+        )
     if "platforms" not in special:
         raise KnowledgeError(str(path), "no platforms.yaml found")
     if not intents:
@@ -582,8 +792,14 @@ def load(path: str | Path | None = None) -> Knowledge:
     # rules about intents this knowledge base does not have stay idle (a smaller knowledge base may
     # reuse the shipped bot.yaml); `overdue-bot check` lists them
     names = {it.name for it in intents}
-    texts = replace(texts, reported=tuple(replace(r, sources=tuple(s for s in r.sources if s in names))
-                                          for r in texts.reported if r.target in names))
+    texts = replace(
+        texts,
+        reported=tuple(
+            replace(r, sources=tuple(s for s in r.sources if s in names))
+            for r in texts.reported
+            if r.target in names
+        ),
+    )
     lex_file = str(lex_path)
     typos = lexicon.get("typos") or {}
     if not isinstance(typos, dict):
@@ -602,12 +818,15 @@ def load(path: str | Path | None = None) -> Knowledge:
         raise KnowledgeError(lex_file, "must be a mapping of phrase → rewrite", field="clause_end")
     not_before = lexicon.get("not_before") or {}
     if not isinstance(not_before, dict):
-        raise KnowledgeError(lex_file, "must map a synonym to the words it is not rewritten before",
-                             field="not_before")
+        raise KnowledgeError(
+            lex_file, "must map a synonym to the words it is not rewritten before", field="not_before"
+        )
     keep = {str(k).lower(): _str_list(v, lex_file, None, f"not_before.{k}") for k, v in not_before.items()}
     for word in keep:
         if word not in synonyms:
-            raise KnowledgeError(lex_file, f"{word!r} is not a synonym of any group", field=f"not_before.{word}")
+            raise KnowledgeError(
+                lex_file, f"{word!r} is not a synonym of any group", field=f"not_before.{word}"
+            )
     domain = lexicon.get("domain") or {}
     if not isinstance(domain, dict) or set(domain) - {"strong", "weak"}:
         raise KnowledgeError(lex_file, "must map strong and weak to word lists", field="domain")
@@ -617,9 +836,39 @@ def load(path: str | Path | None = None) -> Knowledge:
         raise KnowledgeError(lex_file, "must be a mapping of unit → rewrite", field="after_number")
     sources = {stem: str(found[0]) for stem, found in special.items()}
     sources.setdefault("lexicon", lex_file)
-    return Knowledge(tuple(intents), platforms, kinds, stop,
-                     {str(k).lower(): str(v) for k, v in typos.items()}, synonyms, words,
-                     texts, snippets, {str(k).lower(): str(v) for k, v in clause_end.items()}, politeness,
-                     products, {str(k).lower(): str(v) for k, v in after_number.items()}, domain_words, keep,
-                     tuple(w.lower() for w in _str_list(lexicon.get("latin_stopwords") or [], lex_file, None,
-                                                        "latin_stopwords")), sources)
+    contexts = lexicon.get("contexts")
+    if not isinstance(contexts, dict) or set(contexts) != set(CONTEXTS):
+        got = sorted(contexts) if isinstance(contexts, dict) else _type_name(contexts)
+        raise KnowledgeError(
+            lex_file, f"must map exactly {', '.join(CONTEXTS)} to word lists (got {got})", field="contexts"
+        )
+    context_words = {k: _str_list(contexts[k], lex_file, None, f"contexts.{k}", min_len=1) for k in CONTEXTS}
+    stopwords = frozenset(_str_list(lexicon.get("stopwords") or [], lex_file, None, "stopwords"))
+    questions = _str_list(lexicon.get("question_words"), lex_file, None, "question_words", min_len=1)
+    questions_en = _str_list(lexicon.get("question_words_en") or [], lex_file, None, "question_words_en")
+    return Knowledge(
+        tuple(intents),
+        platforms,
+        kinds,
+        stop,
+        {str(k).lower(): str(v) for k, v in typos.items()},
+        synonyms,
+        words,
+        texts,
+        snippets,
+        {str(k).lower(): str(v) for k, v in clause_end.items()},
+        politeness,
+        products,
+        {str(k).lower(): str(v) for k, v in after_number.items()},
+        domain_words,
+        keep,
+        tuple(
+            w.lower()
+            for w in _str_list(lexicon.get("latin_stopwords") or [], lex_file, None, "latin_stopwords")
+        ),
+        sources,
+        stopwords,
+        questions,
+        tuple(w.lower() for w in questions_en),
+        context_words,
+    )

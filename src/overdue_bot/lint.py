@@ -26,7 +26,6 @@ from rapidfuzz import fuzz, process
 from . import crossval, knowledge
 from .errors import KnowledgeError
 from .knowledge import _PLACEHOLDER, _TEXT_KEYS, BANK_PRODUCTS, TEMPLATE_VALUES, Answer, Knowledge
-from .matcher import STOPWORDS
 from .render import matches
 
 ERROR = "error"
@@ -85,14 +84,21 @@ class Report:
         return [f for f in self.findings if f.level == WARNING]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "errors": len(self.errors), "warnings": len(self.warnings),
-                "figures": dict(self.figures), "findings": [asdict(f) for f in self.findings]}
+        return {
+            "path": self.path,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "figures": dict(self.figures),
+            "findings": [asdict(f) for f in self.findings],
+        }
 
     def describe(self, *, limit: int | None = 15) -> str:
         """The report for a person: errors first, then warnings, each kind capped at ``limit``."""
         fig = self.figures
-        lines = [f"overdue-bot check: {self.path} ({fig.get('intents', 0)} intents, "
-                 f"{fig.get('examples', 0)} examples)"]
+        lines = [
+            f"overdue-bot check: {self.path} ({fig.get('intents', 0)} intents, "
+            f"{fig.get('examples', 0)} examples)"
+        ]
         for level, found in ((ERROR, self.errors), (WARNING, self.warnings)):
             if not found:
                 continue
@@ -107,11 +113,15 @@ class Report:
                     lines.append(f"  … and {len(items) - len(shown)} more [{kind}] (--all lists them)")
         pairs = Counter((f.intent, f.detail.get("got")) for f in self.findings if f.kind == "left_out")
         if pairs:
-            lines.append("\nmost often confused when left out: " + ", ".join(
-                f"{a} → {b} ({n})" for (a, b), n in pairs.most_common(8)))
+            lines.append(
+                "\nmost often confused when left out: "
+                + ", ".join(f"{a} → {b} ({n})" for (a, b), n in pairs.most_common(8))
+            )
         if "left_out_share" in fig:
-            lines.append(f"\nleft out: {fig['misranked']} of {fig['examples']} examples misranked "
-                         f"({fig['left_out_share']:.1%}, {fig['folds']} folds)")
+            lines.append(
+                f"\nleft out: {fig['misranked']} of {fig['examples']} examples misranked "
+                f"({fig['left_out_share']:.1%}, {fig['folds']} folds)"
+            )
         lines.append(f"{len(self.errors)} errors, {len(self.warnings)} warnings")
         return "\n".join(lines)
 
@@ -129,11 +139,10 @@ def check(path: str | Path | None = None, config: LintConfig = LintConfig()) -> 
 
 def lint(kb: Knowledge, config: LintConfig = LintConfig(), *, path: str = "") -> Report:
     """Every check on a loaded knowledge base."""
-    from .dialogue import Dialogue
-    from .nlu import Understanding
+    from . import model
 
-    nlu = Understanding(kb)
-    dialogue = Dialogue(kb)
+    built = model.load(kb)
+    nlu, dialogue = built.nlu, built.dialogue
     analysed = {(text, intent): nlu.analyse(text) for text, intent in nlu.examples}
     findings: list[Finding] = []
     findings += _duplicates(kb, analysed, config)
@@ -148,17 +157,29 @@ def lint(kb: Knowledge, config: LintConfig = LintConfig(), *, path: str = "") ->
         missed = crossval.misranked(kb, folds=config.folds, understanding=nlu)
         for m in missed:
             top2 = ", ".join(f"{n} {s:.2f}" for n, s in m.top2)
-            findings.append(Finding(WARNING, "left_out", f"“{m.text}” is taken for {m.got} when left out "
-                                    f"(top-2: {top2})", source.get(m.intent, ""), m.intent, "examples",
-                                    {"text": m.text, "got": m.got, "top2": [list(t) for t in m.top2]}))
-        figures.update(misranked=len(missed), folds=config.folds,
-                       left_out_share=round(len(missed) / max(1, len(nlu.examples)), 4))
+            findings.append(
+                Finding(
+                    WARNING,
+                    "left_out",
+                    f"“{m.text}” is taken for {m.got} when left out (top-2: {top2})",
+                    source.get(m.intent, ""),
+                    m.intent,
+                    "examples",
+                    {"text": m.text, "got": m.got, "top2": [list(t) for t in m.top2]},
+                )
+            )
+        figures.update(
+            misranked=len(missed),
+            folds=config.folds,
+            left_out_share=round(len(missed) / max(1, len(nlu.examples)), 4),
+        )
     order = {ERROR: 0, WARNING: 1}
     findings.sort(key=lambda f: order[f.level])
     return Report(path, tuple(findings), figures)
 
 
 # ---------------------------------------------------------------------------- examples
+
 
 def _duplicates(kb: Knowledge, analysed: Mapping[tuple[str, str], Any], config: LintConfig) -> list[Finding]:
     """The same example (to the matcher) under two intents is an error; near-same is a warning;
@@ -170,24 +191,40 @@ def _duplicates(kb: Knowledge, analysed: Mapping[tuple[str, str], Any], config: 
     for text, intent, canon in items:
         key = (intent, canon)
         if key in first:
-            out.append(Finding(WARNING, "repeated", f"“{text}” reads as “{first[key]}” (same canonical form "
-                               f"{canon!r}): it adds nothing", source[intent], intent, "examples"))
+            out.append(
+                Finding(
+                    WARNING,
+                    "repeated",
+                    f"“{text}” reads as “{first[key]}” (same canonical form {canon!r}): it adds nothing",
+                    source[intent],
+                    intent,
+                    "examples",
+                )
+            )
         else:
             first[key] = text
     texts = [canon for _, _, canon in items]
     for i, (text, intent, canon) in enumerate(items):
-        for _, score, j in process.extract(canon, texts, scorer=fuzz.ratio, score_cutoff=config.near_duplicate,
-                                           limit=None):
+        for _, score, j in process.extract(
+            canon, texts, scorer=fuzz.ratio, score_cutoff=config.near_duplicate, limit=None
+        ):
             other_text, other, _ = items[j]
             if j <= i or other == intent:
                 continue
             same = score >= 100.0
             level, kind = (ERROR, "duplicate") if same else (WARNING, "near_duplicate")
             how = "the same example" if same else f"near-same ({score:.0f})"
-            out.append(Finding(level, kind, f"“{text}” and {other}'s “{other_text}” are {how} to the matcher",
-                               source[intent], intent, "examples",
-                               {"text": text, "other_intent": other, "other_text": other_text,
-                                "score": round(score, 1)}))
+            out.append(
+                Finding(
+                    level,
+                    kind,
+                    f"“{text}” and {other}'s “{other_text}” are {how} to the matcher",
+                    source[intent],
+                    intent,
+                    "examples",
+                    {"text": text, "other_intent": other, "other_text": other_text, "score": round(score, 1)},
+                )
+            )
     return out
 
 
@@ -196,31 +233,55 @@ def _thin(kb: Knowledge, analysed: Mapping[tuple[str, str], Any], config: LintCo
     out: list[Finding] = []
     for it in kb.intents:
         canon = [analysed[(ex, it.name)].canonical for ex in it.examples]
-        words = {t for ex in it.examples for t in analysed[(ex, it.name)].tokens if t not in STOPWORDS}
+        words = {t for ex in it.examples for t in analysed[(ex, it.name)].tokens if t not in kb.stopwords}
         if len(it.examples) < config.min_examples:
-            out.append(Finding(WARNING, "few_examples", f"only {len(it.examples)} examples (at least "
-                               f"{config.min_examples} let the matcher tell it from its neighbours)",
-                               it.source, it.name, "examples"))
+            out.append(
+                Finding(
+                    WARNING,
+                    "few_examples",
+                    f"only {len(it.examples)} examples (at least "
+                    f"{config.min_examples} let the matcher tell it from its neighbours)",
+                    it.source,
+                    it.name,
+                    "examples",
+                )
+            )
             continue
         n = len(canon)
         total = sum(s for c in canon for _, s, _ in process.extract(c, canon, scorer=fuzz.ratio, limit=None))
         similarity = (total - 100.0 * n) / (n * n - n)
         if len(words) < config.min_words or similarity > config.max_similarity:
-            out.append(Finding(WARNING, "little_variety", f"{n} examples but {len(words)} distinct words, "
-                               f"{similarity:.0f}% alike on average: add other ways people ask",
-                               it.source, it.name, "examples",
-                               {"words": len(words), "similarity": round(similarity, 1)}))
+            out.append(
+                Finding(
+                    WARNING,
+                    "little_variety",
+                    f"{n} examples but {len(words)} distinct words, "
+                    f"{similarity:.0f}% alike on average: add other ways people ask",
+                    it.source,
+                    it.name,
+                    "examples",
+                    {"words": len(words), "similarity": round(similarity, 1)},
+                )
+            )
     return out
 
 
 # ---------------------------------------------------------------------------- answers
 
 #: placeholders and the slots they need: without the slot they print nothing
-_NEEDS = {"days_overdue": ("days_overdue",), "duration": ("days_overdue",), "amount": ("amount",),
-          "money": ("amount",), "platform": ("platform",), "monthly_budget": ("monthly_budget",),
-          "budget_money": ("monthly_budget",), "total_money": ("monthly_budget", "amount"),
-          "months": ("monthly_budget", "amount"), "months_text": ("monthly_budget", "amount"),
-          "plan_total": ("monthly_budget", "amount")}
+_NEEDS = {
+    "days_overdue": ("days_overdue",),
+    "duration": ("days_overdue",),
+    "amount": ("amount",),
+    "money": ("amount",),
+    "platform": ("platform",),
+    "monthly_budget": ("monthly_budget",),
+    "budget_money": ("monthly_budget",),
+    "total_money": ("monthly_budget", "amount"),
+    "months": ("monthly_budget", "amount"),
+    "months_text": ("monthly_budget", "amount"),
+    "plan_total": ("monthly_budget", "amount"),
+}
 
 
 #: a placeholder between two word characters: empty, it glues them (只晚了的话, 欠了的钱); next to
@@ -258,10 +319,17 @@ def _points(variants: Sequence[Answer], kb: Knowledge, cues: Iterable[str]) -> I
             lenders += [(name, product) for product in products]
     cue_values: list[str | None] = [None, *cues] if "cue" in keys else [None]
     debt_counts = [0, 1, 2, 3] if "debts" in keys else [0]
-    for d, a, b, (lender, product), cue, n in itertools.product(days, amounts, budgets, lenders, cue_values,
-                                                                 debt_counts):
-        slots: dict[str, Any] = {"days_overdue": d, "amount": a, "monthly_budget": b, "platform": lender,
-                                 "product": product, "debts": [{"platform": f"p{i}"} for i in range(n)]}
+    for d, a, b, (lender, product), cue, n in itertools.product(
+        days, amounts, budgets, lenders, cue_values, debt_counts
+    ):
+        slots: dict[str, Any] = {
+            "days_overdue": d,
+            "amount": a,
+            "monthly_budget": b,
+            "platform": lender,
+            "product": product,
+            "debts": [{"platform": f"p{i}"} for i in range(n)],
+        }
         yield {"slots": slots, "cue": cue}
 
 
@@ -271,8 +339,10 @@ def _variants(kb: Knowledge, dialogue: Any) -> list[Finding]:
     places = [(it.source, it.name, it.answers, tuple(it.cues), True) for it in kb.intents]
     bot_file = kb.sources.get("bot", "bot.yaml")
     all_cues = {c for it in kb.intents for c in it.cues}
-    places += [(bot_file, f"snippet {name}", variants, tuple(all_cues), False)
-               for name, variants in kb.snippets.items()]
+    places += [
+        (bot_file, f"snippet {name}", variants, tuple(all_cues), False)
+        for name, variants in kb.snippets.items()
+    ]
     for file, owner, variants, cues, fallback in places:
         reached: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for point in _points(variants, kb, cues):
@@ -285,9 +355,17 @@ def _variants(kb: Knowledge, dialogue: Any) -> list[Finding]:
         for i, v in enumerate(variants):
             if i not in reached:
                 earlier = [variants[j].name for j in range(i) if j in reached]
-                out.append(Finding(ERROR, "unreachable", f"variant {v.name!r} ({dict(v.when)}) is never chosen: "
-                                   f"earlier variants ({', '.join(earlier) or 'none'}) take every case it covers",
-                                   file, owner, f"answers[{i}]"))
+                out.append(
+                    Finding(
+                        ERROR,
+                        "unreachable",
+                        f"variant {v.name!r} ({dict(v.when)}) is never chosen: "
+                        f"earlier variants ({', '.join(earlier) or 'none'}) take every case it covers",
+                        file,
+                        owner,
+                        f"answers[{i}]",
+                    )
+                )
                 continue
             if not fallback:
                 continue  # a snippet without its slot is left out whole, by design
@@ -296,10 +374,18 @@ def _variants(kb: Knowledge, dialogue: Any) -> list[Finding]:
                 empty = [s for s in reached[i] if any(s.get(slot) is None for slot in needed)]
                 if empty:
                     missing = sorted({slot for s in empty for slot in needed if s.get(slot) is None})
-                    out.append(Finding(WARNING, "unfilled", f"{{{name}}} prints nothing when "
-                                       f"{' and '.join(missing)} is unknown, and variant {v.name!r} is chosen then: "
-                                       f"add when: {{has: [{', '.join(needed)}]}} or leave the placeholder out",
-                                       file, owner, f"answers[{i}].text"))
+                    out.append(
+                        Finding(
+                            WARNING,
+                            "unfilled",
+                            f"{{{name}}} prints nothing when "
+                            f"{' and '.join(missing)} is unknown, and variant {v.name!r} is chosen then: "
+                            f"add when: {{has: [{', '.join(needed)}]}} or leave the placeholder out",
+                            file,
+                            owner,
+                            f"answers[{i}].text",
+                        )
+                    )
     return out
 
 
@@ -320,30 +406,54 @@ def _stages(kb: Knowledge) -> list[Finding]:
             for staged in groups.values():
                 if len(staged) < 2:
                     continue
-                ranges = sorted(((a.when[key][0] or 0, a.when[key][1], i, a) for i, a in staged),
-                                key=lambda r: (r[0], r[1] if r[1] is not None else float("inf")))
+                ranges = sorted(
+                    ((a.when[key][0] or 0, a.when[key][1], i, a) for i, a in staged),
+                    key=lambda r: (r[0], r[1] if r[1] is not None else float("inf")),
+                )
                 for (lo1, hi1, i1, a1), (lo2, hi2, i2, a2) in itertools.pairwise(ranges):
                     if hi1 is None or hi1 >= lo2:
-                        (elo, ehi), (llo, lhi) = ((lo1, hi1), (lo2, hi2)) if i1 < i2 else ((lo2, hi2), (lo1, hi1))
+                        (elo, ehi), (llo, lhi) = (
+                            ((lo1, hi1), (lo2, hi2)) if i1 < i2 else ((lo2, hi2), (lo1, hi1))
+                        )
                         if llo >= elo and (ehi is None or (lhi is not None and lhi <= ehi)):
                             continue  # the later stage is inside the earlier one: reported as unreachable
                         top = hi1 if hi1 is not None and (hi2 is None or hi1 <= hi2) else hi2
                         shared = f"{lo2}–{top if top is not None else '∞'}"
-                        out.append(Finding(ERROR, "overlap", f"stages {a1.name!r} {list(a1.when[key])} and "
-                                           f"{a2.name!r} {list(a2.when[key])} share {shared} {unit}: the earlier "
-                                           "one in the file takes them", it.source, it.name,
-                                           f"answers[{max(i1, i2)}].when.{key}"))
+                        out.append(
+                            Finding(
+                                ERROR,
+                                "overlap",
+                                f"stages {a1.name!r} {list(a1.when[key])} and "
+                                f"{a2.name!r} {list(a2.when[key])} share {shared} {unit}: the earlier "
+                                "one in the file takes them",
+                                it.source,
+                                it.name,
+                                f"answers[{max(i1, i2)}].when.{key}",
+                            )
+                        )
                     elif lo2 > hi1 + 1:
-                        out.append(Finding(WARNING, "gap", f"no stage covers {hi1 + 1}–{lo2 - 1} {unit} (between "
-                                           f"{a1.name!r} and {a2.name!r}): those get the general answer",
-                                           it.source, it.name, f"answers[{i2}].when.{key}"))
+                        out.append(
+                            Finding(
+                                WARNING,
+                                "gap",
+                                f"no stage covers {hi1 + 1}–{lo2 - 1} {unit} (between "
+                                f"{a1.name!r} and {a2.name!r}): those get the general answer",
+                                it.source,
+                                it.name,
+                                f"answers[{i2}].when.{key}",
+                            )
+                        )
     return out
 
 
 #: what each bot.yaml text is filled with when the bot says it (every other text is said as written)
 _FILLED_WITH: Mapping[str, frozenset[str]] = {
-    "clarify": frozenset({"first", "second"}), "lost": frozenset({"label"}), "recap": frozenset({"point"}),
-    "same": frozenset({"platform"}), "noted": TEMPLATE_VALUES, "complain": TEMPLATE_VALUES,
+    "clarify": frozenset({"first", "second"}),
+    "lost": frozenset({"label"}),
+    "recap": frozenset({"point"}),
+    "same": frozenset({"platform"}),
+    "noted": TEMPLATE_VALUES,
+    "complain": TEMPLATE_VALUES,
     "plan_total": TEMPLATE_VALUES,
 }
 
@@ -356,19 +466,38 @@ def _unfilled_texts(kb: Knowledge) -> list[Finding]:
         allowed = _FILLED_WITH.get(key, frozenset())
         for name in _PLACEHOLDER.findall(getattr(kb.texts, key)):
             if name not in allowed:
-                can = ", ".join(f"{{{n}}}" for n in sorted(allowed)) if len(allowed) < 5 else "the slot values"
-                out.append(Finding(ERROR, "never_filled", f"{{{name}}} is never filled in this text "
-                                   f"(it may use {can or 'no placeholder'})", bot_file, "", key))
+                can = (
+                    ", ".join(f"{{{n}}}" for n in sorted(allowed)) if len(allowed) < 5 else "the slot values"
+                )
+                out.append(
+                    Finding(
+                        ERROR,
+                        "never_filled",
+                        f"{{{name}}} is never filled in this text (it may use {can or 'no placeholder'})",
+                        bot_file,
+                        "",
+                        key,
+                    )
+                )
     for name, kind in kb.kinds.items():
         for fld, allowed in (("note", frozenset({"platform"})), ("complaint", TEMPLATE_VALUES)):
             for ph in _PLACEHOLDER.findall(getattr(kind, fld)):
                 if ph not in allowed:
-                    out.append(Finding(ERROR, "never_filled", f"{{{ph}}} is never filled in a kind's {fld}",
-                                       kb.sources.get("platforms", "platforms.yaml"), name, fld))
+                    out.append(
+                        Finding(
+                            ERROR,
+                            "never_filled",
+                            f"{{{ph}}} is never filled in a kind's {fld}",
+                            kb.sources.get("platforms", "platforms.yaml"),
+                            name,
+                            fld,
+                        )
+                    )
     return out
 
 
 # ---------------------------------------------------------------------------- lexicon
+
 
 def _idle_lexicon(kb: Knowledge, nlu: Any, analysed: Mapping[tuple[str, str], Any]) -> list[Finding]:
     """Language rules that connect nothing a person writes to any example.
@@ -390,44 +519,105 @@ def _idle_lexicon(kb: Knowledge, nlu: Any, analysed: Mapping[tuple[str, str], An
         if phrase.lower() in lenders or phrase.lower() in cleaned:
             return True
         words = nlu._canonical(nlu.tokenizer.cut(phrase.lower()))
-        return any(tokens[t] for t in words if t not in STOPWORDS)
+        return any(tokens[t] for t in words if t not in kb.stopwords)
 
     for typo, fix in kb.typos.items():
         if typo not in raw and not used(fix):
-            out.append(Finding(WARNING, "idle_rule", f"typo {typo!r} → {fix!r}: neither occurs in any example",
-                               lex, "", f"typos.{typo}"))
+            out.append(
+                Finding(
+                    WARNING,
+                    "idle_rule",
+                    f"typo {typo!r} → {fix!r}: neither occurs in any example",
+                    lex,
+                    "",
+                    f"typos.{typo}",
+                )
+            )
     for head in sorted(set(kb.synonyms.values())):
         if tokens[head] == 0:
             group = sorted(w for w, h in kb.synonyms.items() if h == head)
-            out.append(Finding(WARNING, "idle_rule", f"synonym group {head!r} ({', '.join(group[:5])}): no example "
-                               "has the word after normalisation", lex, "", f"synonyms.{head}"))
+            out.append(
+                Finding(
+                    WARNING,
+                    "idle_rule",
+                    f"synonym group {head!r} ({', '.join(group[:5])}): no example "
+                    "has the word after normalisation",
+                    lex,
+                    "",
+                    f"synonyms.{head}",
+                )
+            )
     for word, after in kb.not_before.items():
         if tokens[word] == 0:
-            out.append(Finding(WARNING, "idle_rule", f"not_before {word!r}: no example has the word",
-                               lex, "", f"not_before.{word}"))
+            out.append(
+                Finding(
+                    WARNING,
+                    "idle_rule",
+                    f"not_before {word!r}: no example has the word",
+                    lex,
+                    "",
+                    f"not_before.{word}",
+                )
+            )
         for nxt in after:
             if tokens[nxt] == 0 and nxt not in raw:
-                out.append(Finding(WARNING, "idle_rule", f"not_before {word!r} → {nxt!r}: no example has {nxt!r}",
-                                   lex, "", f"not_before.{word}"))
+                out.append(
+                    Finding(
+                        WARNING,
+                        "idle_rule",
+                        f"not_before {word!r} → {nxt!r}: no example has {nxt!r}",
+                        lex,
+                        "",
+                        f"not_before.{word}",
+                    )
+                )
     for phrase, rewrite in kb.clause_end.items():
         if phrase not in raw and not used(rewrite):
-            out.append(Finding(WARNING, "idle_rule", f"clause_end {phrase!r} → {rewrite!r}: neither occurs in any "
-                               "example", lex, "", f"clause_end.{phrase}"))
+            out.append(
+                Finding(
+                    WARNING,
+                    "idle_rule",
+                    f"clause_end {phrase!r} → {rewrite!r}: neither occurs in any example",
+                    lex,
+                    "",
+                    f"clause_end.{phrase}",
+                )
+            )
     for unit, rewrite in kb.after_number.items():
         if not re.search(rf"\d\s*{re.escape(unit)}", raw) and rewrite.lower() not in cleaned:
-            out.append(Finding(WARNING, "idle_rule", f"after_number {unit!r}: never follows a number in an example",
-                               lex, "", f"after_number.{unit}"))
+            out.append(
+                Finding(
+                    WARNING,
+                    "idle_rule",
+                    f"after_number {unit!r}: never follows a number in an example",
+                    lex,
+                    "",
+                    f"after_number.{unit}",
+                )
+            )
     for word in kb.words:
         if tokens[word] == 0 and not used(word):
-            out.append(Finding(WARNING, "idle_rule", f"dictionary word {word!r}: no example uses it", lex, "",
-                               "words"))
+            out.append(
+                Finding(
+                    WARNING, "idle_rule", f"dictionary word {word!r}: no example uses it", lex, "", "words"
+                )
+            )
     names = {it.name for it in kb.intents}
     bot_file = kb.sources.get("bot", "bot.yaml")
     for i, rule in enumerate(_raw_reported(bot_file)):
         for intent in [rule.get("to"), *(rule.get("from") or [])]:
             if intent not in names:
-                out.append(Finding(WARNING, "idle_rule", f"reported rule names {intent!r}, which this knowledge "
-                                   "base does not have: the rule is skipped", bot_file, "", f"reported[{i}]"))
+                out.append(
+                    Finding(
+                        WARNING,
+                        "idle_rule",
+                        f"reported rule names {intent!r}, which this knowledge "
+                        "base does not have: the rule is skipped",
+                        bot_file,
+                        "",
+                        f"reported[{i}]",
+                    )
+                )
     return out
 
 

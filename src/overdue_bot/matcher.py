@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,24 +25,11 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from .config import DEFAULT, MatcherConfig
 from .slots import MASK_CHARS
+from .text import CJK
 
-# how much each kind of feature counts
-_TYPE_WEIGHT = {"w": 1.0, "b": 1.0, "c": 0.4, "q": 0.6}
-# how the three kinds of evidence are combined
-WEIGHTS = (0.4, 0.4, 0.2)
-#: weight of the perceptron's vote (a softmax probability at TEMPERATURE) added to the combined score
-LEARNED_WEIGHT = 0.05
-EPOCHS = 8
-SEEDS = 6
-TEMPERATURE = 3.0
-#: examples the fuzzy scorer compares with, the best by feature overlap
-CANDIDATES = 60
-#: of which at most this many from one intent
-PER_INTENT = 8
-#: examples kept per feature in the kNN index
-POSTINGS = 64
-STOPWORDS = frozenset("的 了 吗 呢 啊 吧 呀 哦 嘛 么 我 你 我的 是 在 就 都 也 和 跟 与 还是 那 这 请问 你好 一下 下".split())
+_CHARS = re.compile(f"[{CJK}{MASK_CHARS}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +40,14 @@ class Example:
     intent: str
 
 
-def features(text: str, tokens: Sequence[str], question: bool) -> set[str]:
-    """The feature set of a masked, canonical text."""
-    feats = {"w" + t for t in tokens if t not in STOPWORDS}
+def features(
+    text: str, tokens: Sequence[str], question: bool, stopwords: frozenset[str] = frozenset()
+) -> set[str]:
+    """The feature set of a masked, canonical text (``stopwords``: lexicon.yaml's, left out)."""
+    feats = {"w" + t for t in tokens if t not in stopwords}
     # characters and bigrams only of Chinese text: Latin words are already whole tokens
-    chars = "".join(ch for ch in text if ord(ch) > 0x2e80 or ch in MASK_CHARS)
-    feats.update("b" + chars[i:i + 2] for i in range(len(chars) - 1))
+    chars = "".join(_CHARS.findall(text))
+    feats.update("b" + chars[i : i + 2] for i in range(len(chars) - 1))
     feats.update("c" + ch for ch in chars)
     feats.add("q?" if question else "q.")
     return feats
@@ -66,14 +56,21 @@ def features(text: str, tokens: Sequence[str], question: bool) -> set[str]:
 class Matcher:
     """Scores every intent for a message; built once from the examples."""
 
-    def __init__(self, examples: Sequence[tuple[Example, set[str]]], *,
-                 background: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        examples: Sequence[tuple[Example, set[str]]],
+        *,
+        background: frozenset[str] = frozenset(),
+        config: MatcherConfig = DEFAULT,
+    ) -> None:
         """Index the examples and train the perceptron (see ``state`` to skip this next time).
 
         ``background`` intents (out_of_scope) are ranked like any other, but their examples do not
         count in how much a word tells the other intents apart: 怎么办 in 腿抽筋了怎么办 must not make
         怎么办 a weaker sign of what_to_do.
         """
+        self.config = c = config
+        self.type_weight = _type_weights(c)
         exs = [ex for ex, _ in examples]
         self.intents = sorted({ex.intent for ex in exs})
         n = len(examples)
@@ -88,12 +85,17 @@ class Matcher:
                 intent_df[f].add(ex.intent)
         k = len(self.intents)
         # a feature is worth what it tells apart: rare across examples and, above all, across intents
+        tw = self.type_weight
         idf = {
-            f: (0.5 * math.log((n + 1) / (df[f] + 1)) + math.log((k + 1) / max(1, len(intent_df[f]))) + 0.2)
-            * _TYPE_WEIGHT[f[0]]
+            f: (
+                c.df_share * math.log((n + 1) / (df[f] + 1))
+                + math.log((k + 1) / max(1, len(intent_df[f])))
+                + c.idf_floor
+            )
+            * tw[f[0]]
             for f in intent_df
         }
-        self.oov = 0.5 * (0.5 * math.log(n + 1) + math.log(k + 1) + 0.2)
+        self.oov = c.oov_share * (c.df_share * math.log(n + 1) + math.log(k + 1) + c.idf_floor)
         index = {intent: i for i, intent in enumerate(self.intents)}
         self.example_intent = [index[ex.intent] for ex in exs]
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -111,7 +113,7 @@ class Matcher:
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             for f, v in vec.items():
                 cent[f].append((i, v / norm))
-        learned = train(examples, self.intents)
+        learned = train(examples, self.intents, c)
         # the kNN part skips single characters and features found in more than a twentieth of
         # the examples: they hardly separate examples (the centroid still counts them) but would
         # make every message walk most of the index
@@ -119,15 +121,18 @@ class Matcher:
         # stays flat however large the knowledge base grows
         # (counted without the background examples, whose everyday words must not push a
         # feature such as 怎么办 out of the index)
-        limit = max(20, sum(1 for e in exs if e.intent not in background) // 20)
+        limit = max(
+            c.knn_min_limit, int(sum(1 for e in exs if e.intent not in background) * c.knn_df_share + 1e-9)
+        )
 
         def knn(f: str) -> list[tuple[int, float]]:
             if df[f] > limit or f[0] == "c":
                 return []
-            return heapq.nlargest(POSTINGS, postings[f], key=lambda p: p[1])
+            return heapq.nlargest(c.postings, postings[f], key=lambda p: p[1])
 
-        self.table: dict[str, tuple[float, list[tuple[int, float]], list[tuple[int, float]],
-                                    list[tuple[int, float]]]] = {
+        self.table: dict[
+            str, tuple[float, list[tuple[int, float]], list[tuple[int, float]], list[tuple[int, float]]]
+        ] = {
             f: (weight, knn(f), cent[f], [(index[i], w) for i, w in learned.get(f, {}).items()])
             for f, weight in idf.items()
         }
@@ -138,13 +143,20 @@ class Matcher:
         return (self.intents, self.oov, self.example_intent, self.texts, self.table)
 
     @classmethod
-    def from_state(cls, state: Any) -> Matcher:
-        """A matcher from ``state()``, without analysing or training anything."""
+    def from_state(cls, state: Any, config: MatcherConfig = DEFAULT) -> Matcher:
+        """A matcher from ``state()``, without analysing or training anything (built with ``config``)."""
         intents, oov, example_intent, texts, table = state
         if not (len(example_intent) == len(texts) and isinstance(table, dict) and isinstance(intents, list)):
             raise ValueError("not a matcher state")
         m = cls.__new__(cls)
-        m.intents, m.oov, m.example_intent, m.texts, m.table = intents, float(oov), example_intent, texts, table
+        m.intents, m.oov, m.example_intent, m.texts, m.table = (
+            intents,
+            float(oov),
+            example_intent,
+            texts,
+            table,
+        )
+        m.config, m.type_weight = config, _type_weights(config)
         return m
 
     def rank(self, text: str, feats: set[str]) -> list[tuple[str, float]]:
@@ -160,7 +172,7 @@ class Matcher:
             if row is None:
                 # words never seen in any example still count in the norm: a message that is
                 # mostly unknown (another topic, another language) must not look confident
-                sq += (self.oov * _TYPE_WEIGHT[f[0]]) ** 2
+                sq += (self.oov * self.type_weight[f[0]]) ** 2
                 continue
             w, postings, centroid, learned = row
             sq += w * w
@@ -184,50 +196,67 @@ class Matcher:
         # keeps the cost flat however many examples the knowledge base grows to
         # and at most PER_INTENT of one intent, so that one crowded intent (the many everyday
         # questions of out_of_scope) cannot push every other intent's examples out
+        c = self.config
         candidates = []
         taken = [0] * k
-        for idx in heapq.nlargest(CANDIDATES * 3, dots, key=dots.__getitem__):
+        for idx in heapq.nlargest(c.candidates * 3, dots, key=dots.__getitem__):
             i = intent_of[idx]
-            if taken[i] < PER_INTENT:
+            if taken[i] < c.per_intent:
                 taken[i] += 1
                 candidates.append(idx)
-                if len(candidates) == CANDIDATES:
+                if len(candidates) == c.candidates:
                     break
         fz = [0.0] * k
-        for _, score, idx in process.extract(text, {i: self.texts[i] for i in candidates},
-                                             scorer=fuzz.ratio, limit=None):
+        for _, score, idx in process.extract(
+            text, {i: self.texts[i] for i in candidates}, scorer=fuzz.ratio, limit=None
+        ):
             i = intent_of[idx]
             if fz[i] == 0.0:
                 fz[i] = score / 100.0
         top = max(raw)
-        exp = [math.exp((v - top) / TEMPERATURE) for v in raw]
+        exp = [math.exp((v - top) / c.temperature) for v in raw]
         z = sum(exp)
-        a, b, c = WEIGHTS
+        second = c.knn_second
         scores = [
-            (intent, (a * (0.8 * top1[i] + 0.2 * top2[i]) + b * cent[i]) / qnorm + c * fz[i]
-             + LEARNED_WEIGHT * exp[i] / z)
+            (
+                intent,
+                (c.knn_weight * ((1 - second) * top1[i] + second * top2[i]) + c.centroid_weight * cent[i])
+                / qnorm
+                + c.fuzzy_weight * fz[i]
+                + c.learned_weight * exp[i] / z,
+            )
             for i, intent in enumerate(self.intents)
         ]
         scores.sort(key=lambda x: -x[1])
         return scores
 
 
-def train(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Averaged multiclass perceptrons over the example features, averaged again over SEEDS orders.
+def _type_weights(c: MatcherConfig) -> dict[str, float]:
+    return {"w": c.word_weight, "b": c.bigram_weight, "c": c.char_weight, "q": c.question_weight}
+
+
+def train(
+    examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str], config: MatcherConfig = DEFAULT
+) -> dict[str, dict[str, float]]:
+    """Averaged multiclass perceptrons over the example features, averaged again over ``seeds`` orders.
 
     One perceptron depends on the order it sees the examples in; the mean of a few fixed orders
     is steadier, and the result is deterministic for a given knowledge base.
     """
     total: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for seed in range(SEEDS):
-        for f, ws in _perceptron(examples, intents, seed).items():
+    seeds = config.seeds
+    if config.learned_weight == 0 or seeds == 0:
+        return {}  # the vote is switched off (an ablation): nothing to learn
+    for seed in range(seeds):
+        for f, ws in _perceptron(examples, intents, seed, config.epochs).items():
             for i, w in ws.items():
-                total[f][i] += w / SEEDS
+                total[f][i] += w / seeds
     return {f: {i: round(w, 4) for i, w in ws.items() if abs(w) > 1e-4} for f, ws in total.items()}
 
 
-def _perceptron(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str],
-                seed: int) -> dict[str, dict[str, float]]:
+def _perceptron(
+    examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str], seed: int, epochs: int
+) -> dict[str, dict[str, float]]:
     import random
 
     weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -236,7 +265,7 @@ def _perceptron(examples: Sequence[tuple[Example, set[str]]], intents: Sequence[
     order = {intent: n for n, intent in enumerate(intents)}
     rng = random.Random(seed)
     step = 1
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         rng.shuffle(data)
         for feats, gold in data:
             score: dict[str, float] = defaultdict(float)

@@ -4,36 +4,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from . import cache
+from .config import DEFAULT, MatcherConfig
 from .knowledge import Knowledge
 from .matcher import Example, Matcher, features
 from .models import Parse
 from .slots import MASK_CHARS, MASKS, SlotExtractor
-from .text import Replacer, clean, has_question, strip_noise
+from .text import CJK, CJK_CHAR, QuestionTest, Replacer, clean, strip_noise
 from .tokenizer import Tokenizer
 
 # spaces inside Chinese text or between a number and its unit carry nothing: 逾期 7 天
-_INNER_SPACE = re.compile(r"(?<=[\u4e00-\u9fff\d])\s+(?=[\u4e00-\u9fff\d])(?<![\d零一二两三四五六七八九十百千万]\s)"
-                          r"|(?<=[\u4e00-\u9fff\d])\s+(?=[^\d零一二两三四五六七八九十百千万\s])(?=[\u4e00-\u9fff])")
+_INNER_SPACE = re.compile(
+    rf"(?<=[{CJK}\d])\s+(?=[{CJK}\d])(?<![\d零一二两三四五六七八九十百千万]\s)"
+    rf"|(?<=[{CJK}\d])\s+(?=[^\d零一二两三四五六七八九十百千万\s])(?=[{CJK}])"
+)
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_RESIDUE = re.compile(f"[^\u4e00-\u9fff{MASK_CHARS}]")
+_RESIDUE = re.compile(f"[^{CJK}{MASK_CHARS}]")
 
-#: below this score nothing is understood and the intent is out_of_scope
-THRESHOLD = 0.15
-#: what a debt intent must score when the message shows only weak evidence of a debt (利息, 额度,
-#: a lender's name), or none at all (腿抽筋了怎么办); calibrated by benchmarks/ood.py
-WEAK_THRESHOLD = 0.25
-NONE_THRESHOLD = 0.45
-#: and, without strong evidence, by at least this much more than out_of_scope
-OUT_MARGIN = 0.15
-#: in a message of several clauses, the share of the score that the (last) asking clause carries
-QUESTION_WEIGHT = 0.3
 _CLAUSE = re.compile(r"[，,。.！!？?；;~…\s]+")
-#: intents that need no evidence of a debt: greetings, thanks, crisis words, a request for a person
-_SOCIAL = frozenset({"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "distress", "human_agent"})
 
 
 def _any_of(words: tuple[str, ...] | list[str]) -> re.Pattern[str]:
@@ -48,14 +37,14 @@ class Analysis:
     cleaned: str
     canonical: str
     tokens: tuple[str, ...]
-    slots: dict
+    slots: dict[str, Any]
     question: bool
     #: which product of a bank the message means ("card", "loan") or None; not a public slot
     product: str | None = None
     #: the message corrects a value said before (不是A是B, 说错了…)
     correction: bool = False
     #: per lender named, what the message says of it
-    debts: tuple[dict, ...] = ()
+    debts: tuple[dict[str, Any], ...] = ()
     #: evidence that the message is about an overdue debt: 2 strong, 1 weak, 0 none
     evidence: int = 0
 
@@ -65,64 +54,59 @@ class Analysis:
         return _RESIDUE.sub("", self.canonical)
 
 
-def _code_version() -> str:
-    """A digest of the modules that turn text into features."""
-    here = Path(__file__).resolve().parent
-    return cache.digest(*(
-        (here / name).read_bytes() for name in ("text.py", "slots.py", "nlu.py", "matcher.py", "numerals.py",
-                                                "tokenizer.py")
-    ))
+def dictionary_words(kb: Knowledge) -> list[str]:
+    """The words the segmenter must never split: the domain's, the synonyms', the masks, the lenders'."""
+    synonyms = {k for k in kb.synonyms if not re.search(r"[a-z]", k)}
+    words = [*kb.words, *sorted(set(kb.synonyms.values())), *sorted(synonyms), *MASKS.values()]
+    return words + [a for p in kb.platforms for a in (p.name, *p.aliases, *p.loans)]
 
 
 class Understanding:
     """The pure NLU pipeline built from a knowledge base."""
 
-    def __init__(self, kb: Knowledge, *, threshold: float = THRESHOLD) -> None:
+    def __init__(self, kb: Knowledge, *, config: MatcherConfig = DEFAULT, state: Any | None = None) -> None:
         self.kb = kb
-        self.threshold = threshold
+        self.config = config
+        self.threshold = config.threshold
         self.typos = Replacer(kb.typos)
         # synonyms rewrite whole words only: Latin phrases at letter boundaries before punctuation
         # goes, Chinese ones as jieba tokens (男朋友 is no 男+朋友 → 联系人, 亲戚 no 亲+戚)
         latin = {k: v for k, v in kb.synonyms.items() if re.search(r"[a-z]", k)}
-        self.latin_synonyms = Replacer({**dict.fromkeys(kb.latin_stopwords, " "), **latin},
-                                       prefix=r"(?<![a-z'])", suffix=r"(?![a-z'])")
+        self.latin_synonyms = Replacer(
+            {**dict.fromkeys(kb.latin_stopwords, " "), **latin}, prefix=r"(?<![a-z'])", suffix=r"(?![a-z'])"
+        )
         self.synonyms = {k: v for k, v in kb.synonyms.items() if k not in latin}
         self.clause_end = Replacer(kb.clause_end, suffix=r"(?=[?？。!！,，;；~\s]|$)")
         self.after_number = Replacer(kb.after_number, prefix=r"(?<=\d)\s*", suffix=r"(?![a-z])")
         self._strong = _any_of(kb.domain.get("strong", ()))
         self._weak = _any_of(kb.domain.get("weak", ()))
         self.politeness = Replacer(dict.fromkeys(kb.politeness, ""))
-        self.slots = SlotExtractor(kb.platforms, kb.not_lender_after, kb.products, kb.domain.get("strong", ()))
-        words = [*kb.words, *sorted(set(kb.synonyms.values())), *sorted(self.synonyms), *MASKS.values()]
-        words += [a for p in kb.platforms for a in (p.name, *p.aliases, *p.loans)]
-        self.tokenizer = Tokenizer(words)
+        self.slots = SlotExtractor(
+            kb.platforms, kb.not_lender_after, kb.products, kb.domain.get("strong", ()), kb.contexts
+        )
+        self.tokenizer = Tokenizer(dictionary_words(kb), config.min_freq)
+        self.has_question = QuestionTest(kb.question_words, kb.question_words_en)
         self.examples: list[tuple[str, str]] = [(ex, it.name) for it in kb.intents for ex in it.examples]
-        self.matcher = self._build()
+        #: whether the matcher was trained here (True) or taken from ``state``
+        self.built = False
+        self.matcher = self._build(state)
 
-    def _build(self) -> Matcher:
-        """Analyse every example and train the matcher, or reuse what an earlier start built.
-
-        The cache key covers the examples, the language data and this package's matching code,
-        so an edited knowledge base or a new version never reads a stale index.
-        """
-        kb = self.kb
-        key = cache.digest(self.examples, sorted(kb.typos.items()), sorted(kb.synonyms.items()), kb.words,
-                           kb.platforms, sorted(kb.not_lender_after.items()), sorted(kb.clause_end.items()),
-                           sorted(kb.after_number.items()), sorted(kb.domain.items()), sorted(kb.not_before.items()), kb.latin_stopwords, kb.politeness, sorted(kb.products.items()), _code_version())
-        name = f"overdue_bot-index-{key}.cache"
-        try:
-            matcher = Matcher.from_state(cache.load(name))
-            if len(matcher.texts) == len(self.examples):
-                return matcher
-        except (TypeError, ValueError, KeyError, AttributeError):
-            pass  # no cache, or one from something else: build afresh
+    def _build(self, state: Any | None) -> Matcher:
+        """The matcher from a saved state, or trained afresh from the analysed examples (pure: the
+        caller decides where a state comes from and where a new one goes, see ``model.load``)."""
+        if state is not None:
+            try:
+                matcher = Matcher.from_state(state, self.config)
+                if len(matcher.texts) == len(self.examples):
+                    return matcher
+            except (TypeError, ValueError, KeyError, AttributeError):
+                pass  # a state of something else: build afresh
         built = []
         for text, intent in self.examples:
             a = self.analyse(text)
             built.append((Example(a.canonical, intent), self._features(a)))
-        matcher = Matcher(built, background=frozenset({"out_of_scope"}))
-        cache.save(name, matcher.state(), family="overdue_bot-index-")
-        return matcher
+        self.built = True
+        return Matcher(built, background=frozenset({"out_of_scope"}), config=self.config)
 
     def analyse(self, text: str) -> Analysis:
         cleaned = _INNER_SPACE.sub("", self.after_number(self.typos(clean(text))))
@@ -131,8 +115,8 @@ class Understanding:
         polite_free = self.politeness(masked)
         # 你好，逾期会上征信吗 / …，谢谢: keep only what asks; but 好的谢谢你 is a thank-you, and
         # 师傅您好 a greeting: courtesy words go only where the rest carries a question of its own
-        rest = _CJK.findall(polite_free)
-        if len(rest) >= 5 or (len(rest) >= 2 and has_question(polite_free)):
+        rest = CJK_CHAR.findall(polite_free)
+        if len(rest) >= 5 or (len(rest) >= 2 and self.has_question(polite_free)):
             masked = polite_free
         text = strip_noise(self.latin_synonyms(masked))
         tokens = self._canonical(self.tokenizer.cut(text)) if text else ()
@@ -143,12 +127,20 @@ class Understanding:
             evidence = 1
         else:
             evidence = 0
-        return Analysis(cleaned, canonical, tokens, found.slots, has_question(cleaned), found.product,
-                        found.correction, found.debts, evidence)
+        return Analysis(
+            cleaned,
+            canonical,
+            tokens,
+            found.slots,
+            self.has_question(cleaned),
+            found.product,
+            found.correction,
+            found.debts,
+            evidence,
+        )
 
-    @staticmethod
-    def _features(a: Analysis) -> set[str]:
-        return features(a.canonical, a.tokens, a.question)
+    def _features(self, a: Analysis) -> set[str]:
+        return features(a.canonical, a.tokens, a.question, self.kb.stopwords)
 
     def _canonical(self, tokens: list[str]) -> tuple[str, ...]:
         """Each token that is a synonym becomes its group's word, unless the next word says otherwise."""
@@ -163,20 +155,21 @@ class Understanding:
         """The intents ranked for a message; in a story with a question, the question counts more.
 
         花呗逾期十天了，老公也不知道，会不会打电话给我家人: the clause that asks carries
-        QUESTION_WEIGHT of the score, the whole message the rest.
+        ``question_share`` of the score, the whole message the rest.
         """
         ranking = self.matcher.rank(a.canonical, self._features(a))
         clauses = [c for c in _CLAUSE.split(a.cleaned) if c.strip()]
         if len(clauses) < 2 or not a.question:
             return ranking
-        asking = [c for c in clauses if has_question(c)]
+        asking = [c for c in clauses if self.has_question(c)]
         if not asking or asking[-1] == a.cleaned:
             return ranking
         q = self.analyse(asking[-1])
         if not q.canonical:
             return ranking
         part = dict(self.matcher.rank(q.canonical, self._features(q)))
-        mixed = [(i, (1 - QUESTION_WEIGHT) * s + QUESTION_WEIGHT * part.get(i, 0.0)) for i, s in ranking]
+        share = self.config.question_share
+        mixed = [(i, (1 - share) * s + share * part.get(i, 0.0)) for i, s in ranking]
         return sorted(mixed, key=lambda x: -x[1])
 
     def decide(self, ranking: list[tuple[str, float]], evidence: int) -> tuple[str, float]:
@@ -190,11 +183,16 @@ class Understanding:
             best = next(((i, s) for i, s in ranking if i != "out_of_scope"), ranking[0])
             return best if best[1] >= self.threshold else ("out_of_scope", best[1])
         intent, score = ranking[0]
-        if intent in _SOCIAL or intent == "out_of_scope":
+        if intent in self.kb.texts.roles["social"] or intent == "out_of_scope":
             return (intent, score) if score >= self.threshold else ("out_of_scope", score)
-        need = WEAK_THRESHOLD if evidence == 1 else NONE_THRESHOLD
+        c = self.config
+        need = c.weak_threshold if evidence == 1 else c.none_threshold
         background = dict(ranking).get("out_of_scope", 0.0)
-        return (intent, score) if score >= need and score - background >= OUT_MARGIN else ("out_of_scope", score)
+        return (
+            (intent, score)
+            if score >= need and score - background >= c.out_margin
+            else ("out_of_scope", score)
+        )
 
     def parse(self, text: str) -> Parse:
         return self.understand(text)[0]
@@ -203,7 +201,9 @@ class Understanding:
         """The parse and the analysis it came from."""
         a = self.analyse(text)
         if not a.canonical or not any(ch.isalnum() for ch in a.canonical):
-            ranking = [("out_of_scope", 1.0)] + [(i, 0.0) for i in self.matcher.intents if i != "out_of_scope"]
+            ranking = [("out_of_scope", 1.0)] + [
+                (i, 0.0) for i in self.matcher.intents if i != "out_of_scope"
+            ]
             return Parse(text, "out_of_scope", 1.0, a.slots, ranking[:5]), a
         ranking = self.rank(a)
         intent, score = self.decide(ranking, a.evidence)

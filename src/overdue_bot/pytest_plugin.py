@@ -23,10 +23,15 @@ _BOTS: dict[str, Any] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("overdue_bot_dialogues", "folders or files of test_*.yaml dialogues to collect", type="paths",
-                  default=[])
-    parser.addini("overdue_bot_intents", "the knowledge base the dialogues run against (default: shipped)",
-                  default="")
+    parser.addini(
+        "overdue_bot_dialogues",
+        "folders or files of test_*.yaml dialogues to collect",
+        type="paths",
+        default=[],
+    )
+    parser.addini(
+        "overdue_bot_intents", "the knowledge base the dialogues run against (default: shipped)", default=""
+    )
 
 
 def _bot(config: pytest.Config) -> Any:

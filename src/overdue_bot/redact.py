@@ -10,15 +10,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .text import CJK
+
 MARK = "[已隐去]"
 
 _D = r"\d"
 _PATTERNS = [
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail
     re.compile(rf"(?<!{_D})\d{{17}}[\dXx](?!{_D})|(?<!{_D})\d{{15}}(?!{_D})"),  # identity card
-    re.compile(rf"(?<!{_D})(?:\d{{4}}[ -]?){{3}}\d{{4}}(?:[ -]?\d{{3}})?(?!{_D})"),  # bank card, 16 or 19 digits
+    re.compile(
+        rf"(?<!{_D})(?:\d{{4}}[ -]?){{3}}\d{{4}}(?:[ -]?\d{{3}})?(?!{_D})"
+    ),  # bank card, 16 or 19 digits
     re.compile(rf"(?<!{_D})(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{{4}}){{2}}(?!{_D})"),  # mobile phone
-    re.compile(r"(?<=我叫)[\u4e00-\u9fff]{2,3}|(?<=我是)[\u4e00-\u9fff]{2,3}(?=[，,。.!！\s]|$)"),  # a name
+    re.compile(f"(?<=我叫)[{CJK}]{{2,3}}|(?<=我是)[{CJK}]{{2,3}}(?=[，,。.!！\\s]|$)"),  # a name
 ]
 
 

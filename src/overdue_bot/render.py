@@ -11,8 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 _FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-_TIDY = [(re.compile(r"（\s*）|\(\s*\)"), ""), (re.compile(r"[ \t]+\n"), "\n"), (re.compile(r"\n{3,}"), "\n\n"),
-         (re.compile(r"[ \t]{2,}"), " "), (re.compile(r"^[，,；;]\s*", re.M), "")]
+_TIDY = [
+    (re.compile(r"（\s*）|\(\s*\)"), ""),
+    (re.compile(r"[ \t]+\n"), "\n"),
+    (re.compile(r"\n{3,}"), "\n\n"),
+    (re.compile(r"[ \t]{2,}"), " "),
+    (re.compile(r"^[，,；;]\s*", re.M), ""),
+]
 
 
 class Variant(Protocol):
@@ -24,7 +29,9 @@ class Variant(Protocol):
     def name(self) -> str: ...
 
 
-def matches(when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None, cue: str | None = None) -> bool:
+def matches(
+    when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None, cue: str | None = None
+) -> bool:
     """Whether a variant's conditions hold for these slots, this kind of lender and this cue."""
     for key, cond in when.items():
         if key in ("days", "amount"):
@@ -56,8 +63,9 @@ def matches(when: Mapping[str, Any], slots: Mapping[str, Any], kind: str | None,
     return True
 
 
-def choose(variants: Sequence[Variant], slots: Mapping[str, Any], kind: str | None,
-           cue: str | None = None) -> Variant | None:
+def choose(
+    variants: Sequence[Variant], slots: Mapping[str, Any], kind: str | None, cue: str | None = None
+) -> Variant | None:
     """The first variant whose conditions hold (the last one usually has none)."""
     for v in variants:
         if matches(v.when, slots, kind, cue):
@@ -87,6 +95,7 @@ def money(amount: int) -> str:
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
     """Substitute {name} fields from values; unknown or empty fields vanish."""
+
     def sub(m: re.Match[str]) -> str:
         value = values.get(m.group(1))
         return "" if value is None else str(value)

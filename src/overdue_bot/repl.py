@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 #: lines kept in the history file, when there is one
 HISTORY_LINES = 200
 #: terminal control: escape sequences (CSI, OSC …) and other control characters but newline and tab
-_CONTROL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
 
 
 def printable(text: str) -> str:
@@ -57,8 +59,10 @@ def debug_line(r: Reply) -> str:
         "default": "通用答案（没有更具体的条件成立）",
     }.get(r.variant, f"条件成立：{r.variant}")
     parsed = f"parse={p.intent} ({p.confidence:.2f}) " if p else ""
-    return (f"[debug] intent={r.intent} confidence={r.confidence:.2f} {parsed}top3=[{top}] "
-            f"slots={r.slots} state={r.state} variant={r.variant} ({why})")
+    return (
+        f"[debug] intent={r.intent} confidence={r.confidence:.2f} {parsed}top3=[{top}] "
+        f"slots={r.slots} state={r.state} variant={r.variant} ({why})"
+    )
 
 
 def _utf8(stream: TextIO) -> None:
@@ -70,8 +74,15 @@ def _utf8(stream: TextIO) -> None:
             pass
 
 
-def run(bot: Bot, *, debug: bool = False, stdin: TextIO | None = None, stdout: TextIO | None = None,
-        interactive: bool | None = None, history: Path | None = None) -> int:
+def run(
+    bot: Bot,
+    *,
+    debug: bool = False,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    interactive: bool | None = None,
+    history: Path | None = None,
+) -> int:
     """Run the loop until /quit, Ctrl-D or end of input; returns the exit status."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
@@ -159,20 +170,32 @@ def run(bot: Bot, *, debug: bool = False, stdin: TextIO | None = None, stdout: T
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--debug", action="store_true", help="show intent, confidence, top-3, slots and state")
-    ap.add_argument("--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0")
+    ap.add_argument(
+        "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
+    )
     ap.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
-    ap.add_argument("--history", type=Path, default=None,
-                    help=f"keep the last {HISTORY_LINES} typed lines in this file (off by default; "
-                         "or set OVERDUE_BOT_HISTORY)")
+    ap.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help=f"keep the last {HISTORY_LINES} typed lines in this file (off by default; "
+        "or set OVERDUE_BOT_HISTORY)",
+    )
 
 
 def chat(args: argparse.Namespace) -> int:
+    from . import knowledge
     from .bot import Bot
+    from .model import needs_build
     from .stores import open_store
 
     _utf8(sys.stdout)
     _utf8(sys.stdin)
-    bot = Bot(args.intents, store=open_store(args.store))
+    kb = knowledge.load(args.intents)
+    if needs_build(kb):
+        # the first start of a knowledge base builds its index (seconds): say so, not a blank screen
+        print("正在加载…", flush=True)
+    bot = Bot(kb, store=open_store(args.store))
     return run(bot, debug=args.debug, history=args.history)
 
 

@@ -61,9 +61,14 @@ class Item:
     @classmethod
     def from_json(cls, line: str) -> Item:
         d = json.loads(line)
-        return cls(str(d["text"]), str(d["reason"]), d.get("intent"),
-                   tuple((str(i), float(s)) for i, s in d.get("top3") or ()), str(d.get("channel") or ""),
-                   str(d.get("at") or ""))
+        return cls(
+            str(d["text"]),
+            str(d["reason"]),
+            d.get("intent"),
+            tuple((str(i), float(s)) for i, s in d.get("top3") or ()),
+            str(d.get("channel") or ""),
+            str(d.get("at") or ""),
+        )
 
 
 def item_of(observed: Any) -> Item | None:
@@ -76,8 +81,14 @@ def item_of(observed: Any) -> Item | None:
     sid = observed.session_id
     channel = sid.split(":", 1)[0] if ":" in sid else "api"
     ranking = tuple((i, round(float(s), 3)) for i, s in observed.reply.parse.ranking[:3])
-    return Item(text, observed.unsure, observed.reply.intent, ranking, channel,
-                time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()))
+    return Item(
+        text,
+        observed.unsure,
+        observed.reply.intent,
+        ranking,
+        channel,
+        time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
+    )
 
 
 class Queue(Protocol):
@@ -196,8 +207,9 @@ class Recorder:
             log.warning("could not record a turn for review: %s", exc)
 
 
-
-def session(queue: Queue, kb_path: str | None, *, ask: Any = input, say: Any = print) -> list[tuple[str, str]]:
+def session(
+    queue: Queue, kb_path: str | None, *, ask: Any = input, say: Any = print
+) -> list[tuple[str, str]]:
     """Walk the queue with a person: each item labelled with an intent (top three offered), edited,
     skipped, or left for later.  Returns the (intent, text) examples added to the knowledge base."""
     from .bot import Bot
@@ -211,8 +223,10 @@ def session(queue: Queue, kb_path: str | None, *, ask: Any = input, say: Any = p
     bot = Bot(kb_path)
     names = {it.name for it in bot.knowledge.intents}
     added: list[tuple[str, str]] = []
-    say(f"{len(items)} messages to review. For each: 1-3 takes that intent, or type an intent's name; "
-        "o = out_of_scope, e = edit the text first, s = skip (not asked again), q = stop for now.")
+    say(
+        f"{len(items)} messages to review. For each: 1-3 takes that intent, or type an intent's name; "
+        "o = out_of_scope, e = edit the text first, s = skip (not asked again), q = stop for now."
+    )
     for n, (item, count) in enumerate(items, 1):
         text = item.text
         while True:
@@ -237,8 +251,11 @@ def session(queue: Queue, kb_path: str | None, *, ask: Any = input, say: Any = p
                     return added
                 continue
             intent = {"1": 0, "2": 1, "3": 2}.get(answer)
-            label = top3[intent] if intent is not None and intent < len(top3) else \
-                ("out_of_scope" if answer == "o" else answer)
+            label = (
+                top3[intent]
+                if intent is not None and intent < len(top3)
+                else ("out_of_scope" if answer == "o" else answer)
+            )
             if label not in names:
                 say(f"  no intent {label!r}; pick 1-3, o, e, s, q or an intent's name")
                 continue

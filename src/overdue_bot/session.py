@@ -110,12 +110,25 @@ class Session:
 
     # ------------------------------------------------------------------ storage
     def to_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "debts": [dict(d) for d in self.debts], "focus": self.focus,
-                "budget": self.budget, "last_intent": self.last_intent, "pending": self.pending,
-                "asks": self.asks, "options": list(self.options), "cues": dict(self.cues), "mode": self.mode,
-                "said": list(self.said), "noted": list(self.noted), "disclaimed": self.disclaimed,
-                "misses": self.misses, "handed_until": self.handed_until, "handoff_reason": self.handoff_reason,
-                "returned": self.returned}
+        return {
+            "state": self.state,
+            "debts": [dict(d) for d in self.debts],
+            "focus": self.focus,
+            "budget": self.budget,
+            "last_intent": self.last_intent,
+            "pending": self.pending,
+            "asks": self.asks,
+            "options": list(self.options),
+            "cues": dict(self.cues),
+            "mode": self.mode,
+            "said": list(self.said),
+            "noted": list(self.noted),
+            "disclaimed": self.disclaimed,
+            "misses": self.misses,
+            "handed_until": self.handed_until,
+            "handoff_reason": self.handoff_reason,
+            "returned": self.returned,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Session:
@@ -139,7 +152,11 @@ class Session:
             for key in ("days_overdue", "amount"):
                 if key in debt and (not isinstance(debt[key], int) or isinstance(debt[key], bool)):
                     raise ValueError(f"a debt's {key} is a number")
-            if not isinstance(debt.get("platform", ""), str) or debt.get("product") not in (None, "card", "loan"):
+            if not isinstance(debt.get("platform", ""), str) or debt.get("product") not in (
+                None,
+                "card",
+                "loan",
+            ):
                 raise ValueError("a debt's platform is a name and its product card or loan")
             debts.append(debt)
         focus = _typed(data, "focus", int, -1)
@@ -155,11 +172,25 @@ class Session:
         last, pending = data.get("last_intent"), data.get("pending")
         if not all(v is None or isinstance(v, str) for v in (last, pending)):
             raise ValueError("last_intent and pending are intent names")
-        return cls(state, tuple(debts), focus, budget, last, pending, _typed(data, "asks", int, 0),
-                   tuple(strings[0]), dict(cues), _typed(data, "mode", str, ""), tuple(strings[1]),
-                   tuple(strings[2]), bool(data.get("disclaimed")), _typed(data, "misses", int, 0),
-                   float(_number(data, "handed_until")), _typed(data, "handoff_reason", str, ""),
-                   bool(data.get("returned")))
+        return cls(
+            state,
+            tuple(debts),
+            focus,
+            budget,
+            last,
+            pending,
+            _typed(data, "asks", int, 0),
+            tuple(strings[0]),
+            dict(cues),
+            _typed(data, "mode", str, ""),
+            tuple(strings[1]),
+            tuple(strings[2]),
+            bool(data.get("disclaimed")),
+            _typed(data, "misses", int, 0),
+            float(_number(data, "handed_until")),
+            _typed(data, "handoff_reason", str, ""),
+            bool(data.get("returned")),
+        )
 
 
 # ---------------------------------------------------------------------- merging a message
@@ -168,7 +199,9 @@ class Heard:
     """The facts one message states, as the session merges them."""
 
     values: Mapping[str, int] = field(default_factory=dict)  # days_overdue, amount said of no lender
-    debts: tuple[Mapping[str, Any], ...] = ()  # per lender named: {platform, days_overdue?, amount?, product?}
+    debts: tuple[
+        Mapping[str, Any], ...
+    ] = ()  # per lender named: {platform, days_overdue?, amount?, product?}
     product: str | None = None  # a product said of no lender: 是信用卡 / 是贷款
     budget: int | None = None
     correction: bool = False
@@ -193,8 +226,12 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
 
     named = list(heard.debts)
     # a generic card after a bank in focus: which product of that bank (信用卡 → card)
-    if (named and len(named) == 1 and kinds.get(named[0]["platform"]) == "credit_card"
-            and kinds.get(before.get("platform", "")) == "bank"):
+    if (
+        named
+        and len(named) == 1
+        and kinds.get(named[0]["platform"]) == "credit_card"
+        and kinds.get(before.get("platform", "")) == "bank"
+    ):
         extra = {k: v for k, v in named[0].items() if k not in ("platform", "product")}
         named = []
         debts[focus] = {**debts[focus], **extra, "product": "card"}

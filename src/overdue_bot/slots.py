@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .numerals import parse_number, to_int
+from .text import CJK_CHAR
 
 #: placeholders the matcher sees instead of slot values
 MASKS = {"platform": "P", "days_overdue": "D", "amount": "A", "monthly_budget": "B"}
@@ -67,23 +68,57 @@ _DURATION = re.compile(
     rf"(?P<n>半|\*{{1,6}}|{_N}{{1,8}}(?:[到至或~\-]{_N}{{1,8}})?)(?P<m1>多)?"
     r"(?P<u>个半月|个多月|个月|个星期|个礼拜|个工作日|工作日|星期|礼拜|周|天|日|月|年)(?P<half>半)?(?P<m2>多(?!少))?"
 )
-_UNIT_DAYS = {"天": 1, "日": 1, "工作日": 1, "个工作日": 1, "周": 7, "星期": 7, "个星期": 7,
-              "礼拜": 7, "个礼拜": 7, "个月": 30, "个多月": 30, "月": 30, "个半月": 30, "年": 365}
-_FILLER = re.compile(r"(?:了|已经|已|都|快|大概|大约|差不多|将近|近|有|约|才|就|只|共|总共|一共|刚|刚刚|了足足|足足|整整)+$")
-_OVERDUE_VERB = re.compile(
-    r"(?:逾期|超期|晚还|迟还|还款逾期|日过|期过|已过|晚|迟|拖|拖欠|推迟|延迟|延期|延后|超|超过|超出|过了|慢|欠|没还|未还|晚交|迟交|"
-    r"宽延|缓|往后推|推|押后|拖延|延期付款|延期还款|推迟还款|推迟付款|晚点还款)$"
-)
-_NOT_DAYS_BEFORE = re.compile(
-    r"(?:第|最后|最后的|前|每|这|那几|上|下|近|再过|过|没过|不到|不满|没到|不足|不超过|明天|今天|当天|昨天|"
-    r"前天|后天|宽限|宽限期|宽限期是|宽限期有|期限|期限是|为期|周期|分|借了|贷了|借款期|利息|罚息|"
-    r"还了|还款了|还清了|还完了|还|工资|发工资|每隔|隔|头|借|贷|算|开始算|保留|保存|还款日|账单日|失业|离婚|结婚|住院|"
-    r"生病|打工|上班|工作|毕业|辞职|出差|坐月子|怀孕|分居)$"
-)
-_NOT_DAYS_AFTER = re.compile(
-    r"^(?:都还没|都没|还没|了还没|了都没|几|打几|宽限|的宽限|前|以前|之前|后发|后才发|后有钱|后到账|才发|才到|的利息|利息是|"
-    r"是多少|多少|要多少|收多少|几块|的罚息|期|到晚|没睡|睡不着|没吃|吃不下|没合眼|的贷款|的借款|的分期|"
-    r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响|改)?(?:几|多少|\d+|[一二两三四五六七八九十]+)(?:次|个|遍|条|通|回))")
+_UNIT_DAYS = {
+    "天": 1,
+    "日": 1,
+    "工作日": 1,
+    "个工作日": 1,
+    "周": 7,
+    "星期": 7,
+    "个星期": 7,
+    "礼拜": 7,
+    "个礼拜": 7,
+    "个月": 30,
+    "个多月": 30,
+    "月": 30,
+    "个半月": 30,
+    "年": 365,
+}
+#: a count is no duration (一天打几次, 催了三遍): grammar, not vocabulary, so it stays here
+_COUNT = r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响|改)?(?:几|多少|\d+|[一二两三四五六七八九十]+)(?:次|个|遍|条|通|回)"
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
+
+
+@dataclass(frozen=True, slots=True)
+class Contexts:
+    """The patterns built from lexicon.yaml's ``contexts``: what the words around a number say it is."""
+
+    filler: re.Pattern[str]
+    overdue_verb: re.Pattern[str]
+    not_days_before: re.Pattern[str]
+    not_days_after: re.Pattern[str]
+    amount_before: re.Pattern[str]
+    amount_after: re.Pattern[str]
+    not_amount_before: re.Pattern[str]
+    not_amount_after: re.Pattern[str]
+
+    @classmethod
+    def from_words(cls, w: Mapping[str, Iterable[str]]) -> Contexts:
+        return cls(
+            filler=re.compile(f"(?:{_alternatives(w['filler'])})+$"),
+            overdue_verb=re.compile(f"(?:{_alternatives(w['overdue_verbs'])})$"),
+            not_days_before=re.compile(f"(?:{_alternatives(w['not_days_before'])})$"),
+            not_days_after=re.compile(f"^(?:{_alternatives(w['not_days_after'])}|{_COUNT})"),
+            amount_before=re.compile(f"(?:{_alternatives(w['amount_before'])})P*$"),
+            amount_after=re.compile(f"^(?:{_alternatives(w['amount_after'])})"),
+            not_amount_before=re.compile(f"(?:{_alternatives(w['not_amount_before'])})$"),
+            not_amount_after=re.compile(f"^(?:{_alternatives(w['not_amount_after'])})"),
+        )
+
+
 _RANGE_PAIR = re.compile(r"^([一二两三四五六七八九])([二两三四五六七八九])$")
 
 
@@ -117,11 +152,11 @@ def _duration_value(n: str, unit: str, more_half: bool) -> int | None:
 
 #: a message this short around a bare duration is itself about the days (三个月了, 快半年了)
 _SHORT_REST = 4
-_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _days(text: str, taken: list[tuple[int, int]], debt: re.Pattern[str] | None = None
-          ) -> list[tuple[int | None, int, int]]:
+def _days(
+    text: str, taken: list[tuple[int, int]], ctx: Contexts, debt: re.Pattern[str] | None = None
+) -> list[tuple[int | None, int, int]]:
     """Every duration that is days overdue: (days, start, end); days is None for masked *** 天.
 
     A duration with no overdue verb before it counts only in a message about a debt (``debt``
@@ -133,11 +168,11 @@ def _days(text: str, taken: list[tuple[int, int]], debt: re.Pattern[str] | None 
         start, end = m.span()
         if any(s < end and start < e for s, e in taken):
             continue
-        before = _FILLER.sub("", text[max(0, start - 8):start])
-        after = text[end:end + 6]
-        verb = bool(_OVERDUE_VERB.search(before))
+        before = ctx.filler.sub("", text[max(0, start - 8) : start])
+        after = text[end : end + 6]
+        verb = bool(ctx.overdue_verb.search(before))
         n, unit = m.group("n"), m.group("u")
-        if before.endswith("第") and _OVERDUE_VERB.search(before[:-1]):
+        if before.endswith("第") and ctx.overdue_verb.search(before[:-1]):
             verb = True  # 逾期第一天: the first day overdue
         if unit in ("日", "月") and not verb and not (unit == "月" and n in ("俩", "两")):
             continue  # 15日, 3月8日: dates
@@ -145,20 +180,25 @@ def _days(text: str, taken: list[tuple[int, int]], debt: re.Pattern[str] | None 
             continue  # 2016年, 二零一六年: dates
         if re.match(r"^\d+[日号]", after):
             continue
-        if re.search(r"(?:还款日|账单日|还款时间)[^，。,.？?]{0,6}(?:推迟|往后|延后|提前|推后)$", text[:start]):
+        if re.search(
+            r"(?:还款日|账单日|还款时间)[^，。,.？?]{0,6}(?:推迟|往后|延后|提前|推后)$", text[:start]
+        ):
             continue  # 还款日每月推迟一天: the due date moves, nobody is overdue
         within = after.startswith(("内", "以内", "之内"))
         if within and re.match(r"(?:以|之)?内(?:就)?(?:逾期|没还|未还)", after):
             within = False  # 3天内逾期上征信吗: within three days of being overdue
-        if after.startswith("宽限") or within or (not verb and (_NOT_DAYS_BEFORE.search(before)
-                                                    or _NOT_DAYS_AFTER.match(after))):
+        if (
+            after.startswith("宽限")
+            or within
+            or (not verb and (ctx.not_days_before.search(before) or ctx.not_days_after.match(after)))
+        ):
             continue
-        if not verb and not about_debt and len(_CJK_CHAR.findall(text[:start] + text[end:])) > _SHORT_REST:
+        if not verb and not about_debt and len(CJK_CHAR.findall(text[:start] + text[end:])) > _SHORT_REST:
             continue
         days = _duration_value(n, unit, bool(m.group("half")))
         if days is None and not n.startswith("*"):
             continue
-        if n == "半" and unit == "年" and text[max(0, start - 1):start] == "大":
+        if n == "半" and unit == "年" and text[max(0, start - 1) : start] == "大":
             days = 240  # 大半年: most of a year
         found.append((days, start, end))
     return found
@@ -172,15 +212,6 @@ _AMOUNT = re.compile(
     r"|[零〇一二两俩三四五六七八九十百千万几多]{1,12})"
     r"(?P<u>万|千|k|w)?(?P<m>多|来)?(?P<cur>元|块钱|块|rmb|人民币)?"
 )
-_AMOUNT_CONTEXT_BEFORE = re.compile(
-    r"(?:欠|欠了|借|借了|贷|贷了|还|总共|共|一共|本金|金额|欠款|借款|贷款|透支|透支了|花了|用了|要还|还要还|总共欠|一共欠)P*$")
-_AMOUNT_CONTEXT_AFTER = re.compile(r"^(?:逾期|没还|未还|是多少|的罚息|的利息|罚息|利息|的钱|本金|欠款|的欠款|的债)")
-_NOT_AMOUNT_BEFORE = re.compile(
-    r"(?:交|收费|收|付|付了|给|赔|要价|额度|额度是|额度有|提额|提额到|降到|降额到|万分之|千分之|百分之|打|拨|拨打|号码|电话|第|"
-    r"月付|月供|每月还|每个月还|每期还|每期|工资|工资才|收入|月薪|赚|挣|手里有|手上有|只剩|还剩|存款|一了|先还|只还|"
-    r"先转|转了|还了)$")
-_NOT_AMOUNT_AFTER = re.compile(
-    r"^(?:%|分之|分|期|号|日|点|天|月|年|个|次|岁|分钟|小时|多天|多个|周|星期|礼拜|倍|笔|张|家|了百了|行|度)")
 
 
 def _money(n: str, unit: str | None) -> int | None:
@@ -192,7 +223,7 @@ def _money(n: str, unit: str | None) -> int | None:
     return int(round(number))
 
 
-def _amounts(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+def _amounts(text: str, taken: list[tuple[int, int]], ctx: Contexts) -> list[tuple[int, int, int]]:
     """Every amount owed or borrowed in the text: (value, start, end), in order."""
     found = []
     for m in _AMOUNT.finditer(text):
@@ -200,23 +231,28 @@ def _amounts(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, in
         n, unit, cur = m.group("n"), m.group("u"), m.group("cur")
         if n.strip("多几") == "" or any(s < end and start < e for s, e in taken):
             continue
-        before, after = text[max(0, start - 6):start], text[end:end + 4]
-        if _NOT_AMOUNT_BEFORE.search(before) or _NOT_AMOUNT_AFTER.match(after):
+        before, after = text[max(0, start - 6) : start], text[end : end + 4]
+        if ctx.not_amount_before.search(before) or ctx.not_amount_after.match(after):
             continue
         chinese = not n[0].isdigit()
         if chinese:
             # a Chinese amount starts with a digit or 十 and names a unit: not 百行, 一了百了, 千万别
-            if n[0] not in "零〇一二两俩三四五六七八九十" or not (unit or cur or any(c in n for c in "百千万")):
+            if n[0] not in "零〇一二两俩三四五六七八九十" or not (
+                unit or cur or any(c in n for c in "百千万")
+            ):
                 continue
         elif not (unit or cur or any(c in n for c in "万千")):
             # a bare number counts only where money is clearly meant
-            if len(n) < 3 or len(n) > 7 or not (_AMOUNT_CONTEXT_BEFORE.search(before)
-                                                  or _AMOUNT_CONTEXT_AFTER.match(after)):
+            if (
+                len(n) < 3
+                or len(n) > 7
+                or not (ctx.amount_before.search(before) or ctx.amount_after.match(after))
+            ):
                 continue
         value = _money(n, unit)
         if value is None or value < 10:
             continue
-        if value < 100 and not _AMOUNT_CONTEXT_BEFORE.search(before):
+        if value < 100 and not ctx.amount_before.search(before):
             continue  # 十块钱帮查征信: a price, not a debt
         found.append((value, start, end))
     return found
@@ -229,14 +265,17 @@ _BUDGET_BEFORE = re.compile(
     _MONTH + r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,3})"
     r"(?:最多|顶多|至多|只能|就能|能|可以|也就|大概能|最多能|顶多能)"
     r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
-    r"(?:元|块钱|块)?")
+    r"(?:元|块钱|块)?"
+)
 #: 每个月工资四千，最多能拿出两千: the capacity clause, with a month word earlier in the message
 _BUDGET_LATER = re.compile(
     r"(?:最多|顶多|至多|只能|最多能|顶多能)(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})"
-    r"(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})(?:元|块钱|块)?")
+    r"(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})(?:元|块钱|块)?"
+)
 _BUDGET_AFTER = re.compile(
     _MONTH + r"(?:只有|就|大概|差不多|也就)?(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
-    r"(?:元|块钱|块)?(?:左右)?(?:能|可以)(?:用来)?(?:还|拿出来|拿出)")
+    r"(?:元|块钱|块)?(?:左右)?(?:能|可以)(?:用来)?(?:还|拿出来|拿出)"
+)
 
 
 def _find_budget(text: str) -> tuple[int | None, tuple[int, int] | None]:
@@ -257,25 +296,45 @@ def _find_budget(text: str) -> tuple[int | None, tuple[int, int] | None]:
 #: 不是A是B, 说错了, 其实是, 应该是, 不对…: what follows the marker is the value meant
 _CORRECTION = re.compile(
     r"(?:不是[^，。,.!！？?]{1,12}?[，,\s]*(?:而是|是)|说错了[，,\s]*(?:是)?|打错了[，,\s]*(?:是)?|"
-    r"其实是|应该是|准确地?说是|更正一下[，,\s]*(?:是)?|不对[，,\s]*(?:是)?|我是说)")
+    r"其实是|应该是|准确地?说是|更正一下[，,\s]*(?:是)?|不对[，,\s]*(?:是)?|我是说)"
+)
 
 
 # ---------------------------------------------------------------- platform
+_CONTEXT_KEYS = (
+    "overdue_verbs",
+    "filler",
+    "not_days_before",
+    "not_days_after",
+    "amount_before",
+    "amount_after",
+    "not_amount_before",
+    "not_amount_after",
+)
+
+
 class SlotExtractor:
     """Finds slot values; built once from the platform catalogue."""
 
-    def __init__(self, platforms: Iterable[Platform],
-                 not_lender_after: Mapping[str, Iterable[str]] | None = None,
-                 products: Mapping[str, Iterable[str]] | None = None,
-                 debt_words: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        platforms: Iterable[Platform],
+        not_lender_after: Mapping[str, Iterable[str]] | None = None,
+        products: Mapping[str, Iterable[str]] | None = None,
+        debt_words: Iterable[str] = (),
+        contexts: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.platforms = tuple(platforms)
+        self.contexts = Contexts.from_words({k: (contexts or {}).get(k, ()) for k in _CONTEXT_KEYS})
         alias_to: dict[str, str] = {}
         self._loan_alias = {loan.lower() for p in self.platforms for loan in p.loans}
         self._banks = {p.name for p in self.platforms if p.kind == "bank"}
         self._generic_card = {p.name for p in self.platforms if p.kind == "credit_card"}
         ordered = sorted((w.lower() for w in debt_words), key=len, reverse=True)
         self._debt = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self._card_alias = {a.lower() for p in self.platforms if p.kind == "credit_card" for a in (p.name, *p.aliases)}
+        self._card_alias = {
+            a.lower() for p in self.platforms if p.kind == "credit_card" for a in (p.name, *p.aliases)
+        }
         for p in self.platforms:
             for alias in (p.name, *p.aliases, *p.loans):
                 alias_to.setdefault(alias.lower(), p.name)
@@ -286,7 +345,8 @@ class SlotExtractor:
         parts = []
         if prefix_to:
             parts.append(
-                "(?P<pre>" + "|".join(map(re.escape, sorted(prefix_to, key=len, reverse=True)))
+                "(?P<pre>"
+                + "|".join(map(re.escape, sorted(prefix_to, key=len, reverse=True)))
                 + r")(?=的?(?:银行|信用卡|卡))"
             )
         parts.append("(?P<alias>" + "|".join(map(re.escape, alts)) + ")")
@@ -294,7 +354,9 @@ class SlotExtractor:
         self._stop_after = {k.lower(): tuple(v) for k, v in (not_lender_after or {}).items()}
         # the product words of platforms.yaml, anywhere in the message (信用卡; 快贷, 消费贷, 贷款);
         # a bare 卡 counts only right after the bank's name (建行卡, 招行的卡), not 银行卡 elsewhere
-        words = {k: sorted((w.lower() for w in v), key=len, reverse=True) for k, v in (products or {}).items()}
+        words = {
+            k: sorted((w.lower() for w in v), key=len, reverse=True) for k, v in (products or {}).items()
+        }
         self._card_words = re.compile("|".join(map(re.escape, words.get("card", []))) or "(?!)")
         self._loan_words = re.compile("|".join(map(re.escape, words.get("loan", []))) or "(?!)")
 
@@ -311,7 +373,9 @@ class SlotExtractor:
         if said & self._card_alias:
             return "card"
         # a card right after the bank's name (建行卡, 招行的信用卡), or 信用卡 anywhere
-        card = bool(self._card_words.search(text)) or any(re.match(r"的?卡(?![号片])", text[e:]) for e in ends)
+        card = bool(self._card_words.search(text)) or any(
+            re.match(r"的?卡(?![号片])", text[e:]) for e in ends
+        )
         loan = bool(self._loan_words.search(text))
         if card and not loan:
             return "card"
@@ -332,20 +396,29 @@ class SlotExtractor:
                 name = self._prefix_to[m.group("pre")]
             else:
                 if alias.isdigit() and (
-                    (start and text[start - 1].isdigit()) or text[end:end + 1].isdigit()
-                    or re.match(r"[天日度元块个期号]", text[end:end + 1] or " ")
+                    (start and text[start - 1].isdigit())
+                    or text[end : end + 1].isdigit()
+                    or re.match(r"[天日度元块个期号]", text[end : end + 1] or " ")
                 ):
                     continue
                 if any(text.startswith(s, end) for s in self._stop_after.get(alias, ())):
                     continue
                 name = self._alias_to[alias]
-            if out and name in self._generic_card and out[-1][0] in self._banks \
-                    and re.fullmatch(r"的?", text[out[-1][2]:start]):
+            if (
+                out
+                and name in self._generic_card
+                and out[-1][0] in self._banks
+                and re.fullmatch(r"的?", text[out[-1][2] : start])
+            ):
                 prev = out[-1]
                 out[-1] = (prev[0], prev[1], end, f"{prev[3]}|{alias}")
                 continue
-            if out and name in self._banks and out[-1][0] in self._generic_card \
-                    and re.fullmatch(r"[^，。,.!！？?;；]{0,4}", text[out[-1][2]:start]):
+            if (
+                out
+                and name in self._banks
+                and out[-1][0] in self._generic_card
+                and re.fullmatch(r"[^，。,.!！？?;；]{0,4}", text[out[-1][2] : start])
+            ):
                 prev = out[-1]  # 这张卡是招行的: the card is that bank's
                 out[-1] = (name, prev[1], end, f"{prev[3]}|{alias}")
                 continue
@@ -371,13 +444,13 @@ class SlotExtractor:
         corr = _CORRECTION.search(text)
         valid_from = corr.end() if corr else 0
         # a correction (不是五天，是十五天) is about the facts said before: its durations count
-        days = _days(text, taken, None if corr else self._debt)
+        days = _days(text, taken, self.contexts, None if corr else self._debt)
         taken += [(s, e) for _, s, e in days]
         # platform names hide from the amount's context: 欠了分期乐6000 is 6000 owed
         masked = list(text)
         for _, s, e, _ in mentions:
             masked[s:e] = "P" * (e - s)
-        amounts = _amounts("".join(masked), taken + [(s, e) for _, s, e, _ in mentions])
+        amounts = _amounts("".join(masked), taken + [(s, e) for _, s, e, _ in mentions], self.contexts)
         spans = [(s, e, "platform") for _, s, e, _ in mentions]
         spans += [(s, e, "days_overdue") for _, s, e in days]
         spans += [(s, e, "amount") for _, s, e in amounts]
@@ -400,16 +473,25 @@ class SlotExtractor:
             # a bank's product, read from its own part of the message
             own = [m for m in named if m[0] == debt["platform"]]
             nxt = [m[1] for m in named if m[1] > own[0][1] and m[0] != debt["platform"]]
-            part = text[own[0][1]:min(nxt, default=len(text))] if len(debts) > 1 else text
-            product = self._product(part, debt["platform"], [m[2] - own[0][1] if len(debts) > 1 else m[2]
-                                                             for m in own], [m[3] for m in own])
+            part = text[own[0][1] : min(nxt, default=len(text))] if len(debts) > 1 else text
+            product = self._product(
+                part,
+                debt["platform"],
+                [m[2] - own[0][1] if len(debts) > 1 else m[2] for m in own],
+                [m[3] for m in own],
+            )
             if product:
                 debt["product"] = product
         product = debts[0].get("product") if debts else self._product(text, None, [], [])
         return Extraction(slots, tuple(spans), product, bool(corr), tuple(debts))
 
-    def _debts(self, text: str, mentions: list[tuple[str, int, int, str]], days: list[tuple[int, int, int]],
-               amounts: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
+    def _debts(
+        self,
+        text: str,
+        mentions: list[tuple[str, int, int, str]],
+        days: list[tuple[int, int, int]],
+        amounts: list[tuple[int, int, int]],
+    ) -> list[dict[str, Any]]:
         """One record per lender named, with the values said in its part of the message."""
         order: list[str] = []
         for name, *_ in mentions:

@@ -78,8 +78,9 @@ def load_file(path: str | Path) -> list[Dialogue]:
                 raise KnowledgeError(str(path), f"turn {j + 1} needs 'user'", intent=name)
             unknown = set(t) - _TURN_KEYS
             if unknown:
-                raise KnowledgeError(str(path), f"turn {j + 1}: unknown key {sorted(unknown)[0]!r}",
-                                     intent=name)
+                raise KnowledgeError(
+                    str(path), f"turn {j + 1}: unknown key {sorted(unknown)[0]!r}", intent=name
+                )
         out.append(Dialogue(name, tuple(d["turns"]), str(path)))
     return out
 
@@ -125,7 +126,6 @@ def run(dialogue: Dialogue, bot: Bot) -> Result:
 #: variants that answer a topic already answered in the conversation
 _FOLLOW_UP_VARIANTS = {"repeat", "more", "next"}
 _NOT_ANSWERS = {"ask", "clarify", "support", "debts"}
-_CHAT = {"greet", "goodbye", "thanks", "help", "affirm", "deny", "inform", "out_of_scope", None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,15 +152,18 @@ class Figures:
 
     def describe(self) -> str:
         f, u = self.first_answers, self.follow_ups
-        return (f"{self.conversations} conversations, {self.turns} bot turns, {self.characters} characters\n"
-                f"repetition: {self.repetition:.1%} of reply characters sit in lines of 20+ characters "
-                f"already said in that conversation\n"
-                f"first answers ({len(f)}): median {self._pct(f, 0.5)}, p90 {self._pct(f, 0.9)} characters\n"
-                f"follow-ups ({len(u)}): median {self._pct(u, 0.5)}, p90 {self._pct(u, 0.9)} characters")
+        return (
+            f"{self.conversations} conversations, {self.turns} bot turns, {self.characters} characters\n"
+            f"repetition: {self.repetition:.1%} of reply characters sit in lines of 20+ characters "
+            f"already said in that conversation\n"
+            f"first answers ({len(f)}): median {self._pct(f, 0.5)}, p90 {self._pct(f, 0.9)} characters\n"
+            f"follow-ups ({len(u)}): median {self._pct(u, 0.5)}, p90 {self._pct(u, 0.9)} characters"
+        )
 
 
-def figures(results: Sequence[Result]) -> Figures:
-    """Repetition and answer lengths over replayed conversations.
+def figures(results: Sequence[Result], chat: frozenset[str] = frozenset()) -> Figures:
+    """Repetition and answer lengths over replayed conversations (``chat``: the small-talk intents,
+    bot.yaml's roles.chat, whose replies are no answers).
 
     A first answer is the first reply on a topic in a conversation; a follow-up is a later reply on
     a topic already answered (the same question again, 然后呢, 花呗呢 …).
@@ -179,7 +182,7 @@ def figures(results: Sequence[Result]) -> Figures:
                 if len(key) >= 20 and key in said:
                     repeated += len(line)
                 said.add(key)
-            if variant in _NOT_ANSWERS or intent in _CHAT:
+            if variant in _NOT_ANSWERS or intent is None or intent in chat:
                 continue
             if variant in _FOLLOW_UP_VARIANTS or intent in answered:
                 follow.append(len(text))

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 
 #: A message longer than this is cut before matching: nobody asks one question in 10k characters.
 MAX_CHARS = 500
 
+#: what "a Chinese character" means everywhere in the package: a regex class body (CJK ideographs,
+#: extension A and the compatibility block; NFKC and the t2s table map most of the latter anyway)
+CJK = "\u3400-\u9fff\uf900-\ufaff"
+CJK_CHAR = re.compile(f"[{CJK}]")
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
 # anything that is not a letter, digit or CJK ideograph is noise for the matcher
-_NOISE = re.compile(r"[^0-9a-zA-Z\u3400-\u9fff\uf900-\ufaff*]+")
+_NOISE = re.compile(f"[^0-9a-zA-Z{CJK}*]+")
 
 
 @lru_cache(maxsize=1)
@@ -55,17 +60,17 @@ def strip_noise(text: str) -> str:
     return _NOISE.sub("", text)
 
 
-def has_question(text: str) -> bool:
-    """Whether the message asks something (a question mark or a question word)."""
-    return bool(_QUESTION.search(text))
+class QuestionTest:
+    """Whether a message asks something: a question mark, a question word, or the A不A form
+    (好不好, 行不行 at the end); the words come from lexicon.yaml."""
 
+    def __init__(self, words: Iterable[str], english: Iterable[str] = ()) -> None:
+        chinese = "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
+        latin = "|".join(map(re.escape, english)) or "(?!)"
+        self._rx = re.compile(rf"[?？]|{chinese}|[^\s]不[^\s]?$|^(?:{latin})\b")
 
-_QUESTION = re.compile(
-    r"[?？]|吗|嘛|么|呢|吧|怎|咋|什么|啥|多少|多久|多长|几|如何|能否|可否|是否|"
-    r"会不会|能不能|可不可以|算不算|是不是|有没有|要不要|行不行|哪|为何|为什么|请问|"
-    r"[^\s]不[^\s]?$|"
-    r"^(?:will|would|can|could|do|does|did|is|are|am|how|what|why|when|where|should)\b"
-)
+    def __call__(self, text: str) -> bool:
+        return bool(self._rx.search(text))
 
 
 class Replacer:

@@ -11,8 +11,14 @@ from ..bot import session_key
 from ..stores import SessionStore
 
 #: each channel's prefix in the store: no channel (nor a /v1/chat session id) reaches another's keys
-SPACE = {"web": "web:", "wechat": "wechat:", "wecom": "wecom:", "dingtalk": "dingtalk:", "feishu": "feishu:",
-         "wecom_bot": "wecombot:"}
+SPACE = {
+    "web": "web:",
+    "wechat": "wechat:",
+    "wecom": "wecom:",
+    "dingtalk": "dingtalk:",
+    "feishu": "feishu:",
+    "wecom_bot": "wecombot:",
+}
 
 
 def user_session(channel: str, user: str) -> str:

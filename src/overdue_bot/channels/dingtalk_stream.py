@@ -38,7 +38,9 @@ def client(bot: Bot, client_id: str, client_secret: str) -> Any:
         async def process(self, callback: Any) -> tuple[int, str]:
             ok = dingtalk_stream.AckMessage.STATUS_OK
             message_id = str(callback.headers.message_id or "")
-            if not message_id or not await asyncio.to_thread(first_delivery, bot.store, "dingtalk", message_id):
+            if not message_id or not await asyncio.to_thread(
+                first_delivery, bot.store, "dingtalk", message_id
+            ):
                 return ok, "OK"  # a delivery seen before (the gateway repeats after a reconnect)
             incoming = dingtalk_stream.ChatbotMessage.from_dict(callback.data)
             expires = incoming.session_webhook_expired_time or 0
@@ -47,7 +49,9 @@ def client(bot: Bot, client_id: str, client_secret: str) -> Any:
                 return ok, "OK"
             text = (incoming.text.content if incoming.message_type == "text" and incoming.text else "") or ""
             sender = incoming.sender_staff_id or incoming.sender_id or ""
-            reply = await asyncio.to_thread(answer, bot, incoming.conversation_id or "", sender, text.strip()[:2000])
+            reply = await asyncio.to_thread(
+                answer, bot, incoming.conversation_id or "", sender, text.strip()[:2000]
+            )
             if reply:  # '' while a person has the conversation
                 await asyncio.to_thread(self.reply_text, reply, incoming)
             return ok, "OK"

@@ -49,13 +49,17 @@ def signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:
     return hashlib.sha256((timestamp + nonce + encrypt_key).encode("utf-8") + body).hexdigest()
 
 
-def check(encrypt_key: str, timestamp: str, nonce: str, sig: str, body: bytes, now: float | None = None) -> str:
+def check(
+    encrypt_key: str, timestamp: str, nonce: str, sig: str, body: bytes, now: float | None = None
+) -> str:
     """'' when a signed event's headers hold, else why not (the app answers 403)."""
     if not timestamp.isdigit() or len(timestamp) > 12:
         return "X-Lark-Request-Timestamp is missing or not a number"
     if abs((time.time() if now is None else now) - int(timestamp)) > WINDOW:
         return f"the timestamp is more than {WINDOW} s off"
-    if not hmac.compare_digest(signature(timestamp, nonce, encrypt_key, body).encode(), sig.encode("utf-8", "replace")):
+    if not hmac.compare_digest(
+        signature(timestamp, nonce, encrypt_key, body).encode(), sig.encode("utf-8", "replace")
+    ):
         return "bad X-Lark-Signature"
     return ""
 
@@ -114,8 +118,16 @@ def parse_event(data: dict[str, Any]) -> Event:
         text = content.get("text", "") if isinstance(content, dict) else ""
         # in a group the bot is addressed as @_user_1: the placeholder is not part of the question
         text = _MENTION.sub(" ", text).strip()[:MAX_CONTENT] if isinstance(text, str) else ""
-    return Event("message", token, event_id=event_id, message_id=message_id,
-                 chat_id=_str(data, "event", "message", "chat_id"), sender=sender, msg_type=msg_type, text=text)
+    return Event(
+        "message",
+        token,
+        event_id=event_id,
+        message_id=message_id,
+        chat_id=_str(data, "event", "message", "chat_id"),
+        sender=sender,
+        msg_type=msg_type,
+        text=text,
+    )
 
 
 def _str_long(data: dict[str, Any]) -> str:
@@ -135,15 +147,28 @@ class Replier:
             import lark_oapi as lark
         except ImportError as exc:
             raise MissingExtraError("the Feishu channel", "feishu") from exc
-        self._client = (lark.Client.builder().app_id(app_id).app_secret(app_secret).domain(domain.rstrip("/"))
-                        .timeout(10).log_level(lark.LogLevel.WARNING).build())
+        self._client = (
+            lark.Client.builder()
+            .app_id(app_id)
+            .app_secret(app_secret)
+            .domain(domain.rstrip("/"))
+            .timeout(10)
+            .log_level(lark.LogLevel.WARNING)
+            .build()
+        )
 
     def reply(self, message_id: str, text: str, idempotency_key: str) -> str:
         """'' when Feishu took the reply, else its error (the caller logs it)."""
         from lark_oapi.api.im.v1 import ReplyMessageRequest, ReplyMessageRequestBody
 
-        body = (ReplyMessageRequestBody.builder().msg_type("text").content(json.dumps({"text": text}, ensure_ascii=False))
-                .uuid(idempotency_key[:50]).build())
-        resp = self._client.im.v1.message.reply(ReplyMessageRequest.builder().message_id(message_id)
-                                                .request_body(body).build())
+        body = (
+            ReplyMessageRequestBody.builder()
+            .msg_type("text")
+            .content(json.dumps({"text": text}, ensure_ascii=False))
+            .uuid(idempotency_key[:50])
+            .build()
+        )
+        resp = self._client.im.v1.message.reply(
+            ReplyMessageRequest.builder().message_id(message_id).request_body(body).build()
+        )
         return "" if resp.success() else f"code={resp.code} msg={resp.msg}"

@@ -122,20 +122,31 @@ class Settings:
             return env.get(f"OVERDUE_BOT_{name}") or env.get(name) or ""
 
         keys = tuple(k for k in (get("WECHAT_AES_KEY"), get("WECHAT_AES_KEY_PREVIOUS")) if k)
-        return cls(log_messages=env.get("OVERDUE_BOT_LOG_MESSAGES") == "1",
-                   wechat_token=get("WECHAT_TOKEN") or None,
-                   wechat_window=float(env.get("OVERDUE_BOT_WECHAT_WINDOW") or WECHAT_WINDOW),
-                   wechat_aes_keys=keys, wechat_appid=get("WECHAT_APPID"),
-                   wecom_token=get("WECOM_TOKEN") or None, wecom_aes_key=get("WECOM_AES_KEY"),
-                   wecom_corpid=get("WECOM_CORPID"), dingtalk_app_secret=get("DINGTALK_APP_SECRET"),
-                   feishu_verification_token=get("FEISHU_VERIFICATION_TOKEN"),
-                   feishu_encrypt_key=get("FEISHU_ENCRYPT_KEY"), feishu_app_id=get("FEISHU_APP_ID"),
-                   feishu_app_secret=get("FEISHU_APP_SECRET"),
-                   feishu_domain=get("FEISHU_DOMAIN") or "https://open.feishu.cn",
-                   handoff_webhook=get("HANDOFF_WEBHOOK"), handoff_token=get("HANDOFF_TOKEN"),
-                   intents=get("INTENTS"), review=get("REVIEW"), admin_token=get("ADMIN_TOKEN"),
-                   rate_session=float(get("RATE_SESSION") or 30.0), burst_session=int(get("BURST_SESSION") or 20),
-                   rate_client=float(get("RATE_CLIENT") or 0.0), burst_client=int(get("BURST_CLIENT") or 60))
+        return cls(
+            log_messages=env.get("OVERDUE_BOT_LOG_MESSAGES") == "1",
+            wechat_token=get("WECHAT_TOKEN") or None,
+            wechat_window=float(env.get("OVERDUE_BOT_WECHAT_WINDOW") or WECHAT_WINDOW),
+            wechat_aes_keys=keys,
+            wechat_appid=get("WECHAT_APPID"),
+            wecom_token=get("WECOM_TOKEN") or None,
+            wecom_aes_key=get("WECOM_AES_KEY"),
+            wecom_corpid=get("WECOM_CORPID"),
+            dingtalk_app_secret=get("DINGTALK_APP_SECRET"),
+            feishu_verification_token=get("FEISHU_VERIFICATION_TOKEN"),
+            feishu_encrypt_key=get("FEISHU_ENCRYPT_KEY"),
+            feishu_app_id=get("FEISHU_APP_ID"),
+            feishu_app_secret=get("FEISHU_APP_SECRET"),
+            feishu_domain=get("FEISHU_DOMAIN") or "https://open.feishu.cn",
+            handoff_webhook=get("HANDOFF_WEBHOOK"),
+            handoff_token=get("HANDOFF_TOKEN"),
+            intents=get("INTENTS"),
+            review=get("REVIEW"),
+            admin_token=get("ADMIN_TOKEN"),
+            rate_session=float(get("RATE_SESSION") or 30.0),
+            burst_session=int(get("BURST_SESSION") or 20),
+            rate_client=float(get("RATE_CLIENT") or 0.0),
+            burst_client=int(get("BURST_CLIENT") or 60),
+        )
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -187,11 +198,18 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def text_field(data: dict[str, Any], name: str, limit: int, *, allow_empty: bool = False,
-               too_long: int = 422, number_ok: bool = False) -> str:
+def text_field(
+    data: dict[str, Any],
+    name: str,
+    limit: int,
+    *,
+    allow_empty: bool = False,
+    too_long: int = 422,
+    number_ok: bool = False,
+) -> str:
     """A string field of a JSON object, checked: 422 when missing, not text or too long."""
     value = data.get(name)
-    if number_ok and isinstance(value, int) and not isinstance(value, bool) and -10**40 < value < 10**40:
+    if number_ok and isinstance(value, int) and not isinstance(value, bool) and -(10**40) < value < 10**40:
         value = str(value)  # numeric user ids are common in chat platforms
     if not isinstance(value, str):
         got = "missing" if name not in data else type(value).__name__
@@ -254,15 +272,28 @@ class Service:
                 self.reload_error = str(exc)
                 self.metrics.count("reloads", "failed")
                 log.error("reload failed, still serving the previous knowledge base: %s", exc)
-                return {"reloaded": False, "changed": True, "error": str(exc),
-                        "knowledge": self.knowledge_digest[:12]}
+                return {
+                    "reloaded": False,
+                    "changed": True,
+                    "error": str(exc),
+                    "knowledge": self.knowledge_digest[:12],
+                }
             self.bot = self._observed(bot)  # one assignment: a request sees the old bot or the new one
             self.knowledge_digest, self.reload_error = digest, ""
             self.metrics.count("reloads", "reloaded")
-            log.info("reloaded the knowledge base (%d intents, %d examples) in %.1f s", len(bot.knowledge.intents),
-                     len(bot.nlu.examples), time.perf_counter() - started)
-            return {"reloaded": True, "changed": True, "knowledge": digest[:12],
-                    "intents": len(bot.knowledge.intents), "examples": len(bot.nlu.examples)}
+            log.info(
+                "reloaded the knowledge base (%d intents, %d examples) in %.1f s",
+                len(bot.knowledge.intents),
+                len(bot.nlu.examples),
+                time.perf_counter() - started,
+            )
+            return {
+                "reloaded": True,
+                "changed": True,
+                "knowledge": digest[:12],
+                "intents": len(bot.knowledge.intents),
+                "examples": len(bot.nlu.examples),
+            }
 
     async def admin_reload(self, request: Request) -> Response:
         """POST /v1/admin/reload: this worker reloads now and answers how it went; under a
@@ -293,15 +324,25 @@ class Service:
             wait = limiter.wait(who) if who else 0
             if wait:
                 self.metrics.count("limited", name)
-                raise BodyError(429, f"too many messages from this {name}; try again in {wait} s",
-                                {"Retry-After": str(wait)})
+                raise BodyError(
+                    429,
+                    f"too many messages from this {name}; try again in {wait} s",
+                    {"Retry-After": str(wait)},
+                )
 
     # ------------------------------------------------------------------ turns
     def record(self, kind: str, key: str, text: str, reply: Any, started: float) -> None:
         who = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
         extra = f" text={redact(text)!r}" if self.settings.log_messages else ""
-        log.info("%s session=%s intent=%s state=%s ms=%.1f%s", kind, who, reply.intent, reply.state,
-                 (time.perf_counter() - started) * 1000, extra)
+        log.info(
+            "%s session=%s intent=%s state=%s ms=%.1f%s",
+            kind,
+            who,
+            reply.intent,
+            reply.state,
+            (time.perf_counter() - started) * 1000,
+            extra,
+        )
 
     async def turn(self, request: Request, kind: str, id_field: str, text_field_name: str) -> tuple[str, Any]:
         """One conversation turn from a JSON body, raising BodyError for a body it cannot take."""
@@ -366,8 +407,13 @@ class Service:
                 self.metrics.count("store_errors")
                 return JSONResponse({"status": "unavailable", "store": "down"}, status_code=503)
         bot = self.bot
-        health = {"status": "ok", "intents": len(bot.knowledge.intents), "examples": len(bot.nlu.examples),
-                  "knowledge": self.knowledge_digest[:12], "pid": os.getpid()}
+        health = {
+            "status": "ok",
+            "intents": len(bot.knowledge.intents),
+            "examples": len(bot.nlu.examples),
+            "knowledge": self.knowledge_digest[:12],
+            "pid": os.getpid(),
+        }
         if self.reload_error:
             health["reload_error"] = self.reload_error
         return JSONResponse(health)
@@ -397,7 +443,9 @@ class Service:
         """WeCom (企业微信) app callback: every message encrypted, receiveid the CorpID."""
         s = self.settings
         if not (s.wecom_token and s.wecom_aes_key and s.wecom_corpid):
-            raise BodyError(404, "the WeCom channel is not configured (--wecom-token, --wecom-aes-key, --wecom-corpid)")
+            raise BodyError(
+                404, "the WeCom channel is not configured (--wecom-token, --wecom-aes-key, --wecom-corpid)"
+            )
         q = request.query_params
         ts, nonce, sig = q.get("timestamp", ""), q.get("nonce", ""), q.get("msg_signature", "")
         if not wechat.fresh(ts, s.wechat_window):
@@ -440,8 +488,14 @@ class Service:
             return Response(b"", status_code=200)
         sealed = crypt.encrypt(json.dumps(reply, ensure_ascii=False))
         stamp = str(int(time.time()))
-        return JSONResponse({"encrypt": sealed, "msgsignature": wxcrypt.signature(s.wecom_token, stamp, nonce, sealed),
-                             "timestamp": int(stamp), "nonce": nonce})
+        return JSONResponse(
+            {
+                "encrypt": sealed,
+                "msgsignature": wxcrypt.signature(s.wecom_token, stamp, nonce, sealed),
+                "timestamp": int(stamp),
+                "nonce": nonce,
+            }
+        )
 
     def _wecom_bot_turn(self, data: dict[str, Any]) -> dict[str, Any] | None:
         def part(name: str) -> dict[str, Any]:
@@ -453,14 +507,25 @@ class Service:
             if part("event").get("eventtype") == "enter_chat":
                 return {"msgtype": "text", "text": {"content": self.bot.knowledge.texts.greeting}}
             return None
-        if msg_type == "stream" or not isinstance(msg_id, str) or not msg_id or not isinstance(user, str) or not user:
+        if (
+            msg_type == "stream"
+            or not isinstance(msg_id, str)
+            or not msg_id
+            or not isinstance(user, str)
+            or not user
+        ):
             return None  # a stream refresh (ours are finished at once) or a body that names no message
         content = part("text").get("content") if msg_type == "text" else None
         if isinstance(content, str):
-            content = re.sub(r"^\s*@\S+\s*", "", content).strip()[:wechat.MAX_CONTENT]  # the bot's @name in a group
+            content = re.sub(r"^\s*@\S+\s*", "", content).strip()[
+                : wechat.MAX_CONTENT
+            ]  # the bot's @name in a group
         chat = data.get("chatid") if isinstance(data.get("chatid"), str) else "single"
-        answer = (self._once("wecom_bot", msg_id[:200], f"{chat}:{user}", content)[0] if content
-                  else self.bot.knowledge.texts.not_text)
+        answer = (
+            self._once("wecom_bot", msg_id[:200], f"{chat}:{user}", content)[0]
+            if content
+            else self.bot.knowledge.texts.not_text
+        )
         if not answer:
             return None  # a person has this conversation
         stream_id = hashlib.sha256(msg_id.encode("utf-8")).hexdigest()[:32]
@@ -498,8 +563,9 @@ class Service:
         except wxcrypt.CryptoError as exc:
             raise BodyError(400, str(exc)) from None
 
-    async def _message(self, body: bytes, ts: str, nonce: str, channel: str,
-                       crypt: wxcrypt.MsgCrypt | None) -> Response:
+    async def _message(
+        self, body: bytes, ts: str, nonce: str, channel: str, crypt: wxcrypt.MsgCrypt | None
+    ) -> Response:
         try:
             msg = wechat.parse_message(body)
         except wechat.WeChatError as exc:
@@ -512,7 +578,9 @@ class Service:
             reply = crypt.envelope(reply, nonce)
         return Response(reply, media_type="application/xml")
 
-    def _wechat_turn(self, msg: wechat.Message, body: bytes, ts: str, nonce: str, channel: str = "wechat") -> str:
+    def _wechat_turn(
+        self, msg: wechat.Message, body: bytes, ts: str, nonce: str, channel: str = "wechat"
+    ) -> str:
         """The reply to a WeChat message: once per MsgId, whichever worker a retry reaches.
 
         The de-dup marker and the nonce memory live in the session store under the channel's own
@@ -529,7 +597,9 @@ class Service:
             store.set(seen_key, {"body": digest})
         if msg.msg_type == "event":
             return self.bot.knowledge.texts.greeting if msg.event == "subscribe" else ""
-        content = msg.content if msg.msg_type == "text" else msg.recognition if msg.msg_type == "voice" else ""
+        content = (
+            msg.content if msg.msg_type == "text" else msg.recognition if msg.msg_type == "voice" else ""
+        )
         if not content:
             return self.bot.knowledge.texts.not_text
         text, handoff = self._once(channel, msg.msg_id, msg.from_user, content)
@@ -565,8 +635,16 @@ class Service:
         url = self.settings.handoff_webhook
         if not url:
             return
-        payload = json.dumps({"session_id": session_id, "channel": channel, "reason": r.handoff,
-                              "slots": r.slots, "release": "/v1/handoff/release"}, ensure_ascii=False).encode()
+        payload = json.dumps(
+            {
+                "session_id": session_id,
+                "channel": channel,
+                "reason": r.handoff,
+                "slots": r.slots,
+                "release": "/v1/handoff/release",
+            },
+            ensure_ascii=False,
+        ).encode()
 
         def send() -> None:
             request = urllib.request.Request(url, data=payload, headers={"Content-Type": "application/json"})
@@ -604,15 +682,20 @@ class Service:
         """
         s = self.settings
         if self.feishu is None:
-            raise BodyError(404, "the Feishu channel is not configured (--feishu-verification-token, "
-                                 "--feishu-app-id, --feishu-app-secret)")
+            raise BodyError(
+                404,
+                "the Feishu channel is not configured (--feishu-verification-token, "
+                "--feishu-app-id, --feishu-app-secret)",
+            )
         body = await read_body(request, s.max_body, s.body_timeout)
         data = parse_json_object(body)
         try:
             if "encrypt" in data:
                 if not s.feishu_encrypt_key or not isinstance(data["encrypt"], str):
                     raise feishu.FeishuError("an encrypted event, but no --feishu-encrypt-key is set")
-                data = parse_json_object(feishu.decrypt(s.feishu_encrypt_key, data["encrypt"]).encode("utf-8"))
+                data = parse_json_object(
+                    feishu.decrypt(s.feishu_encrypt_key, data["encrypt"]).encode("utf-8")
+                )
             event = feishu.parse_event(data)
         except feishu.FeishuError as exc:
             raise BodyError(400, str(exc)) from None
@@ -622,12 +705,18 @@ class Service:
             return JSONResponse({"challenge": event.challenge})
         if s.feishu_encrypt_key:
             h = request.headers
-            why = feishu.check(s.feishu_encrypt_key, h.get("x-lark-request-timestamp", ""),
-                               h.get("x-lark-request-nonce", ""), h.get("x-lark-signature", ""), body)
+            why = feishu.check(
+                s.feishu_encrypt_key,
+                h.get("x-lark-request-timestamp", ""),
+                h.get("x-lark-request-nonce", ""),
+                h.get("x-lark-signature", ""),
+                body,
+            )
             if why:
                 raise BodyError(403, why)
-        if event.kind != "message" or not await asyncio.to_thread(first_delivery, self.bot.store, "feishu",
-                                                                   event.event_id):
+        if event.kind != "message" or not await asyncio.to_thread(
+            first_delivery, self.bot.store, "feishu", event.event_id
+        ):
             return JSONResponse({})
         return JSONResponse({}, background=BackgroundTask(self._feishu_answer, event))
 
@@ -635,8 +724,11 @@ class Service:
         assert self.feishu is not None
         try:
             content = event.text if event.msg_type == "text" else ""
-            text = (self._once("feishu", event.message_id, f"{event.chat_id}:{event.sender}", content)[0] if content
-                    else self.bot.knowledge.texts.not_text)
+            text = (
+                self._once("feishu", event.message_id, f"{event.chat_id}:{event.sender}", content)[0]
+                if content
+                else self.bot.knowledge.texts.not_text
+            )
             if not text:
                 return  # a person has this conversation
             error = self.feishu.reply(event.message_id, text, event.event_id)
@@ -653,21 +745,30 @@ class Service:
         return self._once("dingtalk", msg.msg_id, f"{msg.conversation_id}:{msg.sender}", msg.content)[0]
 
     async def page(self, request: Request) -> Response:
-        return HTMLResponse(self.web.joinpath("index.html").read_text(encoding="utf-8"),
-                            headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(
+            self.web.joinpath("index.html").read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"}
+        )
 
     async def asset(self, request: Request) -> Response:
         static = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
         name = request.path_params["name"]
         if name not in static:
             raise BodyError(404, "no such file")
-        return Response(self.web.joinpath(name).read_text(encoding="utf-8"), media_type=static[name],
-                        headers={"Cache-Control": "no-cache"})
+        return Response(
+            self.web.joinpath(name).read_text(encoding="utf-8"),
+            media_type=static[name],
+            headers={"Cache-Control": "no-cache"},
+        )
 
     async def web_config(self, request: Request) -> Response:
         texts = self.bot.knowledge.texts
-        return JSONResponse({"greeting": texts.greeting, "quick_replies": list(texts.quick_replies),
-                             "max_text": self.settings.max_text})
+        return JSONResponse(
+            {
+                "greeting": texts.greeting,
+                "quick_replies": list(texts.quick_replies),
+                "max_text": self.settings.max_text,
+            }
+        )
 
     # ------------------------------------------------------------------ errors
     @staticmethod
@@ -711,8 +812,13 @@ class Service:
         ]
 
 
-def create_app(bot: Bot | None = None, *, settings: Settings | None = None, reload_on_sighup: bool = False,
-               **overrides: Any) -> Starlette:
+def create_app(
+    bot: Bot | None = None,
+    *,
+    settings: Settings | None = None,
+    reload_on_sighup: bool = False,
+    **overrides: Any,
+) -> Starlette:
     """The ASGI app; pass a Bot to share its knowledge base and store.
 
     ``overrides`` set fields of ``Settings`` (``wechat_token="…"``, ``max_body=…``).  With
@@ -727,15 +833,27 @@ def create_app(bot: Bot | None = None, *, settings: Settings | None = None, relo
         loop = asyncio.get_running_loop()
         if reload_on_sighup and hasattr(signal, "SIGHUP"):
             try:
-                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(service.reload)))
-            except (RuntimeError, ValueError, NotImplementedError) as exc:  # not the main thread, or no signals
+                loop.add_signal_handler(
+                    signal.SIGHUP, lambda: loop.create_task(asyncio.to_thread(service.reload))
+                )
+            except (
+                RuntimeError,
+                ValueError,
+                NotImplementedError,
+            ) as exc:  # not the main thread, or no signals
                 log.warning("reload on SIGHUP is not available here: %s", exc)
         yield
 
-    app = Starlette(routes=service.routes(), lifespan=lifespan, exception_handlers={
-        BodyError: service.body_error, HTTPException: service.http_error, StoreError: service.store_error,
-        SessionIdError: service.session_error,
-    })
+    app = Starlette(
+        routes=service.routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            BodyError: service.body_error,
+            HTTPException: service.http_error,
+            StoreError: service.store_error,
+            SessionIdError: service.session_error,
+        },
+    )
     app.state.bot = service.bot
     app.state.service = service
     return app

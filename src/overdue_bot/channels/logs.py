@@ -50,15 +50,24 @@ class Throttle(logging.Filter):
 
 def config(level: str = "INFO", fmt: str = "text") -> dict[str, Any]:
     """A dictConfig for uvicorn's ``log_config``: our loggers and uvicorn's, throttled."""
-    formatter = ({"()": "overdue_bot.channels.logs.JsonFormatter"} if fmt == "json" else
-                 {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"})
+    formatter = (
+        {"()": "overdue_bot.channels.logs.JsonFormatter"}
+        if fmt == "json"
+        else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"throttle": {"()": "overdue_bot.channels.logs.Throttle"}},
         "formatters": {"default": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
-                                "filters": ["throttle"], "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "filters": ["throttle"],
+                "stream": "ext://sys.stderr",
+            }
+        },
         "loggers": {
             "overdue_bot": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
@@ -74,8 +83,12 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         import json
 
-        data = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-                "message": record.getMessage()}
+        data = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         data.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)

@@ -36,20 +36,43 @@ class Metrics:
         self.pc = pc
         self.registry = pc.CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.turns = pc.Counter("overdue_bot_turns", "Answered turns, by intent (or what was said instead) "
-                                "and channel", ["intent", "channel"], registry=r)
-        self.unsure = pc.Counter("overdue_bot_unsure_turns", "Turns the bot was unsure about, by reason "
-                                 "(out_of_scope, clarify, low_margin, correction)", ["reason", "channel"], registry=r)
-        self.handoffs = pc.Counter("overdue_bot_handoffs", "Sessions handed to a person, by reason",
-                                   ["reason", "channel"], registry=r)
-        self.latency = pc.Histogram("overdue_bot_reply_seconds", "Time to answer one turn (understanding, "
-                                    "dialogue and store)", ["channel"], buckets=BUCKETS, registry=r)
-        self.store_errors = pc.Counter("overdue_bot_store_errors", "Requests that failed because the session "
-                                       "store did", registry=r)
-        self.limited = pc.Counter("overdue_bot_rate_limited", "Requests refused with 429, by limit",
-                                  ["limit"], registry=r)
-        self.reloads = pc.Counter("overdue_bot_reloads", "Knowledge-base reloads, by result "
-                                  "(reloaded, unchanged, failed)", ["result"], registry=r)
+        self.turns = pc.Counter(
+            "overdue_bot_turns",
+            "Answered turns, by intent (or what was said instead) and channel",
+            ["intent", "channel"],
+            registry=r,
+        )
+        self.unsure = pc.Counter(
+            "overdue_bot_unsure_turns",
+            "Turns the bot was unsure about, by reason (out_of_scope, clarify, low_margin, correction)",
+            ["reason", "channel"],
+            registry=r,
+        )
+        self.handoffs = pc.Counter(
+            "overdue_bot_handoffs",
+            "Sessions handed to a person, by reason",
+            ["reason", "channel"],
+            registry=r,
+        )
+        self.latency = pc.Histogram(
+            "overdue_bot_reply_seconds",
+            "Time to answer one turn (understanding, dialogue and store)",
+            ["channel"],
+            buckets=BUCKETS,
+            registry=r,
+        )
+        self.store_errors = pc.Counter(
+            "overdue_bot_store_errors", "Requests that failed because the session store did", registry=r
+        )
+        self.limited = pc.Counter(
+            "overdue_bot_rate_limited", "Requests refused with 429, by limit", ["limit"], registry=r
+        )
+        self.reloads = pc.Counter(
+            "overdue_bot_reloads",
+            "Knowledge-base reloads, by result (reloaded, unchanged, failed)",
+            ["result"],
+            registry=r,
+        )
 
     @property
     def enabled(self) -> bool:
@@ -82,6 +105,6 @@ class Metrics:
             from prometheus_client import multiprocess
 
             registry = pc.CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return pc.generate_latest(registry), pc.CONTENT_TYPE_LATEST
         return pc.generate_latest(self.registry), pc.CONTENT_TYPE_LATEST

@@ -65,7 +65,7 @@ def read_xml(body: bytes) -> ET.Element:
         enc = _ENCODING.search(head.group(0))
         if enc and enc.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
             raise WeChatError("only UTF-8 XML is accepted")
-        body = body[head.end():]
+        body = body[head.end() :]
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -86,10 +86,15 @@ def _text(root: ET.Element, tag: str) -> str:
 def parse_message(body: bytes | ET.Element) -> Message:
     """Read a message pushed by WeChat; raises WeChatError on anything else."""
     root = body if isinstance(body, ET.Element) else read_xml(body)
-    msg = Message(_text(root, "ToUserName"), _text(root, "FromUserName"), _text(root, "MsgType").lower(),
-                  _text(root, "Content")[:MAX_CONTENT],
-                  _text(root, "MsgId") or f"{_text(root, 'FromUserName')}:{_text(root, 'CreateTime')}",
-                  _text(root, "Event").lower(), _text(root, "Recognition")[:MAX_CONTENT])
+    msg = Message(
+        _text(root, "ToUserName"),
+        _text(root, "FromUserName"),
+        _text(root, "MsgType").lower(),
+        _text(root, "Content")[:MAX_CONTENT],
+        _text(root, "MsgId") or f"{_text(root, 'FromUserName')}:{_text(root, 'CreateTime')}",
+        _text(root, "Event").lower(),
+        _text(root, "Recognition")[:MAX_CONTENT],
+    )
     if not msg.to_user or not msg.from_user or not msg.msg_type:
         raise WeChatError("ToUserName, FromUserName and MsgType are required")
     return msg
@@ -106,15 +111,19 @@ def cut(content: str, limit: int = MAX_REPLY_CHARS) -> str:
 def reply_xml(msg: Message, content: str, *, now: float | None = None) -> str:
     """A passive text reply: To and From swapped, the content cut to MAX_REPLY_CHARS."""
     created = int(time.time() if now is None else now)
-    return (f"<xml><ToUserName>{_cdata(msg.from_user)}</ToUserName>"
-            f"<FromUserName>{_cdata(msg.to_user)}</FromUserName>"
-            f"<CreateTime>{created}</CreateTime><MsgType>{_cdata('text')}</MsgType>"
-            f"<Content>{_cdata(cut(content))}</Content></xml>")
+    return (
+        f"<xml><ToUserName>{_cdata(msg.from_user)}</ToUserName>"
+        f"<FromUserName>{_cdata(msg.to_user)}</FromUserName>"
+        f"<CreateTime>{created}</CreateTime><MsgType>{_cdata('text')}</MsgType>"
+        f"<Content>{_cdata(cut(content))}</Content></xml>"
+    )
 
 
 def transfer_xml(msg: Message, *, now: float | None = None) -> str:
     """The passive reply that hands the person to the account's customer service (客服)."""
     created = int(time.time() if now is None else now)
-    return (f"<xml><ToUserName>{_cdata(msg.from_user)}</ToUserName>"
-            f"<FromUserName>{_cdata(msg.to_user)}</FromUserName>"
-            f"<CreateTime>{created}</CreateTime><MsgType>{_cdata('transfer_customer_service')}</MsgType></xml>")
+    return (
+        f"<xml><ToUserName>{_cdata(msg.from_user)}</ToUserName>"
+        f"<FromUserName>{_cdata(msg.to_user)}</FromUserName>"
+        f"<CreateTime>{created}</CreateTime><MsgType>{_cdata('transfer_customer_service')}</MsgType></xml>"
+    )

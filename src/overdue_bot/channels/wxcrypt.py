@@ -84,13 +84,13 @@ class MsgCrypt:
             if len(body) < 4:
                 continue
             (length,) = struct.unpack(">I", body[:4])
-            message, receiver = body[4:4 + length], body[4 + length:]
+            message, receiver = body[4 : 4 + length], body[4 + length :]
             if len(message) != length:
                 continue
             if receiver.decode("utf-8", "replace") != self.receive_id:
                 raise CryptoError("the message is for another receiver (AppID or CorpID)")
             try:
-                return message.decode("utf-8")
+                return str(message.decode("utf-8"))
             except UnicodeDecodeError:
                 raise CryptoError("the message is not UTF-8") from None
         raise CryptoError("the message does not decrypt with the configured EncodingAESKey")
@@ -109,5 +109,7 @@ class MsgCrypt:
         timestamp = str(int(time.time() if now is None else now))
         encrypted = self.encrypt(plaintext)
         sig = signature(self.token, timestamp, nonce, encrypted)
-        return (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{sig}]]></MsgSignature>"
-                f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>")
+        return (
+            f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{sig}]]></MsgSignature>"
+            f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>"
+        )

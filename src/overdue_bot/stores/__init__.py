@@ -38,7 +38,7 @@ def open_store(url: str | None) -> SessionStore:
         from .sqlite import SQLiteStore
 
         # as SQLAlchemy reads it: sqlite:///relative.db, sqlite:////absolute/path.db, sqlite:rel.db
-        path = url[len("sqlite:"):]
+        path = url[len("sqlite:") :]
         path = path[3:] if path.startswith("///") else path
         return SQLiteStore(path or "sessions.db")
     if url.startswith(("redis://", "rediss://", "unix://")):
@@ -46,8 +46,6 @@ def open_store(url: str | None) -> SessionStore:
 
         return RedisStore(url)
     raise StoreError(f"unknown store URL {url!r}: use memory:, sqlite:///path.db or redis://host:port/0")
-
-
 
 
 def __getattr__(name: str) -> Any:

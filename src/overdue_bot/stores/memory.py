@@ -16,8 +16,13 @@ class MemoryStore:
     Bounded by ``max_sessions`` so that a long-running process does not grow without limit.
     """
 
-    def __init__(self, *, ttl: float = 24 * 3600, max_sessions: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        ttl: float = 24 * 3600,
+        max_sessions: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if max_sessions < 1:
             raise ValueError(f"max_sessions must be at least 1 (got {max_sessions})")
         self.ttl = ttl

@@ -29,7 +29,7 @@ def decode(raw: str | bytes | None, session_id: str, where: str) -> dict[str, An
                 _reported.pop(next(iter(_reported)))
             log.warning("%s: dropped a malformed session record (session %s): %s", where, who, problem)
         return None
-    return data
+    return dict(data)
 
 
 def encode(data: dict[str, Any]) -> str:

@@ -18,8 +18,15 @@ from .records import decode, encode
 class RedisStore:
     """Sessions as JSON strings under ``{prefix}session:{id}`` with a TTL."""
 
-    def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, ttl: int = 24 * 3600,
-                 prefix: str = "overdue_bot:", lock_timeout: float = 10.0, client: Any = None) -> None:
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        ttl: int = 24 * 3600,
+        prefix: str = "overdue_bot:",
+        lock_timeout: float = 10.0,
+        client: Any = None,
+    ) -> None:
         try:
             import redis
         except ImportError as exc:
@@ -66,15 +73,18 @@ class RedisStore:
 
     @contextmanager
     def lock(self, session_id: str) -> Iterator[None]:
-        lock = self._client.lock(f"{self.prefix}lock:{session_id}", timeout=self.lock_timeout,
-                                 blocking_timeout=self.lock_timeout)
+        lock = self._client.lock(
+            f"{self.prefix}lock:{session_id}", timeout=self.lock_timeout, blocking_timeout=self.lock_timeout
+        )
         try:
             acquired = lock.acquire()
         except self._redis_errors as exc:
             raise StoreError(f"Redis session store {self.url}: cannot lock: {exc}") from exc
         if not acquired:
-            raise StoreError(f"Redis session store {self.url}: session {session_id!r} stayed locked "
-                             f"for {self.lock_timeout} s")
+            raise StoreError(
+                f"Redis session store {self.url}: session {session_id!r} stayed locked "
+                f"for {self.lock_timeout} s"
+            )
         try:
             yield
         finally:

@@ -43,8 +43,13 @@ PURGE_EVERY = 600.0
 class SQLiteStore:
     """Sessions as JSON rows of one table; rows older than ``ttl`` seconds count as gone."""
 
-    def __init__(self, path: str | Path = "sessions.db", *, ttl: float = 24 * 3600,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: str | Path = "sessions.db",
+        *,
+        ttl: float = 24 * 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = str(path)
         self.ttl = ttl
         self._clock = clock
@@ -63,8 +68,13 @@ class SQLiteStore:
     def _conn(self, *, check: bool = False) -> sqlite3.Connection:
         """This thread's connection; with ``check`` (once per turn, in lock()), reopened if the file went."""
         conn = getattr(self._local, "conn", None)
-        if (check and conn is not None and not conn.in_transaction and self.path != ":memory:"
-                and self._identity() != self._local.identity):
+        if (
+            check
+            and conn is not None
+            and not conn.in_transaction
+            and self.path != ":memory:"
+            and self._identity() != self._local.identity
+        ):
             log.warning("SQLite session store %r was deleted or replaced: opening it again", self.path)
             conn.close()
             conn = None
@@ -84,8 +94,11 @@ class SQLiteStore:
 
     def get(self, session_id: str) -> dict[str, Any] | None:
         try:
-            row = self._conn().execute("SELECT data, updated FROM sessions WHERE id = ?",
-                                       (session_id,)).fetchone()
+            row = (
+                self._conn()
+                .execute("SELECT data, updated FROM sessions WHERE id = ?", (session_id,))
+                .fetchone()
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite session store {self.path!r}: {exc}") from exc
         if row is None or self._clock() - row[1] > self.ttl:
@@ -97,7 +110,8 @@ class SQLiteStore:
             self._conn().execute(
                 "INSERT INTO sessions (id, data, updated) VALUES (?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated = excluded.updated",
-                (session_id, encode(data), self._clock()))
+                (session_id, encode(data), self._clock()),
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite session store {self.path!r}: {exc}") from exc
         if self._clock() - self._purged > PURGE_EVERY:

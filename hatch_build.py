@@ -1,0 +1,48 @@
+"""Hatch build hook: the shipped knowledge base's index goes into the wheel, so a new user's first
+start answers at once instead of building it (seconds) with a blank screen.
+
+For a wheel, the index is keyed as the installed package keys it (its version only); for an
+editable install (`pip install -e .`, what `make chat` does) it is written into the source tree,
+keyed by the checkout's code, as the running checkout will look it up.  The build needs the
+package's own dependencies (pyproject's build-system requires them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class ShipIndex(BuildHookInterface):  # type: ignore[misc]
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        if self.target_name != "wheel" or os.environ.get("OVERDUE_BOT_NO_INDEX"):
+            return
+        root = Path(self.root)
+        editable = version == "editable"
+        out = root / "src" / "overdue_bot" / "_index" if editable else Path(tempfile.mkdtemp()) / "_index"
+        if editable and out.exists():
+            shutil.rmtree(out)
+        env = {**os.environ, "PYTHONPATH": str(root / "src")}
+        if not editable:
+            env["OVERDUE_BOT_RELEASE"] = "1"
+        result = subprocess.run(
+            [sys.executable, "-m", "overdue_bot._ship", str(out)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:  # no index is slower, not broken: the first start builds it
+            self.app.display_warning(f"overdue-bot: the index was not built ({result.stderr.strip()[-300:]})")
+            return
+        if not editable:
+            build_data["force_include"][str(out)] = "overdue_bot/_index"

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from overdue_bot import Bot  # noqa: E402
-from overdue_bot.evaluate import Case, load_cases, slot_ok  # noqa: E402
+from overdue_bot.testing.evaluate import Case, load_cases, slot_ok  # noqa: E402
 
 SETS = {"real": ROOT.parent / "shared/eval/real_labeled.yaml", "heldout": ROOT / "tests/data/heldout.yaml"}
 

@@ -33,8 +33,9 @@ os.environ["OVERDUE_BOT_CACHE"] = tempfile.mkdtemp(prefix="overdue-bot-tune-")  
 
 import yaml  # noqa: E402
 
-from overdue_bot import Bot, knowledge  # noqa: E402
+from overdue_bot import Bot  # noqa: E402
 from overdue_bot.config import DEFAULT, MatcherConfig  # noqa: E402
+from overdue_bot.kb import loader as knowledge  # noqa: E402
 
 NOT_DEBT = {
     "greet",

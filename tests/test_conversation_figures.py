@@ -7,7 +7,7 @@ said in that conversation (issue 11 aims under 5%), and answer lengths on a phon
 from __future__ import annotations
 
 from overdue_bot import Bot
-from overdue_bot.testing import figures, run_paths
+from overdue_bot.testing.dialogues import figures, run_paths
 
 from .conftest import ROOT
 

@@ -8,7 +8,7 @@ the closing note and held under a ceiling, so that a change making examples cont
 from __future__ import annotations
 
 from overdue_bot import Bot
-from overdue_bot.crossval import describe, misranked
+from overdue_bot.testing.crossval import describe, misranked
 
 #: topic examples misranked when left out, measured 2026-12-01 (5 folds: 0.21); a rise past this is a regression
 CEILING = 0.23

@@ -138,8 +138,8 @@ def test_areply_in_many_tasks(fresh_bot: Bot) -> None:
 
 def test_close_call_asks_which_one_and_understands_the_choice(bot: Bot) -> None:
     """Two intents too close to call: the bot asks, then answers the one chosen (前者/后者)."""
-    from overdue_bot.models import Parse
-    from overdue_bot.session import Session
+    from overdue_bot.dialogue.session import Session
+    from overdue_bot.records import Parse
 
     d = bot.dialogue
     close = Parse(
@@ -160,8 +160,8 @@ def test_close_call_asks_which_one_and_understands_the_choice(bot: Bot) -> None:
 
 def test_clarify_never_loops(bot: Bot) -> None:
     """An answer that is no choice is handled as a new message, not asked again."""
-    from overdue_bot.models import Parse
-    from overdue_bot.session import Session
+    from overdue_bot.dialogue.session import Session
+    from overdue_bot.records import Parse
 
     s = Session(state="clarify", options=("credit_report", "penalty_interest"))
     s2, turn = bot.dialogue.step(
@@ -172,13 +172,14 @@ def test_clarify_never_loops(bot: Bot) -> None:
 
 def test_the_table_is_the_behaviour(bot: Bot) -> None:
     """Every row's event has a test and its handler exists; the last row takes any message."""
-    from overdue_bot.dialogue import TABLE
+    from overdue_bot.dialogue.machine import TABLE
 
     d = bot.dialogue
-    for state, mode, event, handler in TABLE:
+    for state, mode, event, handler, nxt in TABLE:
         assert event in d._events, event
         assert callable(getattr(d, "_" + handler)), handler
         assert state in ("*", "idle", "awaiting", "clarify") and mode in ("*", "support")
+        assert set(nxt.split("|")) <= {"idle", "awaiting", "clarify", "ended"}, nxt
     assert TABLE[-1][:3] == ("*", "*", "chat")
     # support mode is declared before everything that could ask or hand over
     events = [row[2] for row in TABLE]
@@ -186,7 +187,7 @@ def test_the_table_is_the_behaviour(bot: Bot) -> None:
 
 
 def test_session_round_trips_through_a_dict() -> None:
-    from overdue_bot.session import Session
+    from overdue_bot.dialogue.session import Session
 
     s = Session(
         state="awaiting:days_overdue",
@@ -211,7 +212,7 @@ def test_session_round_trips_through_a_dict() -> None:
 
 
 def test_merge_keeps_one_record_per_lender() -> None:
-    from overdue_bot.session import Heard, Session, merge
+    from overdue_bot.dialogue.session import Heard, Session, merge
 
     kinds = {
         "花呗": "consumer_finance",
@@ -262,3 +263,15 @@ def test_no_line_is_said_twice(fresh_bot: Bot) -> None:
             if len(line) >= 20:
                 assert line not in seen, line
                 seen.add(line)
+
+
+def test_every_transition_is_one_the_table_declares() -> None:
+    """Replaying every scripted conversation, no handler leaves a state its row does not list."""
+    from overdue_bot.testing.dialogues import run_paths
+
+    from .conftest import ROOT
+
+    bot = Bot()
+    results = run_paths([ROOT / "tests" / "dialogues"], bot)
+    assert len(results) >= 60
+    assert bot.dialogue.undeclared == []

@@ -101,7 +101,7 @@ def test_3_a_crafted_cache_file_is_not_trusted(
     index = [p for p in (tmp_path / "shared").iterdir() if p.name.startswith("overdue_bot-index-")]
     assert index
     assert oct((tmp_path / "shared").stat().st_mode & 0o777) == "0o700"
-    from overdue_bot.matcher import Matcher
+    from overdue_bot.nlu.matcher import Matcher
 
     built = Bot().nlu.matcher
     state = list(built.state())

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from overdue_bot import Bot, KnowledgeError, load_knowledge
-from overdue_bot.dialogue import Dialogue
+from overdue_bot.dialogue.machine import Dialogue
 
 from .conftest import ROOT
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from overdue_bot.knowledge import default_path
-from overdue_bot.lint import LintConfig, check
+from overdue_bot.kb.lint import LintConfig, check
+from overdue_bot.kb.loader import default_path
 
 BROKEN = """
 intents:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from overdue_bot import Bot
-from overdue_bot.evaluate import evaluate, load_cases
+from overdue_bot.testing.evaluate import evaluate, load_cases
 
 from .conftest import ROOT
 

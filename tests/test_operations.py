@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from overdue_bot.knowledge import default_path
+from overdue_bot.kb.loader import default_path
 
 from .conftest import ROOT
 from .http_server import Server

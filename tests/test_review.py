@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from overdue_bot import Bot
-from overdue_bot.kbedit import add_example
-from overdue_bot.knowledge import default_path, load
+from overdue_bot.kb.edit import add_example
+from overdue_bot.kb.loader import default_path, load
 from overdue_bot.review import FolderQueue, Item, Recorder, RedisQueue, _unmarked
 
 

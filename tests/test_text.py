@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from overdue_bot import Bot
-from overdue_bot.numerals import to_int
-from overdue_bot.text import clean, to_simplified
+from overdue_bot.nlu.numerals import to_int
+from overdue_bot.nlu.text import clean, to_simplified
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from ._version import __version__
 from .bot import Bot
 from .config import MatcherConfig
 from .errors import KnowledgeError, MissingExtraError, OverdueBotError, SessionIdError, StoreError
-from .knowledge import load as load_knowledge
-from .models import Parse, Reply
+from .kb.loader import load as load_knowledge
+from .records import Parse, Reply
 
 __all__ = [
     "Bot",

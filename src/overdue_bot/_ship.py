@@ -23,8 +23,8 @@ def main(argv: list[str]) -> int:
     from . import cache
     from .bot import Bot
     from .model import index_name
-    from .nlu import dictionary_words
-    from .tokenizer import Tokenizer
+    from .nlu.pipeline import dictionary_words
+    from .nlu.tokenizer import Tokenizer
 
     bot = Bot()
     bot.parse("你好")

@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import knowledge, model
+from . import model
 from .config import DEFAULT, MatcherConfig
-from .dialogue import Message, Turn
+from .dialogue.machine import Message, Turn
+from .dialogue.session import Session
 from .errors import SessionIdError
-from .knowledge import Knowledge
+from .kb import loader as knowledge
 from .model import Model
-from .models import Parse, Reply
-from .session import Session
+from .records import Knowledge, Parse, Reply
 from .stores import MemoryStore, SessionStore
 
 

@@ -13,7 +13,7 @@ from .errors import OverdueBotError
 
 def _eval(args: argparse.Namespace) -> int:
     from .bot import Bot
-    from .evaluate import evaluate, format_report, load_cases
+    from .testing.evaluate import evaluate, format_report, load_cases
 
     bot = Bot(args.intents)
     report = evaluate(load_cases(args.file), bot.parse)
@@ -25,7 +25,7 @@ def _check(args: argparse.Namespace) -> int:
     """The knowledge-base lint: exit 1 when it finds an error (for CI), 0 with only warnings."""
     import json
 
-    from .lint import LintConfig, check
+    from .kb.lint import LintConfig, check
 
     report = check(args.intents, LintConfig(folds=args.folds))
     if args.format == "json":
@@ -40,9 +40,9 @@ def _review(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .bot import Bot
-    from .lint import LintConfig, check
+    from .kb.lint import LintConfig, check
     from .review import open_queue, session
-    from .testing import run_paths
+    from .testing.dialogues import run_paths
 
     added = session(open_queue(args.queue), args.intents)
     if not added:
@@ -67,7 +67,7 @@ def _review(args: argparse.Namespace) -> int:
 
 def _test(args: argparse.Namespace) -> int:
     from .bot import Bot
-    from .testing import figures, run_paths
+    from .testing.dialogues import figures, run_paths
 
     bot = Bot(args.intents)
     results = run_paths(args.paths, bot)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import cache, knowledge
+from . import cache
 from .config import DEFAULT, MatcherConfig
-from .dialogue import Dialogue
-from .knowledge import Knowledge
-from .nlu import Understanding, dictionary_words
-from .tokenizer import Tokenizer
+from .dialogue.machine import Dialogue
+from .kb import loader as knowledge
+from .nlu.pipeline import Understanding, dictionary_words
+from .nlu.tokenizer import Tokenizer
+from .records import Knowledge
 
 
 @dataclass(frozen=True, slots=True)

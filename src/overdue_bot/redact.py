@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .text import CJK
+from .nlu.text import CJK
 
 MARK = "[已隐去]"
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .models import Reply
+from .records import Reply
 
 if TYPE_CHECKING:
     from .bot import Bot
@@ -184,8 +184,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from . import knowledge
     from .bot import Bot
+    from .kb import loader as knowledge
     from .model import needs_build
     from .stores import open_store
 

@@ -214,7 +214,7 @@ def session(
     skipped, or left for later.  Returns the (intent, text) examples added to the knowledge base."""
     from .bot import Bot
     from .errors import KnowledgeError
-    from .kbedit import add_example
+    from .kb.edit import add_example
 
     items = queue.pending()
     if not items:

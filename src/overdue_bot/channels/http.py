@@ -861,7 +861,7 @@ def create_app(
 
 def knowledge_digest(path: str | Path | None) -> str:
     """A digest of the knowledge-base files as they are on disk now (what a reload would read)."""
-    from ..knowledge import default_path
+    from ..kb.loader import default_path
 
     root = Path(path) if path else default_path()
     files = sorted([*root.glob("*.yaml"), *root.glob("*.yml")]) if root.is_dir() else [root]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from . import knowledge
-from .errors import KnowledgeError
+from ..errors import KnowledgeError
+from . import loader as knowledge
 
 
 def _scalar(text: str, flow: bool) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from .errors import KnowledgeError
-from .models import Parse
+from ..errors import KnowledgeError
+from ..records import Parse
 
 
 @dataclass(frozen=True, slots=True)

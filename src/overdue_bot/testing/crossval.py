@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .knowledge import Knowledge
-from .matcher import Example, Matcher
+from ..nlu.matcher import Example, Matcher
+from ..records import Knowledge
 
 #: rounds of the cross-validation; every example is held out in exactly one
 FOLDS = 10
@@ -30,8 +30,8 @@ class Misranked:
 
 def misranked(kb: Knowledge, *, folds: int = FOLDS, understanding: object | None = None) -> list[Misranked]:
     """Every example of ``kb`` that its held-out parse misranks, in knowledge-base order."""
-    from .model import load
-    from .nlu import Understanding
+    from ..model import load
+    from ..nlu.pipeline import Understanding
 
     nlu = understanding if isinstance(understanding, Understanding) else load(kb).nlu
     analysed = [(text, intent, nlu.analyse(text)) for text, intent in nlu.examples]

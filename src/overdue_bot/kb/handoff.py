@@ -8,41 +8,12 @@ gives it back (``Bot.release``).  Pure: the channels act on ``Reply.handoff``.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import Any
 
-from .errors import KnowledgeError
+from ..errors import KnowledgeError
+from ..records import Handoff
 
 _KEYS = {"enabled", "on_human_agent", "after_misses", "on_distress", "ttl_minutes", "text", "back_text"}
-
-
-@dataclass(frozen=True, slots=True)
-class Handoff:
-    enabled: bool = False
-    #: the person asks for a human (intent human_agent)
-    on_human_agent: bool = True
-    #: this many messages in a row not understood; 0 turns it off
-    after_misses: int = 2
-    #: a distress turn also goes to a person (the help lines are still given first)
-    on_distress: bool = False
-    #: a handed-over session comes back to the bot after this long
-    ttl_minutes: int = 30
-    #: what the person is told at the hand-off
-    text: str = "我已经请人工客服来接手，稍后会有工作人员在这里回复你。在这期间我先不说话了。"
-    #: the first line after the desk gives the conversation back
-    back_text: str = "人工客服已结束接待，接下来由我继续回答。还有什么想问的？"
-
-    def reason(self, intent: str | None, event: str, misses: int) -> str:
-        """Why this turn goes to a person, or ''."""
-        if not self.enabled:
-            return ""
-        if self.on_human_agent and intent == "human_agent":
-            return "human_agent"
-        if self.on_distress and intent == "distress":
-            return "distress"
-        if self.after_misses and misses >= self.after_misses:
-            return "misses"
-        return ""
 
 
 def parse(data: Any, file: str) -> Handoff:

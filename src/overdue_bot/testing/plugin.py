@@ -39,7 +39,7 @@ def _bot(config: pytest.Config) -> Any:
     if intents and not Path(intents).is_absolute():
         intents = str(Path(config.rootpath) / intents)
     if intents not in _BOTS:
-        from .bot import Bot
+        from ..bot import Bot
 
         _BOTS[intents] = Bot(intents or None)
     return _BOTS[intents]
@@ -63,7 +63,7 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 
 class DialogueFile(pytest.File):
     def collect(self) -> Any:
-        from .testing import load_file
+        from .dialogues import load_file
 
         for d in load_file(self.path):
             yield DialogueItem.from_parent(self, name=d.name, dialogue=d)
@@ -75,7 +75,7 @@ class DialogueItem(pytest.Item):
         self.dialogue = dialogue
 
     def runtest(self) -> None:
-        from .testing import run
+        from .dialogues import run
 
         result = run(self.dialogue, _bot(self.config))
         if not result.ok:

@@ -25,7 +25,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from .config import DEFAULT, MatcherConfig
+from ..config import DEFAULT, MatcherConfig
 from .slots import MASK_CHARS
 from .text import CJK
 

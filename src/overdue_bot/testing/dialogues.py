@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from .bot import Bot
-from .errors import KnowledgeError
+from ..bot import Bot
+from ..errors import KnowledgeError
 from .evaluate import slot_ok
 
 _TURN_KEYS = {"user", "intent", "slots", "says", "state", "not_says"}

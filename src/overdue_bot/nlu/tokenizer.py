@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
-from . import cache
+from .. import cache
 
 
 def _import_jieba() -> ModuleType:

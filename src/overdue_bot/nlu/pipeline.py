@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .config import DEFAULT, MatcherConfig
-from .knowledge import Knowledge
+from ..config import DEFAULT, MatcherConfig
+from ..records import Knowledge, Parse
 from .matcher import Example, Matcher, features
-from .models import Parse
 from .slots import MASK_CHARS, MASKS, SlotExtractor
 from .text import CJK, CJK_CHAR, QuestionTest, Replacer, clean, strip_noise
 from .tokenizer import Tokenizer

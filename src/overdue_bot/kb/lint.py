@@ -23,10 +23,12 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from . import crossval, knowledge
-from .errors import KnowledgeError
-from .knowledge import _PLACEHOLDER, _TEXT_KEYS, BANK_PRODUCTS, TEMPLATE_VALUES, Answer, Knowledge
-from .render import matches
+from ..dialogue.render import matches
+from ..errors import KnowledgeError
+from ..records import Answer, Knowledge
+from ..testing import crossval
+from . import loader as knowledge
+from .loader import _PLACEHOLDER, _TEXT_KEYS, BANK_PRODUCTS, TEMPLATE_VALUES
 
 ERROR = "error"
 WARNING = "warning"
@@ -139,7 +141,7 @@ def check(path: str | Path | None = None, config: LintConfig = LintConfig()) -> 
 
 def lint(kb: Knowledge, config: LintConfig = LintConfig(), *, path: str = "") -> Report:
     """Every check on a loaded knowledge base."""
-    from . import model
+    from .. import model
 
     built = model.load(kb)
     nlu, dialogue = built.nlu, built.dialogue

@@ -14,51 +14,86 @@ and whether the disclaimer was given, so no paragraph is said twice.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import DEFAULT, MatcherConfig
-from .knowledge import BANK_PRODUCTS, Intent, Knowledge
-from .models import Parse
+from ..config import DEFAULT, MatcherConfig
+from ..kb.loader import BANK_PRODUCTS
+from ..nlu.slots import MASK_CHARS
+from ..records import Intent, Knowledge, Parse
 from .render import choose, duration, fill, money
 from .session import Heard, Session, merge
-from .slots import MASK_CHARS
 
+log = logging.getLogger("overdue_bot.dialogue")
 #: where a line splits into sentences (the mark stays with its sentence)
 _SENTENCE = re.compile(r"(?<=[。！？])")
-#: (state, mode, event, handler), in the order events are tried; "*" matches any state or mode.
-TABLE: tuple[tuple[str, str, str, str], ...] = (
-    ("*", "*", "distress", "comfort"),  # crisis words: help lines; the session turns supportive
+#: (state, mode, event, handler, next states), in the order events are tried: the first row whose
+#: state and mode fit ("*": any) and whose event holds decides; the handler answers and leaves the
+#: session in one of the next states (checked on every turn, see Dialogue.undeclared)
+TABLE: tuple[tuple[str, str, str, str, str], ...] = (
+    ("*", "*", "distress", "comfort", "idle"),  # crisis words: help lines; the session turns supportive
     (
         "*",
         "support",
         "practical",
         "answer_kindly",
+        "idle",
     ),  # a clear practical question: answered, with one line of support
-    ("*", "support", "any", "support"),  # anything else in distress is listened to, never asked about
-    ("*", "*", "human", "answer"),  # wants a person
-    ("*", "*", "goodbye", "end"),
-    ("clarify", "*", "choice", "answer_choice"),  # 前者 / 第二个 / the intent's own words
-    ("awaiting", "*", "slot_filled", "answer_pending"),
-    ("awaiting", "*", "dont_know", "answer_general"),
-    ("awaiting", "*", "vague", "ask_again_or_general"),  # 很久了 / 好几个月: no value yet, asked once more
-    ("idle", "*", "what_now", "what_now"),  # 那我该怎么办: what to do, unless the topic has its own steps
-    ("idle", "*", "more", "go_on"),  # 然后呢 / 嗯 / 不知道 with nothing pending
-    ("idle", "*", "same_topic", "answer_last"),  # 这样合法吗 / 真的吗: about what was just said
-    ("idle", "*", "complain", "complain"),  # 去哪投诉: where, for the lender and topic at hand
-    ("*", "*", "budget", "plan"),  # 每个月最多能拿出一千五: a plan for the debts heard of
-    ("*", "*", "follow_up", "answer_last"),  # 花呗呢 / 不对，是十天 / 不是12天是42天: same topic, new facts
-    ("*", "*", "ambiguous", "clarify"),  # two intents too close to call
-    ("*", "*", "question", "answer_or_ask"),  # a topic question (asks for a needed slot)
-    ("*", "*", "new_debt", "list_debts"),  # 花呗也欠了五千: a further lender, noted
-    ("*", "*", "update", "answer_last"),  # new facts after a topic: the topic again, for them
-    ("*", "*", "worried", "reassure"),  # 我们老两口很害怕: calm first, then the next step
-    ("awaiting", "*", "miss", "ask_again_or_general"),
-    ("*", "*", "lost", "lost"),  # not understood in a debt conversation: asked, not dismissed
-    ("*", "*", "chat", "answer"),  # greet, thanks, inform, out of scope …
+    ("*", "support", "any", "support", "idle"),  # anything else in distress is listened to, never asked about
+    ("*", "*", "human", "answer", "idle"),  # wants a person
+    ("*", "*", "goodbye", "end", "ended"),
+    ("clarify", "*", "choice", "answer_choice", "idle|awaiting"),  # 前者 / 第二个 / the intent's own words
+    ("awaiting", "*", "slot_filled", "answer_pending", "idle"),
+    ("awaiting", "*", "dont_know", "answer_general", "idle"),
+    (
+        "awaiting",
+        "*",
+        "vague",
+        "ask_again_or_general",
+        "idle|awaiting",
+    ),  # 很久了 / 好几个月: no value yet, asked once more
+    (
+        "idle",
+        "*",
+        "what_now",
+        "what_now",
+        "idle",
+    ),  # 那我该怎么办: what to do, unless the topic has its own steps
+    ("idle", "*", "more", "go_on", "idle"),  # 然后呢 / 嗯 / 不知道 with nothing pending
+    (
+        "idle",
+        "*",
+        "same_topic",
+        "answer_last",
+        "idle|awaiting",
+    ),  # 这样合法吗 / 真的吗: about what was just said
+    ("idle", "*", "complain", "complain", "idle"),  # 去哪投诉: where, for the lender and topic at hand
+    ("*", "*", "budget", "plan", "idle"),  # 每个月最多能拿出一千五: a plan for the debts heard of
+    (
+        "*",
+        "*",
+        "follow_up",
+        "answer_last",
+        "idle|awaiting",
+    ),  # 花呗呢 / 不对，是十天 / 不是12天是42天: same topic, new facts
+    ("*", "*", "ambiguous", "clarify", "clarify"),  # two intents too close to call
+    ("*", "*", "question", "answer_or_ask", "idle|awaiting"),  # a topic question (asks for a needed slot)
+    ("*", "*", "new_debt", "list_debts", "idle"),  # 花呗也欠了五千: a further lender, noted
+    (
+        "*",
+        "*",
+        "update",
+        "answer_last",
+        "idle|awaiting",
+    ),  # new facts after a topic: the topic again, for them
+    ("*", "*", "worried", "reassure", "idle"),  # 我们老两口很害怕: calm first, then the next step
+    ("awaiting", "*", "miss", "ask_again_or_general", "idle|awaiting"),
+    ("*", "*", "lost", "lost", "idle"),  # not understood in a debt conversation: asked, not dismissed
+    ("*", "*", "chat", "answer", "idle"),  # greet, thanks, inform, out of scope …
 )
 
 
@@ -193,6 +228,9 @@ class Dialogue:
             "chat": lambda s, m, i: True,
         }
         self._handlers = self._check_table()
+        self._leaves = {(event, name): tuple(nxt.split("|")) for _, _, event, name, nxt in TABLE}
+        #: transitions a handler made that its table row does not list (empty unless the code drifts)
+        self.undeclared: list[tuple[str, str, str]] = []
 
     # ------------------------------------------------------------------ events
     def _is_topic(self, intent: str | None) -> bool:
@@ -280,7 +318,7 @@ class Dialogue:
         """The event a message is and the handler the table gives it: the first row that fits."""
         intent = self.resolve(message, session.last_intent)
         state = session.state.split(":")[0]
-        for row_state, row_mode, event, handler in TABLE:
+        for row_state, row_mode, event, handler, _ in TABLE:
             if row_state not in ("*", state) or row_mode not in ("*", session.mode):
                 continue
             if self._events[event](session, message, intent):
@@ -290,7 +328,7 @@ class Dialogue:
     def _check_table(self) -> dict[str, Handler]:
         """Every event the table names has a test and every handler exists: checked once, at start."""
         handlers: dict[str, Handler] = {}
-        for _, _, event, name in TABLE:
+        for _, _, event, name, _ in TABLE:
             if event not in self._events:
                 raise AssertionError(f"the dialogue table names an unknown event {event!r}")
             handler = getattr(self, "_" + name, None)
@@ -310,7 +348,14 @@ class Dialogue:
         heard = self._heard(message, event)
         cues = {**session.cues, **self._cues(message.text)}
         session = replace(merge(session, heard, self.kinds), cues=cues)
-        return self._handlers[handler](session, message, event)
+        after, turn = self._handlers[handler](session, message, event)
+        allowed = self._leaves[(event, handler)]
+        if after.state.split(":")[0] not in allowed:  # the table would not tell the truth: say so, answer
+            self.undeclared.append((event, handler, after.state))
+            log.error(
+                "dialogue: %s/%s left the state %r, the table allows %s", event, handler, after.state, allowed
+            )
+        return after, turn
 
     def _heard(self, m: Message, event: str) -> Heard:
         slots = m.parse.slots

@@ -9,16 +9,15 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..errors import KnowledgeError
+from ..records import Answer, Intent, Kind, Knowledge, Platform, Reported, Texts
 from . import handoff
-from .errors import KnowledgeError
-from .handoff import Handoff
-from .slots import Platform
 
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the Python one
 _BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -50,148 +49,13 @@ SLOT_NAMES = ("days_overdue", "platform", "amount", "monthly_budget")
 _CONDITION_KEYS = {"days", "amount", "platform", "platform_kind", "has", "missing", "cue", "debts"}
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One answer variant and the slot conditions under which it is the right one."""
-
-    text: str
-    when: Mapping[str, Any] = field(default_factory=dict)
-    name: str = "default"
-
-
-@dataclass(frozen=True, slots=True)
-class Intent:
-    """An intent: what users say to mean it, and how the bot answers."""
-
-    name: str
-    examples: tuple[str, ...]
-    answers: tuple[Answer, ...]
-    needs: tuple[str, ...] = ()
-    ask: str = ""
-    legal: bool = False
-    label: str = ""
-    source: str = ""
-    #: words that tell which case of the intent a message is (支付令 vs 传票), for ``when: {cue: …}``
-    cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: further points, one at a time, for a second question on the topic or "然后呢"
-    more: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """A kind of lender: what the bot says of it once, and where its customers complain."""
-
-    name: str
-    label: str
-    note: str
-    complaint: str
-
-
-@dataclass(frozen=True, slots=True)
-class Reported:
-    """A report of what already happened, read as the case it is, not as "will they?".
-
-    催收打给我妈了 parses like 会打给我妈吗; with one of ``words`` in it, an answer ``from`` one of
-    these intents is given as ``to`` instead (the complaint case, the court papers …).
-    """
-
-    sources: tuple[str, ...]
-    target: str
-    words: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Texts:
-    """bot.yaml: what the bot says that belongs to no single intent (every field required)."""
-
-    greeting: str
-    disclaimer: str
-    clarify: str
-    empty: str
-    not_text: str
-    forget_slot: str
-    #: where to complain when no lender is known (a known lender's kind says it more precisely)
-    complaint: str
-    #: a second question on a topic whose points were all made already
-    repeat: str
-    #: the same question for another lender, where the answer is the same ({platform})
-    same: str
-    #: a second question on a topic: the earlier point closest to it ({point})
-    recap: str
-    #: a new fact after a topic whose points were made ({debt_label})
-    noted: str
-    #: a vague answer to a question the bot asked: asked once more, in other words
-    ask_again: str
-    #: where to complain, for the lender and topic at hand ({complaint})
-    complain: str
-    #: a message not understood in a debt conversation ({label}: the topic so far)
-    lost: str
-    #: before a further point (然后呢, or the same topic again)
-    more_lead: str
-    #: the next useful step when nothing is pending: ask the days, ask the budget, or ask the situation
-    next_days: str
-    next_budget: str
-    next_situation: str
-    next_topic: str
-    next_idle: str
-    #: a plan's arithmetic: {total_money}, {months}
-    plan_total: str
-    #: the line of support that stays in reach after a distress turn
-    support_line: str
-    quick_replies: tuple[str, ...]
-    dialogue: Mapping[str, tuple[str, ...]]
-    #: what the bot says, kindly and in turn, while the person is in distress
-    support: tuple[str, ...] = ()
-    #: a calm first line, in turn, for someone frightened but not in crisis
-    reassure: tuple[str, ...] = ()
-    reported: tuple[Reported, ...] = ()
-    handoff: Handoff = field(default_factory=Handoff)
-    #: intent roles: chat, social, no_support, plan (bot.yaml ``roles``)
-    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Knowledge:
-    """The whole knowledge base as frozen records."""
-
-    intents: tuple[Intent, ...]
-    platforms: tuple[Platform, ...]
-    kinds: Mapping[str, Kind]
-    not_lender_after: Mapping[str, tuple[str, ...]]
-    typos: Mapping[str, str]
-    synonyms: Mapping[str, str]
-    words: tuple[str, ...]
-    texts: Texts
-    snippets: Mapping[str, tuple[Answer, ...]] = field(default_factory=dict)
-    clause_end: Mapping[str, str] = field(default_factory=dict)
-    politeness: tuple[str, ...] = ()
-    #: words that say which product of a bank a message means: {"card": (...), "loan": (...)}
-    products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: units rewritten only right after a number: 3 days → 3天
-    after_number: Mapping[str, str] = field(default_factory=dict)
-    #: words that show a message is about an overdue debt at all: {"strong": (...), "weak": (...)}
-    domain: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: a synonym stays as it is when the next word is one of these (还了 before 几百)
-    not_before: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: English words that carry nothing for the matcher
-    latin_stopwords: tuple[str, ...] = ()
-    #: where platforms, lexicon and bot came from (a small knowledge base may use the shipped ones)
-    sources: Mapping[str, str] = field(default_factory=dict)
-    #: words the matcher ignores; words that make a message a question (Chinese anywhere, English first)
-    stopwords: frozenset[str] = frozenset()
-    question_words: tuple[str, ...] = ()
-    question_words_en: tuple[str, ...] = ()
-    #: the words around a number that decide whether it is days overdue or an amount (CONTEXTS)
-    contexts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
 def default_path() -> Path:
     """The intents/ folder shipped with the package (or beside the source checkout)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "intents", here.parents[1] / "intents"):
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "intents", package.parents[1] / "intents"):
         if candidate.is_dir():
             return candidate
-    raise KnowledgeError(str(here / "intents"), "the knowledge base folder was not found")
+    raise KnowledgeError(str(package / "intents"), "the knowledge base folder was not found")
 
 
 def _read(path: Path) -> Any:

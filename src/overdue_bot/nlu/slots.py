@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..records import Platform
 from .numerals import parse_number, to_int
 from .text import CJK_CHAR
 
@@ -19,20 +20,6 @@ MASKS = {"platform": "P", "days_overdue": "D", "amount": "A", "monthly_budget": 
 #: the placeholder letters (upper case: normalised text is lower case, so they never clash)
 MASK_CHARS = "".join(MASKS.values())
 _REPEATED_MASK = re.compile(f"([{MASK_CHARS}])\\1+")
-
-
-@dataclass(frozen=True, slots=True)
-class Platform:
-    """One lender of the catalogue."""
-
-    name: str
-    kind: str
-    aliases: tuple[str, ...]
-    prefixes: tuple[str, ...] = ()
-    #: a bank's own loan products (建行快贷): naming one names the bank and says "a loan, not a card"
-    loans: tuple[str, ...] = ()
-    #: what the bot says of this lender, where the kind's general note is not enough
-    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,2 @@
+"""The knowledge base: its loader (YAML to frozen records, validated), the lint, the example editor
+and the hand-off settings."""

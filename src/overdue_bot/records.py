@@ -1,0 +1,228 @@
+"""Every record the package's layers pass each other, in one place: what a message means (Parse),
+what the bot answers (Reply), and the knowledge base as frozen records (Knowledge and its parts).
+
+Records only: no I/O and no behaviour beyond a method that reads the record itself.  The loader
+(kb/loader.py) makes the knowledge records; the pipeline (nlu/) and the dialogue read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """What one message means, without any conversation around it."""
+
+    text: str
+    intent: str
+    confidence: float
+    slots: dict[str, Any] = field(default_factory=dict)
+    ranking: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says to one message of a session, and what it now knows."""
+
+    text: str
+    intent: str | None
+    confidence: float
+    slots: dict[str, Any]
+    state: str
+    variant: str = ""
+    parse: Parse | None = None
+    #: why this turn handed the session to a person ('' when it did not): channels act on it
+    handoff: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public fields as JSON-ready data."""
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "slots": dict(self.slots),
+            "state": self.state,
+            **({"handoff": self.handoff} if self.handoff else {}),
+        }
+
+
+# ---------------------------------------------------------------- the knowledge base
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """One lender of the catalogue."""
+
+    name: str
+    kind: str
+    aliases: tuple[str, ...]
+    prefixes: tuple[str, ...] = ()
+    #: a bank's own loan products (建行快贷): naming one names the bank and says "a loan, not a card"
+    loans: tuple[str, ...] = ()
+    #: what the bot says of this lender, where the kind's general note is not enough
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    enabled: bool = False
+    #: the person asks for a human (intent human_agent)
+    on_human_agent: bool = True
+    #: this many messages in a row not understood; 0 turns it off
+    after_misses: int = 2
+    #: a distress turn also goes to a person (the help lines are still given first)
+    on_distress: bool = False
+    #: a handed-over session comes back to the bot after this long
+    ttl_minutes: int = 30
+    #: what the person is told at the hand-off
+    text: str = "我已经请人工客服来接手，稍后会有工作人员在这里回复你。在这期间我先不说话了。"
+    #: the first line after the desk gives the conversation back
+    back_text: str = "人工客服已结束接待，接下来由我继续回答。还有什么想问的？"
+
+    def reason(self, intent: str | None, event: str, misses: int) -> str:
+        """Why this turn goes to a person, or ''."""
+        if not self.enabled:
+            return ""
+        if self.on_human_agent and intent == "human_agent":
+            return "human_agent"
+        if self.on_distress and intent == "distress":
+            return "distress"
+        if self.after_misses and misses >= self.after_misses:
+            return "misses"
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer variant and the slot conditions under which it is the right one."""
+
+    text: str
+    when: Mapping[str, Any] = field(default_factory=dict)
+    name: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """An intent: what users say to mean it, and how the bot answers."""
+
+    name: str
+    examples: tuple[str, ...]
+    answers: tuple[Answer, ...]
+    needs: tuple[str, ...] = ()
+    ask: str = ""
+    legal: bool = False
+    label: str = ""
+    source: str = ""
+    #: words that tell which case of the intent a message is (支付令 vs 传票), for ``when: {cue: …}``
+    cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: further points, one at a time, for a second question on the topic or "然后呢"
+    more: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A kind of lender: what the bot says of it once, and where its customers complain."""
+
+    name: str
+    label: str
+    note: str
+    complaint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """A report of what already happened, read as the case it is, not as "will they?".
+
+    催收打给我妈了 parses like 会打给我妈吗; with one of ``words`` in it, an answer ``from`` one of
+    these intents is given as ``to`` instead (the complaint case, the court papers …).
+    """
+
+    sources: tuple[str, ...]
+    target: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Texts:
+    """bot.yaml: what the bot says that belongs to no single intent (every field required)."""
+
+    greeting: str
+    disclaimer: str
+    clarify: str
+    empty: str
+    not_text: str
+    forget_slot: str
+    #: where to complain when no lender is known (a known lender's kind says it more precisely)
+    complaint: str
+    #: a second question on a topic whose points were all made already
+    repeat: str
+    #: the same question for another lender, where the answer is the same ({platform})
+    same: str
+    #: a second question on a topic: the earlier point closest to it ({point})
+    recap: str
+    #: a new fact after a topic whose points were made ({debt_label})
+    noted: str
+    #: a vague answer to a question the bot asked: asked once more, in other words
+    ask_again: str
+    #: where to complain, for the lender and topic at hand ({complaint})
+    complain: str
+    #: a message not understood in a debt conversation ({label}: the topic so far)
+    lost: str
+    #: before a further point (然后呢, or the same topic again)
+    more_lead: str
+    #: the next useful step when nothing is pending: ask the days, ask the budget, or ask the situation
+    next_days: str
+    next_budget: str
+    next_situation: str
+    next_topic: str
+    next_idle: str
+    #: a plan's arithmetic: {total_money}, {months}
+    plan_total: str
+    #: the line of support that stays in reach after a distress turn
+    support_line: str
+    quick_replies: tuple[str, ...]
+    dialogue: Mapping[str, tuple[str, ...]]
+    #: what the bot says, kindly and in turn, while the person is in distress
+    support: tuple[str, ...] = ()
+    #: a calm first line, in turn, for someone frightened but not in crisis
+    reassure: tuple[str, ...] = ()
+    reported: tuple[Reported, ...] = ()
+    handoff: Handoff = field(default_factory=Handoff)
+    #: intent roles: chat, social, no_support, plan (bot.yaml ``roles``)
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    """The whole knowledge base as frozen records."""
+
+    intents: tuple[Intent, ...]
+    platforms: tuple[Platform, ...]
+    kinds: Mapping[str, Kind]
+    not_lender_after: Mapping[str, tuple[str, ...]]
+    typos: Mapping[str, str]
+    synonyms: Mapping[str, str]
+    words: tuple[str, ...]
+    texts: Texts
+    snippets: Mapping[str, tuple[Answer, ...]] = field(default_factory=dict)
+    clause_end: Mapping[str, str] = field(default_factory=dict)
+    politeness: tuple[str, ...] = ()
+    #: words that say which product of a bank a message means: {"card": (...), "loan": (...)}
+    products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: units rewritten only right after a number: 3 days → 3天
+    after_number: Mapping[str, str] = field(default_factory=dict)
+    #: words that show a message is about an overdue debt at all: {"strong": (...), "weak": (...)}
+    domain: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: a synonym stays as it is when the next word is one of these (还了 before 几百)
+    not_before: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: English words that carry nothing for the matcher
+    latin_stopwords: tuple[str, ...] = ()
+    #: where platforms, lexicon and bot came from (a small knowledge base may use the shipped ones)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    #: words the matcher ignores; words that make a message a question (Chinese anywhere, English first)
+    stopwords: frozenset[str] = frozenset()
+    question_words: tuple[str, ...] = ()
+    question_words_en: tuple[str, ...] = ()
+    #: the words around a number that decide whether it is days overdue or an amount (CONTEXTS)
+    contexts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

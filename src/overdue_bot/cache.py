@@ -106,7 +106,7 @@ def ship(folder_to: Path, names: list[str]) -> list[Path]:
     folder_to.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names:
-        value = _load_own(name)
+        value = load(name)  # this build's, or one shipped in the tree already (the same dictionary)
         if value is None:
             raise OSError(f"nothing cached under {name}")
         path = folder_to / name

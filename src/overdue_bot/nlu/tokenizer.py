@@ -5,6 +5,7 @@ A private ``jieba.Tokenizer`` keeps our words out of the host application's glob
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import sys
@@ -14,6 +15,17 @@ from types import ModuleType
 from typing import Any
 
 from .. import cache
+
+
+@functools.cache
+def _jieba_version() -> str:
+    """jieba's version without importing it (the dictionary's cache name depends on it)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("jieba")
+    except metadata.PackageNotFoundError:
+        return str(_jieba().__version__)
 
 
 def _import_jieba() -> ModuleType:
@@ -36,7 +48,8 @@ def _import_jieba() -> ModuleType:
     return module
 
 
-jieba = _import_jieba()
+#: jieba is imported when the first tokenizer loads, not when overdue_bot is imported
+_jieba = functools.cache(_import_jieba)
 
 
 def _initialize(tk: Any, words: tuple[str, ...], min_freq: int) -> None:
@@ -80,12 +93,12 @@ class Tokenizer:
     def cache_name(words: Iterable[str], min_freq: int) -> str:
         """The cache name of the dictionary with these domain words."""
         unique = tuple(dict.fromkeys(w for w in words if w))
-        return f"overdue_bot-jieba-{jieba.__version__}-{cache.digest(unique, min_freq)}.cache"
+        return f"overdue_bot-jieba-{_jieba_version()}-{cache.digest(unique, min_freq)}.cache"
 
     def _load(self) -> Any:
         with self._lock:
             if self._jieba is None:
-                tk = jieba.Tokenizer()
+                tk = _jieba().Tokenizer()
                 _initialize(tk, self._words, self._min_freq)
                 self._jieba = tk
             return self._jieba

@@ -25,13 +25,50 @@ def _mini(tmp_path: pathlib.Path) -> pathlib.Path:
     return f
 
 
+def _no_shipped(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
+    """As a checkout whose code changed since `pip install -e .`: no shipped index fits."""
+    from overdue_bot import cache
+
+    monkeypatch.setattr(cache, "_shipped_dir", lambda: tmp_path / "no-shipped-index")
+
+
 def test_cached_index_equals_fresh_build(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_shipped(monkeypatch, tmp_path)
     monkeypatch.setenv("OVERDUE_BOT_CACHE", str(tmp_path))
     fresh = Bot()
+    assert fresh.nlu.built
     assert any(p.name.startswith("overdue_bot-index-") for p in tmp_path.iterdir())
     cached = Bot()
+    assert not cached.nlu.built
     for q in QUESTIONS:
         assert cached.parse(q) == fresh.parse(q)
+
+
+def test_a_shipped_index_is_used_without_building(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the wheel build does (hatch_build.py → cache.ship), then a first start with an empty cache."""
+    from overdue_bot import cache
+    from overdue_bot.model import index_name
+    from overdue_bot.nlu.pipeline import dictionary_words
+    from overdue_bot.nlu.tokenizer import Tokenizer
+
+    _no_shipped(monkeypatch, tmp_path)
+    monkeypatch.setenv("OVERDUE_BOT_CACHE", str(tmp_path / "build"))
+    built = Bot()
+    names = [
+        index_name(built.knowledge, built.config),
+        Tokenizer.cache_name(dictionary_words(built.knowledge), built.config.min_freq),
+    ]
+    shipped = tmp_path / "shipped"
+    cache.ship(shipped, names)
+    monkeypatch.setattr(cache, "_shipped_dir", lambda: shipped)
+    monkeypatch.setenv("OVERDUE_BOT_CACHE", str(tmp_path / "user"))
+    first = Bot()
+    assert not first.nlu.built
+    assert not any(p.name.startswith("overdue_bot-") for p in (tmp_path / "user").iterdir())
+    for q in QUESTIONS:
+        assert first.parse(q) == built.parse(q)
 
 
 def test_corrupt_cache_is_rebuilt(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:

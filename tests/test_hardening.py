@@ -95,6 +95,9 @@ def test_3_a_crafted_cache_file_is_not_trusted(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another user writes an index that maps 我想死 to minimum_payment: the bot ignores it."""
+    from overdue_bot import cache
+
+    monkeypatch.setattr(cache, "_shipped_dir", lambda: tmp_path / "no-shipped-index")
     monkeypatch.setenv("OVERDUE_BOT_CACHE", str(tmp_path / "shared"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
     assert Bot().parse("我想死").intent == "distress"

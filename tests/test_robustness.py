@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,3 +26,20 @@ def test_reply_never_raises(bot: Bot, text: str, sid: str) -> None:
 def test_parse_domain_soup(bot: Bot, text: str) -> None:
     p = bot.parse(text)
     assert 0.0 <= p.confidence <= 1.0 and len(p.ranking) >= 3 or p.intent == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1" * 10000, "逾" * 10000, "a逾1期" * 2500, "3天" * 5000, "一二三四五六七八九十" * 1000, "1万2" * 3000],
+    ids=["digits", "one character", "alternating scripts", "durations", "numerals", "amounts"],
+)
+def test_pathological_messages_are_read_in_bounded_form(bot: Bot, text: str) -> None:
+    """10,000 characters are read as at most MAX_CHARS, a run of one character as three; the cost
+    per input is measured in benchmarks/pathological.py (no timing here)."""
+    from overdue_bot.nlu.text import MAX_CHARS
+
+    analysis = bot.nlu.analyse(text)
+    assert len(analysis.cleaned) <= MAX_CHARS
+    assert "逾逾逾逾" not in analysis.cleaned
+    reply = bot.reply(text, session_id="pathological")
+    assert reply.text and reply.intent is not None

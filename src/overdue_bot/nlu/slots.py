@@ -151,6 +151,7 @@ def _days(
     """
     found: list[tuple[int | None, int, int]] = []
     about_debt = debt is None or bool(debt.search(text))
+    cjk = len(CJK_CHAR.findall(text))  # counted once: per match it made a long message quadratic
     for m in _DURATION.finditer(text):
         start, end = m.span()
         if any(s < end and start < e for s, e in taken):
@@ -180,7 +181,7 @@ def _days(
             or (not verb and (ctx.not_days_before.search(before) or ctx.not_days_after.match(after)))
         ):
             continue
-        if not verb and not about_debt and len(CJK_CHAR.findall(text[:start] + text[end:])) > _SHORT_REST:
+        if not verb and not about_debt and cjk - len(CJK_CHAR.findall(text[start:end])) > _SHORT_REST:
             continue
         days = _duration_value(n, unit, bool(m.group("half")))
         if days is None and not n.startswith("*"):

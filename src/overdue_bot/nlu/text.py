@@ -23,6 +23,8 @@ CJK_CHAR = re.compile(f"[{CJK}]")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
+#: a character (not a digit: 10000 is a number) repeated more than three times
+_RUN = re.compile(r"(\D)\1{3,}")
 # anything that is not a letter, digit or CJK ideograph is noise for the matcher
 _NOISE = re.compile(f"[^0-9a-zA-Z{CJK}*]+")
 
@@ -52,6 +54,7 @@ def clean(text: str) -> str:
     text = unicodedata.normalize("NFKC", text[: MAX_CHARS * 4])
     text = _CONTROL.sub(" ", text)
     text = to_simplified(text).lower()
+    text = _RUN.sub(r"\1\1\1", text)  # 啊啊啊啊啊啊 reads as 啊啊啊 (and 10,000 of one character cost no more)
     return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
 
 

@@ -54,7 +54,9 @@ def clean(text: str) -> str:
     text = unicodedata.normalize("NFKC", text[: MAX_CHARS * 4])
     text = _CONTROL.sub(" ", text)
     text = to_simplified(text).lower()
-    text = _RUN.sub(r"\1\1\1", text)  # 啊啊啊啊啊啊 reads as 啊啊啊 (and 10,000 of one character cost no more)
+    text = _RUN.sub(
+        r"\1\1\1", text
+    )  # 啊啊啊啊啊啊 reads as 啊啊啊 (and 10,000 of one character cost no more)
     return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
 
 

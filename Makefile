@@ -36,8 +36,8 @@ bench: $(TEST_STAMP)
 # style and types, as CI runs them: ruff (lint and format) and mypy --strict over src/
 lint: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet ruff mypy
-	$(BIN)/ruff check src tests benchmarks run_bot.py
-	$(BIN)/ruff format --check src tests benchmarks run_bot.py
+	$(BIN)/ruff check src tests benchmarks run_bot.py hatch_build.py
+	$(BIN)/ruff format --check src tests benchmarks run_bot.py hatch_build.py
 	$(BIN)/mypy
 
 clean:

@@ -124,6 +124,9 @@ def _serve(args: argparse.Namespace) -> int:
     from .channels.protocol import TimedH11Protocol
     from .stores import open_store
 
+    if args.workers is None:
+        shared = (args.store or "").startswith(("redis", "sqlite", "rediss", "unix"))
+        args.workers = min(4, os.cpu_count() or 1) if shared else 1
     open_store(args.store)  # fail now, with a clear message, if the store cannot be opened
     if args.workers > 1 and not (args.store or "").startswith(("redis", "sqlite")):
         print(
@@ -187,7 +190,7 @@ def _serve(args: argparse.Namespace) -> int:
         from .channels.supervisor import Supervisor
 
         os.environ["OVERDUE_BOT_SUPERVISOR"] = str(os.getpid())
-        Supervisor(config, sockets=[config.bind_socket()]).run()
+        Supervisor(config).run()
         return 0
     server = uvicorn.Server(config)
     server.run()
@@ -257,7 +260,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="the HTTP server (extra 'server')")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_bounded(1, 65535), default=8000)
-    serve.add_argument("--workers", type=_bounded(1, 64), default=1)
+    serve.add_argument(
+        "--workers",
+        type=_bounded(1, 64),
+        default=None,
+        help="worker processes (default: one per core, at most 4, with a shared store; 1 with the memory store)",
+    )
     serve.add_argument(
         "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
     )

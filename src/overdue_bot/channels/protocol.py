@@ -3,18 +3,34 @@
 uvicorn times out idle keep-alive connections, but a client that opens a connection and sends
 nothing (or a header a byte a minute) holds it forever: a thousand of them and no one else is
 served.  This protocol gives every request HEADER_TIMEOUT seconds to arrive, counted from the
-connection (or from the last response on it).
+connection (or from the last response on it).  It also sets TCP_NODELAY on every connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 #: seconds a connection may take to send a whole request's headers
 HEADER_TIMEOUT = 10.0
+
+
+def _no_delay(transport: asyncio.BaseTransport) -> None:
+    """TCP_NODELAY on an accepted connection.
+
+    asyncio sets it only on sockets it knows to be TCP; uvicorn's multi-worker listening socket is
+    made with ``proto=0``, so without this every response on a kept-open connection waits for the
+    client's delayed ACK (Nagle): ~40 ms per request with ``--workers 2``.
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # a socket that is already gone
 
 
 class TimedH11Protocol(H11Protocol):
@@ -43,6 +59,7 @@ class TimedH11Protocol(H11Protocol):
             self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        _no_delay(transport)
         super().connection_made(transport)
         self._arm()
 

@@ -278,7 +278,7 @@ def main() -> int:
         http = {}
         for workers in (1, 2):
             db = pathlib.Path(tempfile.mkdtemp()) / "s.db"
-            server = Server("--workers", str(workers), "--store", f"sqlite:///{db}")
+            server = Server("--workers", str(workers), "--store", f"sqlite:///{db}", "--rate-session", "0")
             try:
                 asyncio.run(run_load(server.port, 200, 10, texts))
                 http[f"{workers} worker(s)"] = asyncio.run(run_load(server.port, 4000, 50, texts))

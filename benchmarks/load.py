@@ -89,7 +89,9 @@ def main() -> int:
     results = {}
     for workers in args.workers:
         store = args.store or f"sqlite:///{ROOT}/benchmarks/results/load-{workers}.db"
-        server = Server("--workers", str(workers), "--store", store, "--rate-session", "0")  # a load test is no abuse
+        server = Server(
+            "--workers", str(workers), "--store", store, "--rate-session", "0"
+        )  # a load test is no abuse
         try:
             asyncio.run(run_load(server.port, 200, 10, texts))  # warm every worker
             results[f"{workers} worker(s)"] = asyncio.run(

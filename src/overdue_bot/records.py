@@ -50,6 +50,19 @@ class Reply:
 
 
 # ---------------------------------------------------------------- the knowledge base
+#: the word lists of lexicon.yaml's ``contexts`` (what each means: the comments there)
+CONTEXTS = (
+    "overdue_verbs",
+    "filler",
+    "not_days_before",
+    "not_days_after",
+    "amount_before",
+    "amount_after",
+    "not_amount_before",
+    "not_amount_after",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Platform:
     """One lender of the catalogue."""

@@ -498,7 +498,6 @@ def _check_conditions(
 
 
 _SPECIAL = ("platforms", "lexicon", "bot")
-#: the word lists of lexicon.yaml's ``contexts`` (what each means: the comments there)
 CONTEXTS = (
     "overdue_verbs",
     "filler",

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import Platform
+from ..records import CONTEXTS, Platform
 from .numerals import parse_number, to_int
 from .text import CJK_CHAR
 
@@ -289,16 +289,6 @@ _CORRECTION = re.compile(
 
 
 # ---------------------------------------------------------------- platform
-_CONTEXT_KEYS = (
-    "overdue_verbs",
-    "filler",
-    "not_days_before",
-    "not_days_after",
-    "amount_before",
-    "amount_after",
-    "not_amount_before",
-    "not_amount_after",
-)
 
 
 class SlotExtractor:
@@ -313,7 +303,7 @@ class SlotExtractor:
         contexts: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.platforms = tuple(platforms)
-        self.contexts = Contexts.from_words({k: (contexts or {}).get(k, ()) for k in _CONTEXT_KEYS})
+        self.contexts = Contexts.from_words({k: (contexts or {}).get(k, ()) for k in CONTEXTS})
         alias_to: dict[str, str] = {}
         self._loan_alias = {loan.lower() for p in self.platforms for loan in p.loans}
         self._banks = {p.name for p in self.platforms if p.kind == "bank"}

@@ -87,3 +87,41 @@ def test_redis_keys_expire(redis_url: str) -> None:
     store.set("e", {"x": 1})
     ttl = redis.Redis.from_url(redis_url).ttl("overdue_bot:session:e")
     assert 0 < ttl <= 100
+
+
+def test_sqlite_a_turn_in_progress_does_not_hold_up_other_sessions(tmp_path) -> None:
+    """Two store objects (two workers): while one holds a session's lock, another session's turn
+    on the other completes; the same session's waits.  (BEGIN IMMEDIATE held for a whole turn made
+    every session wait for it.)"""
+    url = f"sqlite:///{tmp_path}/sessions.db"
+    a, b = open_store(url), open_store(url)
+    holding, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def long_turn() -> None:
+        with a.lock("slow"):
+            a.set("slow", {"n": 1})
+            holding.set()
+            release.wait(30)
+
+    def other_session() -> None:
+        with b.lock("quick"):
+            b.set("quick", {"n": 1})
+        done.append("quick")
+
+    def same_session() -> None:
+        with b.lock("slow"):
+            done.append("slow")
+
+    first = threading.Thread(target=long_turn)
+    first.start()
+    assert holding.wait(10)
+    quick, same = threading.Thread(target=other_session), threading.Thread(target=same_session)
+    quick.start()
+    same.start()
+    quick.join(15)
+    assert done == ["quick"], "another session's turn had to wait for this one"
+    release.set()
+    first.join(15)
+    same.join(15)
+    assert done == ["quick", "slow"] and b.get("quick") == {"n": 1}

@@ -1,8 +1,10 @@
 """Sessions in a SQLite file: standard library only, WAL, survives restarts.
 
 Several worker processes on one machine may share the file.  ``lock`` serialises the turns of a
-session across threads (a per-session lock) and across processes (``BEGIN IMMEDIATE``, which
-SQLite grants to one writer at a time), so a retry or a double click cannot interleave turns.
+session across threads (a per-session lock) and across processes (a row in the ``locks`` table,
+claimed and released in two short writes), so a retry or a double click cannot interleave turns.
+No write transaction is held across a turn: SQLite has one writer at a time, and holding it for a
+whole turn (as ``BEGIN IMMEDIATE`` did) made every other session's turn wait for it.
 
 The file is watched: if it is deleted or replaced while the server runs, the store opens the
 file at the path again (and says so) instead of writing into a file nobody can see.  Expired
@@ -34,6 +36,17 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated REAL NOT NULL
 )
 """
+_LOCKS = """
+CREATE TABLE IF NOT EXISTS locks (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires REAL NOT NULL
+)
+"""
+#: a claimed session lock expires after this long (a worker that died mid-turn frees it)
+LOCK_TTL = 60.0
+#: how long a turn waits for another process's turn of the same session before giving up
+LOCK_WAIT = 30.0
 
 
 #: seconds between purges of expired rows
@@ -86,6 +99,7 @@ class SQLiteStore:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
+                conn.execute(_LOCKS)
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the SQLite session store {self.path!r}: {exc}") from exc
             self._local.conn = conn
@@ -143,20 +157,39 @@ class SQLiteStore:
     def lock(self, session_id: str) -> Iterator[None]:
         with self._locks.hold(session_id):
             conn = self._conn(check=True)
-            if conn.in_transaction:  # nested use in one thread: the outer lock already holds it
-                yield
-                return
+            owner = self._claim(conn, session_id)
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                yield
+            finally:
+                try:
+                    conn.execute("DELETE FROM locks WHERE id = ? AND owner = ?", (session_id, owner))
+                except sqlite3.Error as exc:  # it expires on its own; the turn itself is done
+                    log.warning("SQLite session store %r: could not release a lock: %s", self.path, exc)
+
+    def _claim(self, conn: sqlite3.Connection, session_id: str) -> str:
+        """Claim the session's lock row (one short write); wait while another process holds it."""
+        owner = f"{os.getpid()}:{threading.get_ident()}:{time.monotonic_ns()}"
+        deadline = time.monotonic() + LOCK_WAIT
+        pause = 0.001
+        while True:
+            now = time.time()
+            try:
+                cur = conn.execute(
+                    "INSERT INTO locks (id, owner, expires) VALUES (?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET owner = excluded.owner, expires = excluded.expires "
+                    "WHERE locks.expires < ?",
+                    (session_id, owner, now + LOCK_TTL, now),
+                )
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite session store {self.path!r}: cannot lock: {exc}") from exc
-            try:
-                yield
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
+            if cur.rowcount == 1:
+                return owner
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"SQLite session store {self.path!r}: the session stayed locked for {LOCK_WAIT:g} s"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -29,7 +29,9 @@ def test_simplified_characters_are_left_alone() -> None:
 
 def test_clean_full_width_case_controls() -> None:
     assert clean("ＡＢＣ１２３\x00\x1b  逾期\t\n两天") == "abc123 逾期 两天"
-    assert len(clean("逾" * 10_000)) == 500
+    assert len(clean("逾期" * 10_000)) == 500  # cut to MAX_CHARS
+    assert clean("逾" * 10_000) == "逾逾逾"  # a run of one character reads as three
+    assert clean("欠了10000000元") == "欠了10000000元"  # digits are no run
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,8 @@ _UNIT_DAYS = {
     "个半月": 30,
     "年": 365,
 }
+#: numbers read per message for durations and for amounts (a real message has a handful)
+MAX_MENTIONS = 24
 #: a count is no duration (一天打几次, 催了三遍): grammar, not vocabulary, so it stays here
 _COUNT = r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响|改)?(?:几|多少|\d+|[一二两三四五六七八九十]+)(?:次|个|遍|条|通|回)"
 
@@ -152,7 +154,9 @@ def _days(
     found: list[tuple[int | None, int, int]] = []
     about_debt = debt is None or bool(debt.search(text))
     cjk = len(CJK_CHAR.findall(text))  # counted once: per match it made a long message quadratic
-    for m in _DURATION.finditer(text):
+    for n_seen, m in enumerate(_DURATION.finditer(text)):
+        if n_seen == MAX_MENTIONS:
+            break  # nobody names more durations in one message; a pasted table costs no more
         start, end = m.span()
         if any(s < end and start < e for s, e in taken):
             continue
@@ -214,7 +218,9 @@ def _money(n: str, unit: str | None) -> int | None:
 def _amounts(text: str, taken: list[tuple[int, int]], ctx: Contexts) -> list[tuple[int, int, int]]:
     """Every amount owed or borrowed in the text: (value, start, end), in order."""
     found = []
-    for m in _AMOUNT.finditer(text):
+    for n_seen, m in enumerate(_AMOUNT.finditer(text)):
+        if n_seen == MAX_MENTIONS:
+            break
         start, end = m.span()
         n, unit, cur = m.group("n"), m.group("u"), m.group("cur")
         if n.strip("多几") == "" or any(s < end and start < e for s, e in taken):

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ..errors import KnowledgeError
-from ..records import Answer, Intent, Kind, Knowledge, Platform, Reported, Texts
+from ..records import CONTEXTS, Answer, Intent, Kind, Knowledge, Platform, Reported, Texts
 from . import handoff
 
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the Python one
@@ -498,16 +498,6 @@ def _check_conditions(
 
 
 _SPECIAL = ("platforms", "lexicon", "bot")
-CONTEXTS = (
-    "overdue_verbs",
-    "filler",
-    "not_days_before",
-    "not_days_after",
-    "amount_before",
-    "amount_after",
-    "not_amount_before",
-    "not_amount_after",
-)
 #: the crisis intent every knowledge base must have, and the help lines its answers must give
 SAFETY_INTENT = "distress"
 HELP_LINES = ("12356", "400-161-9995", "010-82951332", "110", "120")

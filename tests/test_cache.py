@@ -111,3 +111,21 @@ def test_editing_the_language_data_rebuilds_the_index(
     Bot.from_path(kb)
     after = {p.name for p in (tmp_path / "cache").iterdir()}
     assert any(n.startswith("overdue_bot-index-") for n in after - before)
+
+
+def test_a_changed_setting_is_never_hidden_by_a_warm_cache(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index key covers MatcherConfig: with the perceptron switched off the bot builds (and
+    caches) an index of its own instead of reading the default one (issue 16's stale-cache bug)."""
+    from overdue_bot import MatcherConfig
+
+    _no_shipped(monkeypatch, tmp_path)
+    monkeypatch.setenv("OVERDUE_BOT_CACHE", str(tmp_path))
+    default = Bot()
+    other = Bot(config=MatcherConfig().with_(learned_weight=0.0))
+    assert other.nlu.built  # not read from the warm cache of the default config
+    assert all(not learned for _, _, _, learned in other.nlu.matcher.table.values())
+    assert any(learned for _, _, _, learned in default.nlu.matcher.table.values())
+    with pytest.raises(Exception, match="no setting 'no_such_weight'"):
+        MatcherConfig().with_(no_such_weight=1.0)

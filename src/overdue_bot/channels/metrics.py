@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..bot import HANDED_OFF
 from .delivery import SPACE
 
 #: reply latency buckets, seconds: a turn takes ~1 ms, a slow store tens
@@ -86,7 +85,7 @@ class Metrics:
         self.turns.labels(reply.intent or reply.variant or "none", channel).inc()
         if seen.unsure:
             self.unsure.labels(seen.unsure, channel).inc()
-        if reply.handoff and reply.state == HANDED_OFF:
+        if reply.handoff:  # set only on the turn that hands the session over
             self.handoffs.labels(reply.handoff, channel).inc()
         self.latency.labels(channel).observe(seen.seconds)
 

@@ -523,102 +523,45 @@ def _idle_lexicon(kb: Knowledge, nlu: Any, analysed: Mapping[tuple[str, str], An
         words = nlu._canonical(nlu.tokenizer.cut(phrase.lower()))
         return any(tokens[t] for t in words if t not in kb.stopwords)
 
+    def idle(message: str, fld: str, file: str = lex) -> None:
+        out.append(Finding(WARNING, "idle_rule", message, file, "", fld))
+
     for typo, fix in kb.typos.items():
         if typo not in raw and not used(fix):
-            out.append(
-                Finding(
-                    WARNING,
-                    "idle_rule",
-                    f"typo {typo!r} → {fix!r}: neither occurs in any example",
-                    lex,
-                    "",
-                    f"typos.{typo}",
-                )
-            )
+            idle(f"typo {typo!r} → {fix!r}: neither occurs in any example", f"typos.{typo}")
     for head in sorted(set(kb.synonyms.values())):
         if tokens[head] == 0:
             group = sorted(w for w, h in kb.synonyms.items() if h == head)
-            out.append(
-                Finding(
-                    WARNING,
-                    "idle_rule",
-                    f"synonym group {head!r} ({', '.join(group[:5])}): no example "
-                    "has the word after normalisation",
-                    lex,
-                    "",
-                    f"synonyms.{head}",
-                )
+            idle(
+                f"synonym group {head!r} ({', '.join(group[:5])}): no example has the word after normalisation",
+                f"synonyms.{head}",
             )
     for word, after in kb.not_before.items():
         if tokens[word] == 0:
-            out.append(
-                Finding(
-                    WARNING,
-                    "idle_rule",
-                    f"not_before {word!r}: no example has the word",
-                    lex,
-                    "",
-                    f"not_before.{word}",
-                )
-            )
+            idle(f"not_before {word!r}: no example has the word", f"not_before.{word}")
         for nxt in after:
             if tokens[nxt] == 0 and nxt not in raw:
-                out.append(
-                    Finding(
-                        WARNING,
-                        "idle_rule",
-                        f"not_before {word!r} → {nxt!r}: no example has {nxt!r}",
-                        lex,
-                        "",
-                        f"not_before.{word}",
-                    )
-                )
+                idle(f"not_before {word!r} → {nxt!r}: no example has {nxt!r}", f"not_before.{word}")
     for phrase, rewrite in kb.clause_end.items():
         if phrase not in raw and not used(rewrite):
-            out.append(
-                Finding(
-                    WARNING,
-                    "idle_rule",
-                    f"clause_end {phrase!r} → {rewrite!r}: neither occurs in any example",
-                    lex,
-                    "",
-                    f"clause_end.{phrase}",
-                )
+            idle(
+                f"clause_end {phrase!r} → {rewrite!r}: neither occurs in any example", f"clause_end.{phrase}"
             )
     for unit, rewrite in kb.after_number.items():
         if not re.search(rf"\d\s*{re.escape(unit)}", raw) and rewrite.lower() not in cleaned:
-            out.append(
-                Finding(
-                    WARNING,
-                    "idle_rule",
-                    f"after_number {unit!r}: never follows a number in an example",
-                    lex,
-                    "",
-                    f"after_number.{unit}",
-                )
-            )
+            idle(f"after_number {unit!r}: never follows a number in an example", f"after_number.{unit}")
     for word in kb.words:
         if tokens[word] == 0 and not used(word):
-            out.append(
-                Finding(
-                    WARNING, "idle_rule", f"dictionary word {word!r}: no example uses it", lex, "", "words"
-                )
-            )
+            idle(f"dictionary word {word!r}: no example uses it", "words")
     names = {it.name for it in kb.intents}
     bot_file = kb.sources.get("bot", "bot.yaml")
     for i, rule in enumerate(_raw_reported(bot_file)):
         for intent in [rule.get("to"), *(rule.get("from") or [])]:
             if intent not in names:
-                out.append(
-                    Finding(
-                        WARNING,
-                        "idle_rule",
-                        f"reported rule names {intent!r}, which this knowledge "
-                        "base does not have: the rule is skipped",
-                        bot_file,
-                        "",
-                        f"reported[{i}]",
-                    )
+                idle(
+                    f"reported rule names {intent!r}, which this knowledge base does not have: the rule is skipped",
+                    f"reported[{i}]",
+                    bot_file,
                 )
     return out
 

@@ -66,7 +66,6 @@ class Understanding:
     def __init__(self, kb: Knowledge, *, config: MatcherConfig = DEFAULT, state: Any | None = None) -> None:
         self.kb = kb
         self.config = config
-        self.threshold = config.threshold
         self.typos = Replacer(kb.typos)
         # synonyms rewrite whole words only: Latin phrases at letter boundaries before punctuation
         # goes, Chinese ones as jieba tokens (男朋友 is no 男+朋友 → 联系人, 亲戚 no 亲+戚)
@@ -180,10 +179,10 @@ class Understanding:
         """
         if evidence == 2:
             best = next(((i, s) for i, s in ranking if i != "out_of_scope"), ranking[0])
-            return best if best[1] >= self.threshold else ("out_of_scope", best[1])
+            return best if best[1] >= self.config.threshold else ("out_of_scope", best[1])
         intent, score = ranking[0]
         if intent in self.kb.texts.roles["social"] or intent == "out_of_scope":
-            return (intent, score) if score >= self.threshold else ("out_of_scope", score)
+            return (intent, score) if score >= self.config.threshold else ("out_of_scope", score)
         c = self.config
         need = c.weak_threshold if evidence == 1 else c.none_threshold
         background = dict(ranking).get("out_of_scope", 0.0)

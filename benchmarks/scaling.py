@@ -6,13 +6,15 @@ The shipped knowledge base is grown synthetically: ×m examples gives every inte
 of each example with a different filler word appended (so they are not identical); ×m intents
 clones every intent m−1 times under new names, each clone's examples marked with its own word,
 so the clones compete as real neighbours would.  Each size is built once with ``model.build``
-(pure: no cache) and then parses the real questions.  Writes benchmarks/results/scaling.json.
+(pure: no cache) and then parses the real questions (best of PASSES passes).  Writes
+benchmarks/results/scaling.json, with each size's build time and p99 as a ratio to 1×.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import pathlib
 import statistics
 import sys
@@ -45,6 +47,7 @@ FILLERS = [
     "好吗",
     "是不是",
 ]
+PASSES = 5
 MARKS = ["甲", "乙", "丙", "丁", "戊", "己", "庚", "辛"]
 
 
@@ -68,18 +71,24 @@ def measure(kb, texts: list[str]) -> dict[str, float]:
     model = build(kb)
     model.nlu.parse("你好")
     built = time.perf_counter() - started
-    times = []
-    for t in texts:
-        s = time.perf_counter()
-        model.nlu.parse(t)
-        times.append(time.perf_counter() - s)
-    times.sort()
+    # each percentile is the best of PASSES passes over the questions: one pass on a shared
+    # 2-core machine moves p99 by ±15 %
+    p50, p99 = math.inf, math.inf
+    for _ in range(PASSES):
+        times = []
+        for t in texts:
+            s = time.perf_counter()
+            model.nlu.parse(t)
+            times.append(time.perf_counter() - s)
+        times.sort()
+        p50 = min(p50, statistics.median(times))
+        p99 = min(p99, times[int(len(times) * 0.99)])
     return {
         "examples": sum(len(it.examples) for it in kb.intents),
         "intents": len(kb.intents),
         "build_s": round(built, 2),
-        "parse_p50_ms": round(statistics.median(times) * 1000, 3),
-        "parse_p99_ms": round(times[int(len(times) * 0.99)] * 1000, 3),
+        "parse_p50_ms": round(p50 * 1000, 3),
+        "parse_p99_ms": round(p99 * 1000, 3),
     }
 
 
@@ -104,6 +113,11 @@ def main() -> None:
             continue
         rows[f"{m}x intents"] = row = measure(grown(kb, 1, m), texts)
         print(f"{m}x intents", row, flush=True)
+    base = rows.get("1x examples")
+    if base:
+        for row in rows.values():
+            row["build_ratio"] = round(row["build_s"] / base["build_s"], 1)
+            row["p99_ratio"] = round(row["parse_p99_ms"] / base["parse_p99_ms"], 2)
     out = ROOT / "benchmarks" / "results" / "scaling.json"
     out.write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 

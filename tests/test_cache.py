@@ -125,7 +125,7 @@ def test_a_changed_setting_is_never_hidden_by_a_warm_cache(
     default = Bot()
     other = Bot(config=MatcherConfig().with_(learned_weight=0.0))
     assert other.nlu.built  # not read from the warm cache of the default config
-    assert all(not learned for _, _, _, learned in other.nlu.matcher.table.values())
-    assert any(learned for _, _, _, learned in default.nlu.matcher.table.values())
+    assert all(not learned for learned in other.nlu.matcher.learned)
+    assert any(learned for learned in default.nlu.matcher.learned)
     with pytest.raises(Exception, match="no setting 'no_such_weight'"):
         MatcherConfig().with_(no_such_weight=1.0)

@@ -109,7 +109,8 @@ def test_3_a_crafted_cache_file_is_not_trusted(
     built = Bot().nlu.matcher
     state = list(built.state())
     state[2] = [state[0].index("minimum_payment")] * len(state[2])  # every example now minimum_payment
-    state[4] = {f: (w, knn, [], []) for f, (w, knn, _, _) in state[4].items()}
+    state[4] = {f: (w, knn, []) for f, (w, knn, _) in state[4].items()}
+    state[5] = [{} for _ in state[5]]
     assert (
         Matcher.from_state(tuple(state)).rank("我想死", {"b我想", "b想死", "w想死", "q."})[0][0]
         == "minimum_payment"

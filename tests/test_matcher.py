@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from overdue_bot import Bot
 from overdue_bot.testing.evaluate import evaluate, load_cases
 
@@ -20,3 +22,47 @@ def test_masked_slots_match_the_same_examples(bot: Bot) -> None:
     a = bot.parse("好分期逾期两天会联系我的联系人吗")
     b = bot.parse("花呗逾期三个月会联系我的联系人吗")
     assert a.intent == b.intent == "contact_emergency_contacts"
+
+
+def test_training_and_ranking_read_only_a_shortlist_of_intents(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: the perceptron is trained, and its vote read, only for the intents the first
+    stage finds closest, so neither grows with the number of intents; the centroid index keeps
+    only the best-weighted intents of a feature that most intents share."""
+    from overdue_bot.nlu import matcher as m
+
+    c = bot.nlu.matcher.config
+    assert 1 < c.shortlist < len(bot.nlu.matcher.intents)
+    assert max(len(centroid) for _, _, centroid in bot.nlu.matcher.table.values()) <= c.centroid_intents
+    assert len(bot.nlu.matcher.table["q?"][2]) == c.centroid_intents  # every intent has questions
+
+    seen: list[tuple[int, tuple[int, ...]]] = []
+    real = m._perceptron
+
+    def spy(data, intents, seed, epochs):  # type: ignore[no-untyped-def]
+        seen.extend((gold, shortlist) for _, gold, shortlist in data)
+        return real(data, intents, seed, epochs)
+
+    monkeypatch.setattr(m, "_perceptron", spy)
+    analysed = []
+    for text, intent in bot.nlu.examples:
+        a = bot.nlu.analyse(text)
+        analysed.append((m.Example(a.canonical, intent), bot.nlu._features(a)))
+    built = m.Matcher(analysed, background=frozenset({"out_of_scope"}), config=c.with_(seeds=1))
+    assert len(seen) == len(analysed)
+    assert all(gold in short and len(short) <= c.shortlist + 1 for gold, short in seen)
+    assert any(len(short) == c.shortlist + 1 for _, short in seen)  # its own intent added to the best
+
+    reads = []
+
+    class Counting(dict):  # type: ignore[type-arg]
+        def get(self, *args):  # type: ignore[no-untyped-def]
+            reads.append(args[0])
+            return super().get(*args)
+
+    built.learned = [Counting(ws) for ws in built.learned]
+    example, feats = analysed[0]
+    ranking = built.rank(example.text, feats)
+    assert len(ranking) == len(built.intents)  # every intent is still ranked
+    assert len(reads) == c.shortlist * len(feats)  # but only the shortlist's weights were read

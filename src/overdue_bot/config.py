@@ -34,6 +34,8 @@ class MatcherConfig:
     #: passes over the examples, and shuffled orders averaged, when training the perceptron
     epochs: int = 8
     seeds: int = 6
+    #: intents the vote is computed for (and each example trained against): the best by kNN and centroid
+    shortlist: int = 8
     # ---- features
     #: how much a word, a character bigram, a single character and the question mark feature count
     word_weight: float = 1.0
@@ -54,6 +56,9 @@ class MatcherConfig:
     #: features in more than this share of the examples (and at least knn_min_limit) skip the kNN index
     knn_df_share: float = 0.05
     knn_min_limit: int = 20
+    #: intents kept per feature in the centroid index (the best-weighted): 吗 or 逾 must not make
+    #: every message read every intent
+    centroid_intents: int = 32
     # ---- the decision (nlu)
     #: below this nothing is understood
     threshold: float = 0.15

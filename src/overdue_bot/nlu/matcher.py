@@ -21,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -106,14 +107,15 @@ class Matcher:
                 w = idf[f] / norm
                 postings[f].append((idx, w))
                 centroids[index[ex.intent]][f] += w
-        # per feature, everything the ranking reads: idf, kNN postings, centroid weights, and the
-        # perceptron's weights, with intents as list positions so one pass fills plain lists
+        # per feature, what the first stage reads: idf, kNN postings and centroid weights, with
+        # intents as list positions so one pass fills plain lists; a feature that most intents
+        # share (逾, 吗, the question mark) keeps only its centroid_intents best-weighted intents,
+        # so the cost per message stays flat however many intents there are
         cent: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, vec in enumerate(centroids):
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
             for f, v in vec.items():
                 cent[f].append((i, v / norm))
-        learned = train(examples, self.intents, c)
         # the kNN part skips single characters and features found in more than a twentieth of
         # the examples: they hardly separate examples (the centroid still counts them) but would
         # make every message walk most of the index
@@ -130,41 +132,73 @@ class Matcher:
                 return []
             return heapq.nlargest(c.postings, postings[f], key=lambda p: p[1])
 
-        self.table: dict[
-            str, tuple[float, list[tuple[int, float]], list[tuple[int, float]], list[tuple[int, float]]]
-        ] = {
-            f: (weight, knn(f), cent[f], [(index[i], w) for i, w in learned.get(f, {}).items()])
-            for f, weight in idf.items()
+        def centroid(f: str) -> list[tuple[int, float]]:
+            row = cent[f]
+            return (
+                row
+                if len(row) <= c.centroid_intents
+                else heapq.nlargest(c.centroid_intents, row, key=lambda p: p[1])
+            )
+
+        # the lists hold weight × the feature's idf, the product the ranking sums
+        self.table: dict[str, tuple[float, list[tuple[int, float]], list[tuple[int, float]]]] = {
+            f: (w, [(i, w * v) for i, v in knn(f)], [(i, w * v) for i, v in centroid(f)])
+            for f, w in idf.items()
         }
         self.texts = [ex.text for ex in exs]
+        #: per intent, the perceptron's weight of each feature: it is read only for a message's
+        #: shortlist, and trained only against each example's shortlist (see ``train``)
+        self.learned: list[dict[str, float]] = [{} for _ in self.intents]
+        if c.learned_weight and c.seeds:
+            data = [
+                (
+                    tuple(sorted(feats)),
+                    self.example_intent[n],
+                    self._shortlist(self._first(feats, n)[0], self.example_intent[n]),
+                )
+                for n, (_, feats) in enumerate(examples)
+            ]
+            self.learned = train(data, k, c)
 
     def state(self) -> tuple[Any, ...]:
         """Everything ranking needs, as plain data (for the on-disk cache)."""
-        return (self.intents, self.oov, self.example_intent, self.texts, self.table)
+        return (self.intents, self.oov, self.example_intent, self.texts, self.table, self.learned)
 
     @classmethod
     def from_state(cls, state: Any, config: MatcherConfig = DEFAULT) -> Matcher:
         """A matcher from ``state()``, without analysing or training anything (built with ``config``)."""
-        intents, oov, example_intent, texts, table = state
-        if not (len(example_intent) == len(texts) and isinstance(table, dict) and isinstance(intents, list)):
+        intents, oov, example_intent, texts, table, learned = state
+        if not (
+            len(example_intent) == len(texts)
+            and isinstance(table, dict)
+            and isinstance(intents, list)
+            and isinstance(learned, list)
+            and len(learned) == len(intents)
+        ):
             raise ValueError("not a matcher state")
         m = cls.__new__(cls)
-        m.intents, m.oov, m.example_intent, m.texts, m.table = (
+        m.intents, m.oov, m.example_intent, m.texts, m.table, m.learned = (
             intents,
             float(oov),
             example_intent,
             texts,
             table,
+            learned,
         )
         m.config, m.type_weight = config, _type_weights(config)
         return m
 
-    def rank(self, text: str, feats: set[str]) -> list[tuple[str, float]]:
-        """Every intent with a score in [0, 1], best first."""
+    def _first(self, feats: set[str], itself: int | None = None) -> tuple[list[float], dict[int, float]]:
+        """The first stage: every intent's kNN and centroid score (cosine-normalised), and the
+        message's overlap with each example it shares an indexed feature with (in training,
+        without the example ``itself``: a message is never its own neighbour).
+
+        The lists hold intents as positions: for a few hundred intents, plain lists beat dicts of
+        the intents touched (measured about 20 % slower), and every row read is capped (postings,
+        centroid_intents), so the cost follows the message, not the knowledge base."""
         k = len(self.intents)
         dots: dict[int, float] = defaultdict(float)
         cent = [0.0] * k
-        raw = [0.0] * k
         sq = 0.0
         table = self.table
         for f in feats:
@@ -174,15 +208,14 @@ class Matcher:
                 # mostly unknown (another topic, another language) must not look confident
                 sq += (self.oov * self.type_weight[f[0]]) ** 2
                 continue
-            w, postings, centroid, learned = row
+            w, postings, centroid = row
             sq += w * w
-            for idx, ew in postings:
-                dots[idx] += w * ew
-            for i, cw in centroid:
-                cent[i] += w * cw
-            for i, lw in learned:
-                raw[i] += lw
-        qnorm = math.sqrt(sq) or 1.0
+            for idx, v in postings:
+                dots[idx] += v
+            for i, v in centroid:
+                cent[i] += v
+        if itself is not None:
+            dots.pop(itself, None)
         top1 = [0.0] * k
         top2 = [0.0] * k
         intent_of = self.example_intent
@@ -192,6 +225,29 @@ class Matcher:
                 top1[i], top2[i] = s, top1[i]
             elif s > top2[i]:
                 top2[i] = s
+        c = self.config
+        second = c.knn_second
+        scale = 1.0 / (math.sqrt(sq) or 1.0)
+        first = [
+            (c.knn_weight * ((1 - second) * t1 + second * t2) + c.centroid_weight * ce) * scale
+            for t1, t2, ce in zip(top1, top2, cent, strict=True)
+        ]
+        return first, dots
+
+    def _shortlist(self, first: list[float], gold: int | None = None) -> tuple[int, ...]:
+        """The intents the perceptron's vote is computed for: the best ``shortlist`` by the first
+        stage (and, in training, the example's own), in intent order."""
+        # (sorted()[:n] is what heapq.nlargest promises, at C speed for a few hundred items)
+        best = sorted(range(len(first)), key=first.__getitem__, reverse=True)[: self.config.shortlist]
+        if gold is not None and gold not in best:
+            best.append(gold)
+        return tuple(sorted(best))
+
+    def rank(self, text: str, feats: set[str]) -> list[tuple[str, float]]:
+        """Every intent with a score in [0, 1], best first (ties in intent order)."""
+        first, dots = self._first(feats)
+        k = len(self.intents)
+        intent_of = self.example_intent
         # edit similarity only against the closest candidates by overlap: a cheap filter that
         # keeps the cost flat however many examples the knowledge base grows to
         # and at most PER_INTENT of one intent, so that one crowded intent (the many everyday
@@ -199,36 +255,33 @@ class Matcher:
         c = self.config
         candidates = []
         taken = [0] * k
-        for idx in heapq.nlargest(c.candidates * 3, dots, key=dots.__getitem__):
+        for idx in sorted(dots, key=dots.__getitem__, reverse=True)[: c.candidates * 3]:
             i = intent_of[idx]
             if taken[i] < c.per_intent:
                 taken[i] += 1
                 candidates.append(idx)
                 if len(candidates) == c.candidates:
                     break
-        fz = [0.0] * k
+        short = self._shortlist(first) if c.learned_weight else ()
+        scores = first
         for _, score, idx in process.extract(
             text, {i: self.texts[i] for i in candidates}, scorer=fuzz.ratio, limit=None
         ):
             i = intent_of[idx]
-            if fz[i] == 0.0:
-                fz[i] = score / 100.0
-        top = max(raw)
-        exp = [math.exp((v - top) / c.temperature) for v in raw]
-        z = sum(exp)
-        second = c.knn_second
-        scores = [
-            (
-                intent,
-                (c.knn_weight * ((1 - second) * top1[i] + second * top2[i]) + c.centroid_weight * cent[i])
-                / qnorm
-                + c.fuzzy_weight * fz[i]
-                + c.learned_weight * exp[i] / z,
-            )
-            for i, intent in enumerate(self.intents)
-        ]
-        scores.sort(key=lambda x: -x[1])
-        return scores
+            if taken[i] >= 0:
+                taken[i] = -1  # the closest example of the intent counts, once
+                scores[i] += c.fuzzy_weight * score / 100.0
+        # the perceptron's vote, a softmax over the shortlist (the others get no vote)
+        if short:
+            order = sorted(feats)
+            raw = [sum(map(self.learned[i].get, order, repeat(0.0))) for i in short]
+            top = max(raw)
+            exp = [math.exp((v - top) / c.temperature) for v in raw]
+            z = sum(exp)
+            for i, e in zip(short, exp, strict=True):
+                scores[i] += c.learned_weight * e / z
+        names = self.intents
+        return [(names[i], scores[i]) for i in sorted(range(k), key=scores.__getitem__, reverse=True)]
 
 
 def _type_weights(c: MatcherConfig) -> dict[str, float]:
@@ -236,55 +289,54 @@ def _type_weights(c: MatcherConfig) -> dict[str, float]:
 
 
 def train(
-    examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str], config: MatcherConfig = DEFAULT
-) -> dict[str, dict[str, float]]:
-    """Averaged multiclass perceptrons over the example features, averaged again over ``seeds`` orders.
+    data: Sequence[tuple[tuple[str, ...], int, tuple[int, ...]]],
+    intents: int,
+    config: MatcherConfig = DEFAULT,
+) -> list[dict[str, float]]:
+    """Averaged multiclass perceptrons over ``(features, intent, shortlist)``, averaged again over
+    ``seeds`` orders; one weight table per intent.
 
-    One perceptron depends on the order it sees the examples in; the mean of a few fixed orders
-    is steadier, and the result is deterministic for a given knowledge base.
+    Each example competes only against its shortlist (the intents the first stage finds closest,
+    which is where the vote is read at run time), so training costs examples × shortlist, not
+    examples × intents.  One perceptron depends on the order it sees the examples in; the mean of a
+    few fixed orders is steadier, and the result is deterministic for a given knowledge base.
     """
-    total: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     seeds = config.seeds
-    if config.learned_weight == 0 or seeds == 0:
-        return {}  # the vote is switched off (an ablation): nothing to learn
+    total: list[dict[str, float]] = [defaultdict(float) for _ in range(intents)]
     for seed in range(seeds):
-        for f, ws in _perceptron(examples, intents, seed, config.epochs).items():
-            for i, w in ws.items():
-                total[f][i] += w / seeds
-    return {f: {i: round(w, 4) for i, w in ws.items() if abs(w) > 1e-4} for f, ws in total.items()}
+        for i, ws in enumerate(_perceptron(data, intents, seed, config.epochs)):
+            t = total[i]
+            for f, w in ws.items():
+                t[f] += w / seeds
+    return [{f: round(w, 4) for f, w in ws.items() if abs(w) > 1e-4} for ws in total]
 
 
 def _perceptron(
-    examples: Sequence[tuple[Example, set[str]]], intents: Sequence[str], seed: int, epochs: int
-) -> dict[str, dict[str, float]]:
+    data: Sequence[tuple[tuple[str, ...], int, tuple[int, ...]]], intents: int, seed: int, epochs: int
+) -> list[dict[str, float]]:
     import random
 
-    weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    data = [(sorted(feats), ex.intent) for ex, feats in examples]
-    order = {intent: n for n, intent in enumerate(intents)}
+    weights: list[dict[str, float]] = [{} for _ in range(intents)]
+    totals: list[dict[str, float]] = [{} for _ in range(intents)]
+    order = list(data)
     rng = random.Random(seed)
+    zero = repeat(0.0)
     step = 1
     for _ in range(epochs):
-        rng.shuffle(data)
-        for feats, gold in data:
-            score: dict[str, float] = defaultdict(float)
-            for f in feats:
-                for intent, w in weights[f].items():
-                    score[intent] += w
-            # the first intent (in sorted order) with the best score; unseen intents score 0
-            top = max(score.values(), default=0.0)
-            if len(score) < len(intents):
-                top = max(top, 0.0)
-            if top == 0.0 and len(score) < len(intents):
-                pred = next(i for i in intents if score.get(i, 0.0) == 0.0)
-            else:
-                pred = min((i for i, v in score.items() if v == top), key=order.__getitem__)
+        rng.shuffle(order)
+        for feats, gold, shortlist in order:
+            # the first intent (in intent order) with the best score
+            best, pred = -math.inf, gold
+            for i in shortlist:
+                s = sum(map(weights[i].get, feats, zero))
+                if s > best:
+                    best, pred = s, i
             if pred != gold:
+                wg, wp, tg, tp = weights[gold], weights[pred], totals[gold], totals[pred]
                 for f in feats:
-                    weights[f][gold] += 1.0
-                    weights[f][pred] -= 1.0
-                    totals[f][gold] += step
-                    totals[f][pred] -= step
+                    wg[f] = wg.get(f, 0.0) + 1.0
+                    wp[f] = wp.get(f, 0.0) - 1.0
+                    tg[f] = tg.get(f, 0.0) + step
+                    tp[f] = tp.get(f, 0.0) - step
             step += 1
-    return {f: {i: w - totals[f][i] / step for i, w in ws.items()} for f, ws in weights.items()}
+    return [{f: w - totals[i].get(f, 0.0) / step for f, w in ws.items()} for i, ws in enumerate(weights)]

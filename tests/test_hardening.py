@@ -208,8 +208,35 @@ def test_5_every_worker_logs_its_turns(tmp_path: pathlib.Path) -> None:
 
 # 6 ------------------------------------------------------------------------------------------
 def test_6_half_open_connections_are_closed_and_others_served(server: Server) -> None:
+    _half_open_are_closed(server)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        ("--http", "h11", "--loop", "asyncio"),
+        ("--http", "httptools", "--loop", "uvloop"),
+        ("--workers", "2", "--store", "sqlite"),  # the timeout reaches worker processes too
+    ],
+    ids=["h11", "httptools", "two-workers"],
+)
+def test_6_every_protocol_and_worker_closes_half_open_connections(
+    variant: tuple[str, ...], tmp_path: pathlib.Path
+) -> None:
+    if "httptools" in variant:
+        pytest.importorskip("httptools")
+        pytest.importorskip("uvloop")
+    args = [f"sqlite:///{tmp_path / 's.db'}" if a == "sqlite" else a for a in variant]
+    s = Server(*args, "--header-timeout", "2")
+    try:
+        _half_open_are_closed(s, count=20)
+    finally:
+        s.stop()
+
+
+def _half_open_are_closed(server: Server, count: int = 50) -> None:
     idle = []
-    for _ in range(50):
+    for _ in range(count):
         sock = socket.create_connection(("127.0.0.1", server.port))
         sock.sendall(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\n")  # a header that never ends
         idle.append(sock)

@@ -121,7 +121,6 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     from .channels import logs
-    from .channels.protocol import TimedH11Protocol
     from .stores import open_store
 
     if args.workers is None:
@@ -169,7 +168,19 @@ def _serve(args: argparse.Namespace) -> int:
         import tempfile
 
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="overdue-bot-metrics-")
-    TimedH11Protocol.header_timeout = args.header_timeout
+    os.environ["OVERDUE_BOT_HEADER_TIMEOUT"] = str(args.header_timeout)  # read by every worker
+    from .channels.protocol import protocol
+
+    try:
+        http_protocol = protocol(args.http)
+        if args.loop == "uvloop":
+            import uvloop  # noqa: F401
+    except ImportError:
+        print(
+            f"error: --http {args.http} --loop {args.loop} needs the extra 'fast': pip install 'overdue-bot[fast]'",
+            file=sys.stderr,
+        )
+        return 2
     log_config = logs.config(fmt=args.log_format)
     logging.config.dictConfig(log_config)
     config = uvicorn.Config(
@@ -180,7 +191,8 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=log_config,
         access_log=False,
-        http=TimedH11Protocol,
+        http=http_protocol,
+        loop=args.loop,
         timeout_keep_alive=args.keep_alive,
         limit_concurrency=args.limit_concurrency,
         backlog=args.backlog,
@@ -347,6 +359,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_bounded(1, 65535),
         default=2048,
         help="connections waiting to be accepted (default 2048)",
+    )
+    serve.add_argument(
+        "--http",
+        choices=("auto", "h11", "httptools"),
+        default="auto",
+        help="HTTP parser: httptools (C, extra 'fast') when installed, else h11 (default auto)",
+    )
+    serve.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop: uvloop (extra 'fast') when installed, else asyncio (default auto)",
     )
     serve.add_argument(
         "--review",

@@ -4,18 +4,24 @@ uvicorn times out idle keep-alive connections, but a client that opens a connect
 nothing (or a header a byte a minute) holds it forever: a thousand of them and no one else is
 served.  This protocol gives every request HEADER_TIMEOUT seconds to arrive, counted from the
 connection (or from the last response on it).  It also sets TCP_NODELAY on every connection.
+Both of uvicorn's parsers get it: h11 (pure Python, always there) and httptools (a C parser,
+the extra ``fast``, in fast.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-#: seconds a connection may take to send a whole request's headers
-HEADER_TIMEOUT = 10.0
+from ..errors import MissingExtraError, OverdueBotError
+
+#: seconds a connection may take to send a whole request's headers (``serve --header-timeout``
+#: passes its value to every worker process in the environment)
+HEADER_TIMEOUT = float(os.environ.get("OVERDUE_BOT_HEADER_TIMEOUT") or 10.0)
 
 
 def _no_delay(transport: asyncio.BaseTransport) -> None:
@@ -33,15 +39,16 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
             pass  # a socket that is already gone
 
 
-class TimedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for each request's headers."""
+class _HeaderDeadline:
+    """The deadline, for either of uvicorn's HTTP protocols: armed when a connection opens and
+    after each response, disarmed once a request's headers have arrived (a new ``cycle``)."""
 
     header_timeout: float = HEADER_TIMEOUT
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._deadline: asyncio.TimerHandle | None = None
-        self._armed_for: object = None
+    cycle: Any
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _deadline: asyncio.TimerHandle | None = None
+    _armed_for: Any = None
 
     def _arm(self) -> None:
         self._disarm()
@@ -58,21 +65,44 @@ class TimedH11Protocol(H11Protocol):
         if self.cycle is self._armed_for and (self.cycle is None or self.cycle.response_complete):
             self.transport.close()
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def _after_input(self) -> None:
+        if self.cycle is not self._armed_for:
+            self._disarm()
+
+    def connection_made(self, transport: Any) -> None:
         _no_delay(transport)
-        super().connection_made(transport)
+        super().connection_made(transport)  # type: ignore[misc]
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():
+            self._arm()
+
+
+class TimedH11Protocol(_HeaderDeadline, H11Protocol):
+    """uvicorn's h11 protocol (pure Python) with a deadline for each request's headers."""
 
     def handle_events(self) -> None:
         super().handle_events()
-        if self.cycle is not self._armed_for:
-            self._disarm()
+        self._after_input()
 
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm()
+
+def protocol(name: str = "auto") -> type[asyncio.Protocol]:
+    """The HTTP protocol class for ``serve --http``: h11, httptools (the extra ``fast``), or auto
+    (httptools when it is installed), each with the header deadline and TCP_NODELAY."""
+    if name not in ("auto", "h11", "httptools"):
+        raise OverdueBotError(f"unknown HTTP protocol {name!r}: h11, httptools or auto")
+    if name != "h11":
+        try:
+            from .fast import TimedHttpToolsProtocol
+        except ImportError:
+            if name == "httptools":
+                raise MissingExtraError("--http httptools", "fast") from None
+        else:
+            return TimedHttpToolsProtocol
+    return TimedH11Protocol

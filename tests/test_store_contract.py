@@ -125,3 +125,38 @@ def test_sqlite_a_turn_in_progress_does_not_hold_up_other_sessions(tmp_path) -> 
     first.join(15)
     same.join(15)
     assert done == ["quick", "slow"] and b.get("quick") == {"n": 1}
+
+
+def _bump(url: str, sid: str, times: int) -> None:
+    store = open_store(url)
+    for _ in range(times):
+        with store.lock(sid):
+            data = store.get(sid) or {"n": 0}
+            store.set(sid, {"n": data["n"] + 1})
+
+
+@pytest.mark.parametrize("lock", ["file lock", "locks table"])
+def test_sqlite_lock_serialises_one_session_across_processes(
+    tmp_path, lock: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real worker processes on one file: read-modify-write turns of one session lose nothing,
+    with the byte lock on <file>-locks (Linux) and with the locks table (elsewhere)."""
+    import multiprocessing
+
+    from overdue_bot.stores import sqlite
+
+    if lock == "locks table":
+        monkeypatch.setattr(sqlite, "_OFD", False)
+    elif not sqlite._OFD:
+        pytest.skip("no open-file-description locks here")
+    url = f"sqlite:///{tmp_path}/sessions.db"
+    open_store(url).set("shared", {"n": 0})
+    ctx = multiprocessing.get_context("fork")  # the child keeps the monkeypatched module
+    workers = [ctx.Process(target=_bump, args=(url, "shared", 40)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert open_store(url).get("shared") == {"n": 120}
+    assert (tmp_path / "sessions.db-locks").exists() == (lock == "file lock")

@@ -143,6 +143,24 @@ def _bigrams(text: str) -> set[str]:
     return {chars[i : i + 2] for i in range(len(chars) - 1)}
 
 
+class Values(dict[str, Any]):
+    """Template values that fill a named snippet the first time a template asks for it."""
+
+    def __init__(self, known: dict[str, Any], snippet: Callable[[str, dict[str, Any]], str | None]) -> None:
+        super().__init__(known)
+        self._snippet = snippet
+        self._asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self._asked:
+            self._asked.add(key)  # once: also a snippet that names itself gets nothing
+            if not dict.__contains__(self, key):
+                value = self._snippet(key, self)
+                if value is not None:
+                    self[key] = value
+        return dict.get(self, key, default)
+
+
 class Dialogue:
     """Applies the table with the knowledge base's answers."""
 
@@ -616,19 +634,26 @@ class Dialogue:
         values["lender"] = "发卡行" if generic_card else (platform or "平台")
         complaint = self.kb.kinds[kind].complaint if kind else self.texts.complaint
         values["complaint"] = fill(complaint, values)
-        if snippets:
-            for name, variants in self.kb.snippets.items():
-                snippet = choose(variants, slots, kind)
-                if snippet is not None:
-                    values[name] = fill(snippet.text, values)
-            if slots.get("debts") and "plan_line" in self.kb.snippets:
+        if not snippets:
+            return values
+        # the snippets of bot.yaml are filled only when a template names one: a reply uses two or
+        # three of them, and filling all of them was most of the cost of composing an answer
+
+        def snippet(name: str, known: dict[str, Any]) -> str | None:
+            if name == "plan":
+                if not (slots.get("debts") and "plan_line" in self.kb.snippets):
+                    return None
                 lines = [
                     self._snippet("plan_line", {**d, "monthly_budget": budget}) or ""
                     for d in slots["debts"]
                     if d.get("platform")
                 ]
-                values["plan"] = "\n".join(line for line in lines if line)
-        return values
+                return "\n".join(line for line in lines if line)
+            variants = self.kb.snippets.get(name)
+            chosen = choose(variants, slots, kind) if variants else None
+            return fill(chosen.text, known) if chosen is not None else None
+
+        return Values(values, snippet)
 
     def note(self, slots: dict[str, Any]) -> str:
         """What the bot says of the lender in focus: its own note, its kind's, or its product's."""

@@ -4,7 +4,9 @@
 
 Each input goes through parse() 20 times after a warm-up; the median is compared with the
 median of a normal question.  Texts are cut to text.MAX_CHARS (500) before anything reads them,
-so 10,000 characters cost what 500 do; a run of one character is read as three.
+so 10,000 characters cost what 500 do; a character or a piece of up to 24 repeated back to
+back is read as three copies, and a run of digits stops at 24.  The last two inputs repeat
+nothing: they show what length itself costs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,18 @@ INPUTS = {
     "digits and spaces": "1 " * 5000,
     "amounts back to back": "1万2" * 3000,
     "a real question 30 times": (NORMAL + "，") * 30,
+    # no repetition to collapse: these cost what their length costs
+    "500 different characters": "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(500)),
+    "a 500-character story": (
+        "去年我失业了，手上有花呗和借呗，还有两张信用卡，一共欠了大概八万多，"
+        "现在花呗已经逾期两个月，借呗逾期四十天，招行信用卡也逾期了一个月，"
+        "每个月工资只有四千，房租就要一千五，家里老人还生病住院，"
+        "催收天天打电话，还说要给我家里人和单位打电话，我很害怕，"
+        "不知道会不会被起诉，会不会坐牢，征信是不是已经黑了，"
+        "以后还能不能贷款买房，我现在每个月最多能拿出一千块来还，"
+        "应该先还哪个，可以跟他们协商分期吗，他们会同意停息挂账吗，"
+    )
+    * 2,
 }
 
 

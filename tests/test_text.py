@@ -30,9 +30,14 @@ def test_simplified_characters_are_left_alone() -> None:
 
 def test_clean_full_width_case_controls() -> None:
     assert clean("ＡＢＣ１２３\x00\x1b  逾期\t\n两天") == "abc123 逾期 两天"
-    assert len(clean("逾期" * 10_000)) == 500  # cut to MAX_CHARS
+    story = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(10_000))  # repeats nothing
+    assert len(clean(story)) == 500  # cut to MAX_CHARS
     assert clean("逾" * 10_000) == "逾逾逾"  # a run of one character reads as three
+    assert clean("逾期" * 10_000) == "逾期逾期逾期"  # and so does a run of a longer piece
+    assert clean("花呗逾期两天会上征信吗？" * 30) == "花呗逾期两天会上征信吗?" * 3
     assert clean("欠了10000000元") == "欠了10000000元"  # digits are no run
+    assert clean("121212121212") == "121212121212"
+    assert clean("1" * 10_000) == "1" * 24  # no number a person means is longer
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,11 @@ CJK_CHAR = re.compile(f"[{CJK}]")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
-#: a character (not a digit: 10000 is a number) repeated more than three times
-_RUN = re.compile(r"(\D)\1{3,}")
+#: a character, or a piece of up to 24, repeated back to back more than three times (digits
+#: alone are no run: 10000 and 121212 are numbers)
+_RUN = re.compile(r"(.{1,24}?)\1{3,}", re.S)
+#: more digits in a row than any number a person means (a card number has 19): the rest is noise
+_DIGITS = re.compile(r"(\d{24})\d+")
 # anything that is not a letter, digit or CJK ideograph is noise for the matcher
 _NOISE = re.compile(f"[^0-9a-zA-Z{CJK}*]+")
 
@@ -54,10 +57,15 @@ def clean(text: str) -> str:
     text = unicodedata.normalize("NFKC", text[: MAX_CHARS * 4])
     text = _CONTROL.sub(" ", text)
     text = to_simplified(text).lower()
-    text = _RUN.sub(
-        r"\1\1\1", text
-    )  # 啊啊啊啊啊啊 reads as 啊啊啊 (and 10,000 of one character cost no more)
+    # 啊啊啊啊啊啊 reads as 啊啊啊, a question pasted thirty times as three times: a repetition
+    # says nothing new, and 10,000 of one character (or of one clause) cost no more than three
+    text = _DIGITS.sub(r"\1", _RUN.sub(_three, text))
     return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
+
+
+def _three(m: re.Match[str]) -> str:
+    unit = m.group(1)
+    return m.group(0) if unit.isdigit() else unit * 3
 
 
 def strip_noise(text: str) -> str:

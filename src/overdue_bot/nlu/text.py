@@ -23,9 +23,11 @@ CJK_CHAR = re.compile(f"[{CJK}]")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _SPACE = re.compile(r"\s+")
-#: a character, or a piece of up to 24, repeated back to back more than three times (digits
-#: alone are no run: 10000 and 121212 are numbers)
-_RUN = re.compile(r"(.{1,24}?)\1{3,}", re.S)
+#: a character (not a digit: 10000 is a number) repeated more than three times
+_RUN = re.compile(r"(\D)\1{3,}")
+#: a piece of 2 to 24 characters repeated back to back more than three times (digits alone are
+#: no run: 121212 is a number); tried on the cut text only, its cost grows with the length
+_PIECES = re.compile(r"(.{2,24}?)\1{3,}", re.S)
 #: more digits in a row than any number a person means (a card number has 19): the rest is noise
 _DIGITS = re.compile(r"(\d{24})\d+")
 # anything that is not a letter, digit or CJK ideograph is noise for the matcher
@@ -59,8 +61,9 @@ def clean(text: str) -> str:
     text = to_simplified(text).lower()
     # 啊啊啊啊啊啊 reads as 啊啊啊, a question pasted thirty times as three times: a repetition
     # says nothing new, and 10,000 of one character (or of one clause) cost no more than three
-    text = _DIGITS.sub(r"\1", _RUN.sub(_three, text))
-    return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
+    text = _DIGITS.sub(r"\1", _RUN.sub(r"\1\1\1", text))
+    text = _SPACE.sub(" ", text).strip()[:MAX_CHARS]
+    return _PIECES.sub(_three, text) if len(text) >= 8 else text
 
 
 def _three(m: re.Match[str]) -> str:

@@ -46,6 +46,8 @@ SWEEP: dict[str, tuple[Any, ...]] = {
     "learned_weight": (0.03, 0.05, 0.08),
     "temperature": (2.0, 3.0, 4.0),
     "epochs": (4, 8),
+    "shortlist": (5, 8, 12),
+    "centroid_intents": (16, 32, 64),
     "char_weight": (0.2, 0.4, 0.6),
     "postings": (32, 64),
     "candidates": (40, 60, 80),

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.http_server import Server, free_port  # noqa: E402
 
+from benchmarks import earlier  # noqa: E402
 from benchmarks.load import questions  # noqa: E402
 
 STACKS = {
@@ -127,6 +128,11 @@ def main() -> int:
     ap.add_argument("--stores", nargs="+", default=["memory", "sqlite"], choices=["memory", "sqlite"])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--no-ceiling", action="store_true")
+    ap.add_argument(
+        "--before",
+        metavar="COMMIT",
+        help="also measure the bot at this commit (h11 + asyncio, without the extras), in the same run",
+    )
     args = ap.parse_args()
     if not shutil.which("wrk"):
         print("benchmarks/wrk.py needs wrk: apt install wrk", file=sys.stderr)
@@ -148,8 +154,16 @@ def main() -> int:
             flush=True,
         )
 
+    before = earlier.checkout(args.before) if args.before else None
     print(f"{'':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'client':>8}{'cpu ms':>8}")
     with tempfile.TemporaryDirectory() as tmp:
+        if before is not None:
+            env = earlier.env(before)
+            for store in args.stores:
+                for workers in args.workers:
+                    url = f"sqlite:///{tmp}/before-{workers}.db" if store == "sqlite" else "memory"
+                    server = Server("--workers", str(workers), "--store", url, "--rate-session", "0", env=env)
+                    measure(f"before ({args.before[:7]}), {store}, {workers} worker(s)", server)
         for stack in args.stacks:
             http, loop = STACKS[stack]
             if not args.no_ceiling:

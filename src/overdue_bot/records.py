@@ -172,6 +172,8 @@ class Texts:
     repeat: str
     #: the same question for another lender, where the answer is the same ({platform})
     same: str
+    #: before a question about one of several debts: which one ({platform})
+    ask_about: str
     #: a second question on a topic: the earlier point closest to it ({point})
     recap: str
     #: a new fact after a topic whose points were made ({debt_label})

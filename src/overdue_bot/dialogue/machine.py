@@ -467,6 +467,10 @@ class Dialogue:
         it = self.intents[intent or self.resolve(m, s.last_intent)]
         missing = [slot for slot in it.needs if s.facts.get(slot) is None]
         if missing:
+            ask = it.ask
+            platform = s.facts.get("platform")
+            if platform and sum(1 for d in s.facts.get("debts") or () if d.get("platform")) > 1:
+                ask = fill(self.texts.ask_about, {"platform": platform}) + ask  # 招商银行那笔，逾期几天了？
             return (
                 replace(
                     s,
@@ -476,7 +480,7 @@ class Dialogue:
                     last_intent=it.name,
                     options=(),
                 ),
-                Turn(it.ask, it.name, "ask", event),
+                Turn(ask, it.name, "ask", event),
             )
         return self._answer(s, m, event, it.name)
 
@@ -580,6 +584,8 @@ class Dialogue:
         order = sorted(range(len(lines)), key=lambda i: (-len(want & _bigrams(lines[i])), i))
         for i in order:
             clause = re.split(r"[；。]", lines[i].lstrip("·0123456789. "), maxsplit=1)[0].strip("，, ")
+            if clause.endswith(("：", ":")):
+                continue  # 按你每月能拿出2000元来排：introduces the points, it makes none
             if len(clause) > 60:
                 clause = clause.split("：", 1)[0]
             recap = fill(self.texts.recap, {"point": clause})

@@ -454,6 +454,7 @@ _FILLED_WITH: Mapping[str, frozenset[str]] = {
     "lost": frozenset({"label"}),
     "recap": frozenset({"point"}),
     "same": frozenset({"platform"}),
+    "ask_about": frozenset({"platform"}),
     "noted": TEMPLATE_VALUES,
     "complain": TEMPLATE_VALUES,
     "plan_total": TEMPLATE_VALUES,

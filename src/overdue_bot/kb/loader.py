@@ -376,6 +376,7 @@ _TEXT_KEYS = (
     "complaint",
     "repeat",
     "same",
+    "ask_about",
     "recap",
     "noted",
     "ask_again",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
@@ -168,7 +169,7 @@ class Understanding:
         part = dict(self.matcher.rank(q.canonical, self._features(q)))
         share = self.config.question_share
         mixed = [(i, (1 - share) * s + share * part.get(i, 0.0)) for i, s in ranking]
-        return sorted(mixed, key=lambda x: -x[1])
+        return sorted(mixed, key=itemgetter(1), reverse=True)  # stable: ties keep their order
 
     def decide(self, ranking: list[tuple[str, float]], evidence: int) -> tuple[str, float]:
         """The intent of a ranking, given how much the message shows it is about a debt at all.

@@ -204,7 +204,7 @@ class Texts:
     reassure: tuple[str, ...] = ()
     reported: tuple[Reported, ...] = ()
     handoff: Handoff = field(default_factory=Handoff)
-    #: intent roles: chat, social, no_support, plan (bot.yaml ``roles``)
+    #: intent roles: chat, social, no_support, plan, repeatable (bot.yaml ``roles``)
     roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 

@@ -169,7 +169,7 @@ class Dialogue:
         self.config = c = config
         roles = kb.texts.roles
         #: small talk, never a topic; intents not answered as practical in support mode; budget = plan
-        self.chat, self.plan_intents = roles["chat"], roles["plan"]
+        self.chat, self.plan_intents, self.repeatable = roles["chat"], roles["plan"], roles["repeatable"]
         self.support_off = roles["no_support"] | roles["chat"]
         chat = self.chat
         self.intents: dict[str, Intent] = {it.name: it for it in kb.intents}
@@ -714,7 +714,8 @@ class Dialogue:
             fresh = [lead, f"{self.texts.more_lead}{extra[0]}" if extra else self._next(s)]
             s = s.remember(extra[:1])
         elif not fresh:
-            fresh = body  # a greeting or a thank-you may be said again
+            # a greeting or a thank-you may be said again; a statement's acknowledgement is not
+            fresh = body if it.name in self.repeatable else [self._next(s)]
         if it.legal and platform and platform not in s.noted:
             fresh.append(self.note(facts))
             s = replace(s, noted=(*s.noted, platform))

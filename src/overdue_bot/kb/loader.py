@@ -403,7 +403,7 @@ _BOT_KEYS = {
     "roles",
 }
 #: the roles bot.yaml must give (see its comments)
-ROLES = ("chat", "social", "no_support", "plan")
+ROLES = ("chat", "social", "no_support", "plan", "repeatable")
 
 
 def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:

@@ -202,6 +202,8 @@ class Texts:
     support: tuple[str, ...] = ()
     #: a calm first line, in turn, for someone frightened but not in crisis
     reassure: tuple[str, ...] = ()
+    #: a first line, in turn, for someone who says what went wrong (家里出了点事, 失业了)
+    hardship: tuple[str, ...] = ()
     reported: tuple[Reported, ...] = ()
     handoff: Handoff = field(default_factory=Handoff)
     #: intent roles: chat, social, no_support, plan, repeatable (bot.yaml ``roles``)

@@ -91,6 +91,7 @@ TABLE: tuple[tuple[str, str, str, str, str], ...] = (
         "idle|awaiting",
     ),  # new facts after a topic: the topic again, for them
     ("*", "*", "worried", "reassure", "idle"),  # 我们老两口很害怕: calm first, then the next step
+    ("*", "*", "hardship", "understand", "idle|awaiting"),  # 家里出了点事: heard, then what was asked
     ("awaiting", "*", "miss", "ask_again_or_general", "idle|awaiting"),
     ("*", "*", "lost", "lost", "idle"),  # not understood in a debt conversation: asked, not dismissed
     ("*", "*", "chat", "answer", "idle"),  # greet, thanks, inform, out of scope …
@@ -190,6 +191,7 @@ class Dialogue:
         self._own_steps = set(words.get("own_steps") or ())
         self._same = re.compile(f"^(?:{alternatives('same_topic')})$")
         self._worried = re.compile(alternatives("worried"))
+        self._hardship = re.compile(alternatives("hardship"))
         self._crisis = re.compile(alternatives("crisis"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
         self._cue_words = [
@@ -236,6 +238,12 @@ class Dialogue:
                 (i in chat or m.parse.confidence < c.vague)
                 and not m.parse.slots
                 and bool(self._worried.search(m.text))
+            ),
+            "hardship": lambda s, m, i: (
+                (i in chat or m.parse.confidence < c.vague)
+                and not m.parse.slots
+                and not m.question  # 住院费能报销吗 is another topic's question, not a hardship told
+                and bool(self._hardship.search(m.text))
             ),
             "miss": lambda s, m, i: True,
             "lost": lambda s, m, i: (
@@ -513,6 +521,17 @@ class Dialogue:
         )
         lines = [line for line in (calm, self._next(s)) if line]
         return s.remember(lines), Turn("\n".join(lines), s.last_intent, "reassure", event)
+
+    def _understand(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        """家里出了点事 / 失业了: said kindly once, then the question the bot was waiting on (or the next step)."""
+        heard = next((t for t in self.texts.hardship if not s.has_said(t)), "")
+        pending = self.intents.get(s.pending or "") if s.state.startswith("awaiting") else None
+        ask = pending.ask if pending is not None and pending.ask and not s.has_said(pending.ask) else ""
+        days = self.texts.next_days
+        if not ask and s.debts and s.facts.get("days_overdue") is None and not s.has_said(days):
+            ask = days  # a lender named, the days not yet: those first
+        lines = [line for line in (heard, ask or self._next(s)) if line]
+        return s.remember(lines), Turn("\n".join(lines), s.last_intent, "understand", event)
 
     def _lost(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         it = self.intents[s.last_intent or ""]

@@ -8,9 +8,12 @@ of evidence, each aggregated per intent:
 * the intent's centroid over the same features (what the intent's examples share);
 * rapidfuzz's normalised edit similarity of the whole masked text to the closest examples;
 * a small vote of an averaged perceptron trained on the examples, which learns which features
-  separate intents that share most of their words (还清后能用吗 / 逾期了还能用吗).
+  separate intents that share most of their words (还清后能用吗 / 逾期了还能用吗).  It decides
+  only among the few intents the first two find closest (``MatcherConfig.shortlist``): each
+  example is trained against its own shortlist and each message's vote is read for its own, so
+  neither the build nor a message reads every intent's weights.
 
-Slot values are masked and synonyms canonicalised before any of this (see nlu.py).
+Slot values are masked and synonyms canonicalised before any of this (see nlu/pipeline.py).
 """
 
 from __future__ import annotations

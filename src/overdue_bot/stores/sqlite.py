@@ -131,11 +131,20 @@ class SQLiteStore:
         if not _OFD or self.path == ":memory:":
             return None
         try:
-            return os.open(self.path + "-locks", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = os.open(self.path + "-locks", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise StoreError(
                 f"cannot open the SQLite session store's lock file {self.path}-locks: {exc}"
             ) from exc
+        try:  # a file system or platform that refuses OFD locks (EINVAL, ENOLCK): the locks table
+            fcntl.fcntl(fd, fcntl.F_OFD_GETLK, _flock(fcntl.F_WRLCK, 0))
+        except OSError as exc:
+            log.warning(
+                "SQLite session store %r: no file locks here (%s); using the locks table", self.path, exc
+            )
+            os.close(fd)
+            return None
+        return fd
 
     def get(self, session_id: str) -> dict[str, Any] | None:
         try:

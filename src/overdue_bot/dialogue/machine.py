@@ -144,6 +144,11 @@ def _bigrams(text: str) -> set[str]:
     return {chars[i : i + 2] for i in range(len(chars) - 1)}
 
 
+def _several(s: Session) -> bool:
+    """Whether the person has named more than one lender."""
+    return sum(1 for d in s.debts if d.get("platform")) > 1
+
+
 class Values(dict[str, Any]):
     """Template values that fill a named snippet the first time a template asks for it."""
 
@@ -477,7 +482,7 @@ class Dialogue:
         if missing:
             ask = it.ask
             platform = s.facts.get("platform")
-            if platform and sum(1 for d in s.facts.get("debts") or () if d.get("platform")) > 1:
+            if platform and _several(s):
                 ask = fill(self.texts.ask_about, {"platform": platform}) + ask  # 招商银行那笔，逾期几天了？
             return (
                 replace(
@@ -587,7 +592,7 @@ class Dialogue:
         """The next useful step for what the person has said so far."""
         facts = s.facts
         steps = []
-        if sum(1 for d in s.debts if d.get("platform")) > 1 and s.budget is None:
+        if _several(s) and s.budget is None:
             steps.append(self.texts.next_budget)
         if s.last_intent in self._staged and facts.get("days_overdue") is None:
             steps.append(self.texts.next_days)

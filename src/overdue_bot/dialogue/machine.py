@@ -197,6 +197,7 @@ class Dialogue:
         self._same = re.compile(f"^(?:{alternatives('same_topic')})$")
         self._worried = re.compile(alternatives("worried"))
         self._hardship = re.compile(alternatives("hardship"))
+        self._every = re.compile(alternatives("every"))
         self._crisis = re.compile(alternatives("crisis"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
         self._cue_words = [
@@ -400,6 +401,7 @@ class Dialogue:
             slots.get("monthly_budget"),
             m.correction,
             elliptical=event == "follow_up",
+            every=bool(values) and bool(self._every.search(m.text)),
         )
 
     def _cues(self, text: str) -> dict[str, str]:

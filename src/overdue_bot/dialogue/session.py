@@ -207,6 +207,8 @@ class Heard:
     correction: bool = False
     #: an elliptical follow-up (花呗呢): a new lender takes the days of the one before
     elliptical: bool = False
+    #: the days said hold for every debt (都逾期一个多月了, said of no lender)
+    every: bool = False
 
 
 def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
@@ -215,7 +217,8 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
     * lenders named become debts (or update theirs); the first named takes the focus;
     * values said of no lender go to the debt in focus (a first one is opened if need be);
     * "是信用卡" after a bank's name is that bank's card, not a new lender;
-    * a correction (不是借呗是花呗, 不是12天是42天) replaces the focused debt's value, adding nothing.
+    * a correction (不是借呗是花呗, 不是12天是42天) replaces the focused debt's value, adding nothing;
+    * days said of every debt (都逾期一个多月了) go to each of them.
     """
     debts = [dict(d) for d in session.debts]
     focus = session.focus
@@ -263,6 +266,8 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
             debts.append({})
             focus = len(debts) - 1
         debts[focus] = {**debts[focus], **heard.values}
+        if heard.every and "days_overdue" in heard.values:
+            debts = [{**d, "days_overdue": heard.values["days_overdue"]} for d in debts]
     if heard.product and 0 <= focus < len(debts) and kinds.get(debts[focus].get("platform", "")) == "bank":
         debts[focus] = {**debts[focus], "product": heard.product}
     budget = heard.budget if heard.budget is not None else session.budget

@@ -23,7 +23,12 @@ def free_port() -> int:
 
 
 class Server:
+    """``overdue-bot serve`` with the pure-Python HTTP parser unless ``--http`` is given: what a
+    plain ``pip install 'overdue-bot[server]'`` runs (the test extras install httptools too)."""
+
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        if "--http" not in args:
+            args = (*args, "--http", "h11")
         self.port = free_port()
         cmd = [
             sys.executable,

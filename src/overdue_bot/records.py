@@ -178,6 +178,8 @@ class Texts:
     recap: str
     #: a new fact after a topic whose points were made ({debt_label})
     noted: str
+    #: days said of every debt at once ({duration})
+    noted_every: str
     #: a vague answer to a question the bot asked: asked once more, in other words
     ask_again: str
     #: where to complain, for the lender and topic at hand ({complaint})

@@ -733,6 +733,13 @@ class Dialogue:
             new_lender = it.legal and platform and platform not in s.noted
             if new_lender:
                 lead = fill(self.texts.same, {"platform": platform})
+            elif (
+                event in ("update", "follow_up")
+                and _several(s)
+                and "duration" in values
+                and self._every.search(asked)
+            ):
+                lead = fill(self.texts.noted_every, values)  # 都逾期一个多月了: said of every debt
             elif event in ("update", "follow_up") and values.get("debt_label"):
                 lead = fill(self.texts.noted, values)  # 欠了快一万 / 不是五万是八万: the fact, acknowledged
             else:

@@ -456,6 +456,7 @@ _FILLED_WITH: Mapping[str, frozenset[str]] = {
     "same": frozenset({"platform"}),
     "ask_about": frozenset({"platform"}),
     "noted": TEMPLATE_VALUES,
+    "noted_every": TEMPLATE_VALUES,
     "complain": TEMPLATE_VALUES,
     "plan_total": TEMPLATE_VALUES,
 }

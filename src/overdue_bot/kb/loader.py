@@ -379,6 +379,7 @@ _TEXT_KEYS = (
     "ask_about",
     "recap",
     "noted",
+    "noted_every",
     "ask_again",
     "complain",
     "lost",

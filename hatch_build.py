@@ -31,11 +31,15 @@ class ShipIndex(BuildHookInterface):  # type: ignore[misc]
         out = root / "src" / "overdue_bot" / "_index" if editable else Path(tempfile.mkdtemp()) / "_index"
         if editable and out.exists():
             shutil.rmtree(out)
-        env = {**os.environ, "PYTHONPATH": str(root / "src")}
+        # the source tree is put first on sys.path by the child itself: pip's isolated build
+        # environment passes its own packages (PyYAML, jieba …) through PYTHONPATH and a
+        # sitecustomize that drops whatever an earlier editable install added, src included
+        env = dict(os.environ)
         if not editable:
             env["OVERDUE_BOT_RELEASE"] = "1"
+        run = "import sys; sys.path.insert(0, sys.argv[1]); from overdue_bot._ship import main; sys.exit(main(sys.argv[2:]))"
         result = subprocess.run(
-            [sys.executable, "-m", "overdue_bot._ship", str(out)],
+            [sys.executable, "-c", run, str(root / "src"), str(out)],
             cwd=root,
             env=env,
             capture_output=True,

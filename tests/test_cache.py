@@ -129,3 +129,39 @@ def test_a_changed_setting_is_never_hidden_by_a_warm_cache(
     assert any(learned for learned in default.nlu.matcher.learned)
     with pytest.raises(Exception, match="no setting 'no_such_weight'"):
         MatcherConfig().with_(no_such_weight=1.0)
+
+
+def test_the_wheel_pip_builds_ships_the_index(tmp_path: pathlib.Path) -> None:
+    """`pip wheel` from a new venv, in pip's isolated build environment: the build hook must find
+    its own dependencies there (it replaced PYTHONPATH, so PyYAML was missing and every fresh
+    install built the index at its first start instead)."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    from .conftest import ROOT
+
+    src = tmp_path / "tree"
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "_index", "__pycache__", ".test-cache", "*.db*", "results"
+        ),
+    )
+    # a new venv, as on a fresh machine: nothing but pip (PyYAML and jieba only in the build env)
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=300)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    out = subprocess.run(
+        [python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "index was not built" not in out.stderr, out.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("overdue_bot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("overdue_bot/_index/overdue_bot-index-") for n in names), names
+    assert any(n.startswith("overdue_bot/_index/overdue_bot-jieba-") for n in names), names

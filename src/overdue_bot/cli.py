@@ -173,10 +173,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         http_protocol = protocol(args.http)
-    except ImportError:
-        print(
-            "error: --http httptools needs the extra 'fast': pip install 'overdue-bot[fast]'", file=sys.stderr
-        )
+    except ImportError as exc:  # MissingExtraError: its message names the extra to install
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.loop == "uvloop":
         try:

@@ -109,6 +109,8 @@ class Message:
     product: str | None = None
     correction: bool = False
     debts: tuple[dict[str, Any], ...] = ()
+    #: the days it says hold for every debt (都逾期一个多月了): decided once, in step()
+    every: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,11 @@ class Dialogue:
         self._ellipsis = re.compile(f"^(?:{alternatives('follow_up_words')}|[{MASK_CHARS}])*$")
         self._will = re.compile(alternatives("will"))
         self._staged = {it.name for it in kb.intents if any("days" in a.when for a in it.answers)}
+
+        def told(m: Message, i: str) -> bool:
+            """A feeling or a hardship told rather than a topic asked, and no new fact in it."""
+            return (i in chat or m.parse.confidence < c.vague) and not m.parse.slots
+
         self._events: dict[str, Callable[[Session, Message, str], bool]] = {
             "distress": lambda s, m, i: i == "distress",
             "practical": self._practical,
@@ -240,17 +247,9 @@ class Dialogue:
                 and bool(self._complain_rx.match(_bare(m.text)))
             ),
             "update": lambda s, m, i: bool(m.parse.slots) and self._is_topic(s.last_intent),
-            "worried": lambda s, m, i: (
-                (i in chat or m.parse.confidence < c.vague)
-                and not m.parse.slots
-                and bool(self._worried.search(m.text))
-            ),
-            "hardship": lambda s, m, i: (
-                (i in chat or m.parse.confidence < c.vague)
-                and not m.parse.slots
-                and not m.question  # 住院费能报销吗 is another topic's question, not a hardship told
-                and bool(self._hardship.search(m.text))
-            ),
+            "worried": lambda s, m, i: told(m, i) and bool(self._worried.search(m.text)),
+            # 住院费能报销吗 is another topic's question, not a hardship told
+            "hardship": lambda s, m, i: told(m, i) and not m.question and bool(self._hardship.search(m.text)),
             "miss": lambda s, m, i: True,
             "lost": lambda s, m, i: (
                 i == "out_of_scope"
@@ -378,6 +377,7 @@ class Dialogue:
             session = Session()
         event, handler = self.classify(session, message)
         heard = self._heard(message, event)
+        message = replace(message, every=heard.every)
         cues = {**session.cues, **self._cues(message.text)}
         session = replace(merge(session, heard, self.kinds), cues=cues)
         after, turn = self._handlers[handler](session, message, event)
@@ -423,7 +423,7 @@ class Dialogue:
         facts = s.facts
         if general:
             facts = {k: v for k, v in facts.items() if k not in self.intents[name].needs}
-        s, text, variant = self.compose(s, name, facts, m.text, event)
+        s, text, variant = self.compose(s, name, facts, m.text, event, every=m.every)
         last = name if name not in self.chat else s.last_intent
         return (
             replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
@@ -710,7 +710,14 @@ class Dialogue:
         return "\n".join(p for p in parts if p), variant.name
 
     def compose(
-        self, s: Session, intent: str, facts: dict[str, Any], asked: str = "", event: str = ""
+        self,
+        s: Session,
+        intent: str,
+        facts: dict[str, Any],
+        asked: str = "",
+        event: str = "",
+        *,
+        every: bool = False,
     ) -> tuple[Session, str, str]:
         """The answer as this conversation needs it: nothing said twice.
 
@@ -733,12 +740,7 @@ class Dialogue:
             new_lender = it.legal and platform and platform not in s.noted
             if new_lender:
                 lead = fill(self.texts.same, {"platform": platform})
-            elif (
-                event in ("update", "follow_up")
-                and _several(s)
-                and "duration" in values
-                and self._every.search(asked)
-            ):
+            elif every and _several(s) and "duration" in values:
                 lead = fill(self.texts.noted_every, values)  # 都逾期一个多月了: said of every debt
             elif event in ("update", "follow_up") and values.get("debt_label"):
                 lead = fill(self.texts.noted, values)  # 欠了快一万 / 不是五万是八万: the fact, acknowledged

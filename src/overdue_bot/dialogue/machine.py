@@ -284,13 +284,18 @@ class Dialogue:
     def _new_debt(self, s: Session, m: Message, intent: str) -> bool:
         """A statement naming a lender not heard of before, while others are already known."""
         known = {d.get("platform") for d in s.debts}
-        bank_in_focus = self.kinds.get(s.focused.get("platform", "")) == "bank"
+        in_focus = self.kinds.get(s.focused.get("platform", ""))
         new = [
             d
             for d in m.debts
             if d["platform"] not in known
-            and not (bank_in_focus and self.kinds.get(d["platform"]) == "credit_card")
-        ]  # 是信用卡: its card
+            and not (
+                in_focus == "bank" and self.kinds.get(d["platform"]) == "credit_card"
+            )  # 是信用卡: its card
+            and not (
+                in_focus == "credit_card" and self.kinds.get(d["platform"]) == "bank"
+            )  # 是建行的: its bank
+        ]
         return intent in self.chat and bool(new) and any(d.get("platform") for d in s.debts)
 
     def _ambiguous(self, parse: Parse) -> bool:

@@ -216,7 +216,8 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
 
     * lenders named become debts (or update theirs); the first named takes the focus;
     * values said of no lender go to the debt in focus (a first one is opened if need be);
-    * "是信用卡" after a bank's name is that bank's card, not a new lender;
+    * "是信用卡" after a bank's name is that bank's card, not a new lender, and a bank named after
+      a card of no bank (信用卡逾期了 → 是建行的) is that card's bank;
     * a correction (不是借呗是花呗, 不是12天是42天) replaces the focused debt's value, adding nothing;
     * days said of every debt (都逾期一个多月了) go to each of them.
     """
@@ -238,6 +239,16 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
         extra = {k: v for k, v in named[0].items() if k not in ("platform", "product")}
         named = []
         debts[focus] = {**debts[focus], **extra, "product": "card"}
+    if (
+        named
+        and len(named) == 1
+        and kinds.get(named[0]["platform"]) == "bank"
+        and kinds.get(before.get("platform", "")) == "credit_card"
+        and find(named[0]["platform"]) < 0
+    ):
+        # 信用卡逾期了 → 是建行的: the card spoken of is that bank's, not a second debt
+        debts[focus] = {**before, **named[0], "product": "card"}
+        named = []
     if named and heard.correction and before and find(named[0]["platform"]) < 0:
         # 不是借呗，是花呗: the debt in focus was misnamed
         first = dict(named[0])

@@ -213,6 +213,22 @@ def test_wechat_hands_over_with_its_own_transfer(server: Server) -> None:
     assert send("喂？") == b"success"  # the person is with WeChat's customer service now
 
 
+def _wait_turns(s: Server, channel: str, count: int) -> None:
+    """Until the server's metrics count ``count`` turns on ``channel`` (a background answer)."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        text = s.request("GET", "/metrics")[1].decode()
+        seen = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("overdue_bot_turns_total{") and f'channel="{channel}"' in line
+        )
+        if seen >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the server took fewer than {count} {channel} turns in 30 s")
+
+
 def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -> None:
     """Each channel: the hand-off turn tells the person, the desk hears, silence, then back."""
     pytest.importorskip("lark_oapi")
@@ -328,6 +344,9 @@ def test_the_round_trip_on_dingtalk_wecom_bot_and_feishu(kb: Path, desk: Desk) -
         assert "人工客服" in json.loads(api.wait_for(m1)[0]["content"])["text"]
         key = desk.wait(before + 1)[-1]["session_id"]
         assert s.request("POST", "/feishu", (b := fs._event("人呢", open_id, m2)), fs._signed(b))[0] == 200
+        # Feishu is answered after the 200: release only once m2's turn is taken, or a late
+        # 人呢 lands after the release and asks for a person again
+        _wait_turns(s, "feishu", 2)
         s.request("POST", "/v1/handoff/release", json.dumps({"session_id": key}), auth)
         assert (
             s.request("POST", "/feishu", (b := fs._event("会上征信吗", open_id, m3)), fs._signed(b))[0] == 200

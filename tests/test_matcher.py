@@ -66,3 +66,25 @@ def test_training_and_ranking_read_only_a_shortlist_of_intents(
     ranking = built.rank(example.text, feats)
     assert len(ranking) == len(built.intents)  # every intent is still ranked
     assert len(reads) == c.shortlist * len(feats)  # but only the shortlist's weights were read
+
+
+def test_a_parse_names_only_the_best_intents_and_out_of_scope(bot: Bot) -> None:
+    """Issue 17: naming and sorting a few hundred intents per message cost more than the rest,
+    so a parse ranks the best few by name and out_of_scope wherever it is, which decide() weighs
+    the best against; the order and the scores are those of the full ranking."""
+    import sys
+
+    from overdue_bot.nlu.pipeline import RANKED
+
+    nlu = bot.nlu
+    for text in ["花呗逾期十天了，老公也不知道，会不会打电话给我家人", "今天天气怎么样", "逾期会上征信吗"]:
+        a = nlu.analyse(text)
+        full, top = nlu.rank(a), nlu.rank(a, top=RANKED)
+        assert top[:RANKED] == full[:RANKED]
+        assert dict(top)["out_of_scope"] == dict(full)["out_of_scope"]
+        assert len(top) <= RANKED + 1 and len(full) == len(nlu.matcher.intents)
+    a = nlu.analyse("逾期会上征信吗")
+    assert "out_of_scope" not in dict(nlu.rank(a)[:RANKED])  # so it was appended above
+    # features are interned: the index's keys and a message's are one object, not equal strings
+    key = next(f for f in nlu._features(a) if f in nlu.matcher.table)
+    assert any(k is key for k in nlu.matcher.table) and sys.intern(key) is key

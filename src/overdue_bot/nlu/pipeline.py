@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
 from ..records import Knowledge, Parse
-from .matcher import Example, Matcher, features
+from .matcher import Example, Matcher, features, ranked
 from .slots import MASK_CHARS, MASKS, SlotExtractor
 from .text import CJK, CJK_CHAR, QuestionTest, Replacer, clean, strip_noise
 from .tokenizer import Tokenizer
@@ -22,6 +21,9 @@ _INNER_SPACE = re.compile(
 
 _RESIDUE = re.compile(f"[^{CJK}{MASK_CHARS}]")
 
+#: intents a parse ranks by name: the five it reports and one more, the best that is not
+#: out_of_scope when out_of_scope leads (naming all of a few hundred intents costs more than the rest)
+RANKED = 6
 _CLAUSE = re.compile(r"[，,。.！!？?；;~…\s]+")
 
 
@@ -89,6 +91,8 @@ class Understanding:
         #: whether the matcher was trained here (True) or taken from ``state``
         self.built = False
         self.matcher = self._build(state)
+        intents = self.matcher.intents
+        self._background = intents.index("out_of_scope") if "out_of_scope" in intents else None
 
     def _build(self, state: Any | None) -> Matcher:
         """The matcher from a saved state, or trained afresh from the analysed examples (pure: the
@@ -150,26 +154,42 @@ class Understanding:
             out.append(t if nxt and nxt in keep.get(t, ()) else self.synonyms.get(t, t))
         return tuple(out)
 
-    def rank(self, a: Analysis) -> list[tuple[str, float]]:
-        """The intents ranked for a message; in a story with a question, the question counts more.
+    def rank(self, a: Analysis, top: int | None = None) -> list[tuple[str, float]]:
+        """The intents ranked for a message (the ``top`` best, and out_of_scope wherever it is);
+        in a story with a question, the question counts more.
 
         花呗逾期十天了，老公也不知道，会不会打电话给我家人: the clause that asks carries
         ``question_share`` of the score, the whole message the rest.
         """
-        ranking = self.matcher.rank(a.canonical, self._features(a))
+        m = self.matcher
+        scores = m.scores(a.canonical, self._features(a))
+        mixed = self._mixed(a, scores)
+        if mixed is None:
+            ranking = ranked(m.intents, scores, top)
+        else:
+            # ties keep the whole message's order, as they did when the mix was sorted from its ranking
+            ranking = ranked(
+                m.intents, mixed, top, order=sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+            )
+            scores = mixed
+        if top is not None and self._background is not None and all(i != "out_of_scope" for i, _ in ranking):
+            ranking.append(("out_of_scope", scores[self._background]))  # decide() weighs the best against it
+        return ranking
+
+    def _mixed(self, a: Analysis, scores: list[float]) -> list[float] | None:
+        """The scores with the asking clause's share mixed in, or None when there is no such clause."""
         clauses = [c for c in _CLAUSE.split(a.cleaned) if c.strip()]
         if len(clauses) < 2 or not a.question:
-            return ranking
+            return None
         asking = [c for c in clauses if self.has_question(c)]
         if not asking or asking[-1] == a.cleaned:
-            return ranking
+            return None
         q = self.analyse(asking[-1])
         if not q.canonical:
-            return ranking
-        part = dict(self.matcher.rank(q.canonical, self._features(q)))
+            return None
+        part = self.matcher.scores(q.canonical, self._features(q))
         share = self.config.question_share
-        mixed = [(i, (1 - share) * s + share * part.get(i, 0.0)) for i, s in ranking]
-        return sorted(mixed, key=itemgetter(1), reverse=True)  # stable: ties keep their order
+        return [(1 - share) * s + share * p for s, p in zip(scores, part, strict=True)]
 
     def decide(self, ranking: list[tuple[str, float]], evidence: int) -> tuple[str, float]:
         """The intent of a ranking, given how much the message shows it is about a debt at all.
@@ -200,11 +220,9 @@ class Understanding:
         """The parse and the analysis it came from."""
         a = self.analyse(text)
         if not a.canonical or not any(ch.isalnum() for ch in a.canonical):
-            ranking = [("out_of_scope", 1.0)] + [
-                (i, 0.0) for i in self.matcher.intents if i != "out_of_scope"
-            ]
-            return Parse(text, "out_of_scope", 1.0, a.slots, ranking[:5]), a
-        ranking = self.rank(a)
+            rest = [(i, 0.0) for i in self.matcher.intents[:5] if i != "out_of_scope"]
+            return Parse(text, "out_of_scope", 1.0, a.slots, [("out_of_scope", 1.0), *rest[:4]]), a
+        ranking = self.rank(a, top=RANKED)
         intent, score = self.decide(ranking, a.evidence)
         confidence = max(0.0, min(1.0, score))
         ranking5 = [(i, round(s, 4)) for i, s in ranking[:5]]

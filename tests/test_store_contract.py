@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from overdue_bot import Bot
+from overdue_bot.bot import session_key as bot_key
 from overdue_bot.stores import SessionStore, open_store
 
 
@@ -59,6 +60,71 @@ def test_lock_serialises_one_session(url: str, store: SessionStore) -> None:
     for t in threads:
         t.join()
     assert store.get(sid) == {"n": 100}
+
+
+def test_lock_now_takes_only_a_free_session(url: str, store: SessionStore) -> None:
+    """Issue 17: a local store says at once whether a session's lock is free, so an asyncio host
+    runs that turn in its loop; taken by a thread or another store object (another process), it
+    says no and holds nothing; Redis has no such answer without a round trip."""
+    lock_now = getattr(store, "lock_now", None)
+    if url.startswith("redis"):
+        assert lock_now is None
+        return
+    assert lock_now is not None
+    sid, other = uuid.uuid4().hex, uuid.uuid4().hex
+    with lock_now(sid) as held:
+        assert held is True
+        with lock_now(sid) as again:
+            assert again is False  # held here already
+        with lock_now(other) as free:
+            assert free is True  # other sessions go on
+    holders = [store] if url == "memory:" else [store, open_store(url)]
+    for holder in holders:
+        taken, release = threading.Event(), threading.Event()
+
+        def hold(s: SessionStore = holder) -> None:
+            with s.lock(sid):
+                taken.set()
+                release.wait(10)
+
+        t = threading.Thread(target=hold)
+        t.start()
+        assert taken.wait(10)
+        with lock_now(sid) as held:
+            assert held is False
+        release.set()
+        t.join()
+        with lock_now(sid) as held:
+            assert held is True  # and nothing was left behind by the refusal
+    with store.lock(sid):  # a plain lock() after lock_now() still works
+        pass
+
+
+def test_reply_now_answers_a_free_session_and_declines_a_busy_one(
+    url: str, store: SessionStore, bot: Bot
+) -> None:
+    bot = bot.with_store(store)
+    sid = uuid.uuid4().hex
+    if url.startswith("redis"):
+        assert bot.reply_now("逾期会上征信吗", session_id=sid) is None
+        return
+    first = bot.reply_now("花呗逾期三天了", session_id=sid)
+    assert first is not None and first.slots["days_overdue"] == 3
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.lock(bot_key(sid)):
+            taken.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    assert taken.wait(10)
+    assert bot.reply_now("会上征信吗", session_id=sid) is None  # it would have waited
+    release.set()
+    t.join()
+    later = bot.reply_now("会上征信吗", session_id=sid)
+    assert later is not None and later.intent == "credit_report" and later.slots["days_overdue"] == 3
 
 
 def test_bot_conversation_through_the_store(store: SessionStore, bot: Bot) -> None:

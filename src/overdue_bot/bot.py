@@ -20,6 +20,7 @@ from .dialogue.session import Session
 from .errors import SessionIdError
 from .kb import loader as knowledge
 from .model import Model
+from .nlu.pipeline import Analysis
 from .records import Knowledge, Parse, Reply
 from .stores import MemoryStore, SessionStore
 
@@ -123,37 +124,65 @@ class Bot:
         text = _as_text(text)
         parse, analysis = self.nlu.understand(text)
         with self.store.lock(sid):
-            session = self._session(sid)
-            if session.handed_until:
-                if session.handed_until > time.time():  # a person has it: the bot stays silent
-                    reply = Reply("", None, 0.0, dict(session.slots), HANDED_OFF, HANDED_OFF, parse)
-                    return self._observed(sid, text, reply, HANDED_OFF, "", started)
-                session = replace(session, handed_until=0.0, handoff_reason="", returned=True)
-            if not analysis.cleaned or not analysis.canonical:
-                key = "empty" if not analysis.cleaned else "not_text"
-                reply = Reply(
-                    getattr(self.knowledge.texts, key),
-                    None,
-                    0.0,
-                    dict(session.slots),
-                    session.state,
-                    key,
-                    parse,
+            reply, event, doubt = self._turn(sid, parse, analysis)
+        return self._observed(sid, text, reply, event, doubt, started)
+
+    def reply_now(self, text: str, *, session_id: str) -> Reply | None:
+        """reply(), if it can run without waiting: None when the session's lock is taken (another
+        turn of it is running) or the store cannot say so without a round trip (Redis).
+
+        An asyncio host runs a turn that cannot wait right in the event loop and sends only the
+        others to a thread (areply): on a local store the hop costs more than the turn itself.
+        """
+        lock_now = getattr(self.store, "lock_now", None)
+        if lock_now is None:
+            return None
+        started = time.perf_counter()
+        sid = session_key(session_id)
+        text = _as_text(text)
+        parse, analysis = self.nlu.understand(text)
+        with lock_now(sid) as held:
+            if not held:
+                return None
+            reply, event, doubt = self._turn(sid, parse, analysis)
+        return self._observed(sid, text, reply, event, doubt, started)
+
+    def _turn(self, sid: str, parse: Parse, analysis: Analysis) -> tuple[Reply, str, str]:
+        """The turn under the session's lock: the reply, its event and why the bot was unsure."""
+        session = self._session(sid)
+        if session.handed_until:
+            if session.handed_until > time.time():  # a person has it: the bot stays silent
+                return (
+                    Reply("", None, 0.0, dict(session.slots), HANDED_OFF, HANDED_OFF, parse),
+                    HANDED_OFF,
+                    "",
                 )
-                return self._observed(sid, text, reply, key, "", started)
-            message = Message(
+            session = replace(session, handed_until=0.0, handoff_reason="", returned=True)
+        if not analysis.cleaned or not analysis.canonical:
+            key = "empty" if not analysis.cleaned else "not_text"
+            reply = Reply(
+                getattr(self.knowledge.texts, key),
+                None,
+                0.0,
+                dict(session.slots),
+                session.state,
+                key,
                 parse,
-                analysis.cleaned,
-                analysis.residue,
-                analysis.question,
-                analysis.product,
-                analysis.correction,
-                analysis.debts,
             )
-            before = session.last_intent
-            session, turn = self.dialogue.step(session, message)
-            session, turn, handoff = self._hand_off(session, turn)
-            self.store.set(sid, session.to_dict())
+            return reply, key, ""
+        message = Message(
+            parse,
+            analysis.cleaned,
+            analysis.residue,
+            analysis.question,
+            analysis.product,
+            analysis.correction,
+            analysis.debts,
+        )
+        before = session.last_intent
+        session, turn = self.dialogue.step(session, message)
+        session, turn, handoff = self._hand_off(session, turn)
+        self.store.set(sid, session.to_dict())
         # an intent taken from the conversation (a filled slot, a choice) is not a guess
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")
         confidence = 1.0 if contextual else parse.confidence
@@ -168,7 +197,7 @@ class Bot:
             handoff,
         )
         if not self.observers:
-            return reply
+            return reply, turn.event, ""
         doubt = unsure(
             parse,
             turn.intent,
@@ -178,7 +207,7 @@ class Bot:
             contextual=contextual,
             low_margin=self.config.low_margin,
         )
-        return self._observed(sid, text, reply, turn.event, doubt, started)
+        return reply, turn.event, doubt
 
     def observe(self, observer: Callable[[Observed], None]) -> None:
         """Call ``observer`` after every turn (metrics, the review queue); its errors are logged, never raised."""

@@ -65,6 +65,10 @@ class MemoryStore:
         """Serialise the messages of one session; other sessions go on in parallel."""
         return self._locks.hold(session_id)
 
+    def lock_now(self, session_id: str) -> AbstractContextManager[bool]:
+        """The session's lock if it is free this moment (True), else nothing held (False)."""
+        return self._locks.hold_now(session_id)
+
 
 class SessionLocks:
     """One lock per session id, created on demand and dropped when nobody holds or waits for it."""
@@ -82,9 +86,31 @@ class SessionLocks:
             with lock:
                 yield
         finally:
-            with self._mutex:
-                lock, users = self._locks[session_id]
-                if users <= 1:
-                    del self._locks[session_id]
-                else:
-                    self._locks[session_id] = (lock, users - 1)
+            self._leave(session_id)
+
+    @contextmanager
+    def hold_now(self, session_id: str) -> Iterator[bool]:
+        """hold(), only if nobody holds or waits for the session: True, else False (nothing held)."""
+        with self._mutex:
+            if session_id in self._locks:
+                lock = None
+            else:
+                lock = threading.Lock()
+                lock.acquire()
+                self._locks[session_id] = (lock, 1)
+        if lock is None:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+            self._leave(session_id)
+
+    def _leave(self, session_id: str) -> None:
+        with self._mutex:
+            lock, users = self._locks[session_id]
+            if users <= 1:
+                del self._locks[session_id]
+            else:
+                self._locks[session_id] = (lock, users - 1)

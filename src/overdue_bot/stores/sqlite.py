@@ -215,6 +215,26 @@ class SQLiteStore:
                 except sqlite3.Error as exc:  # it expires on its own; the turn itself is done
                     log.warning("SQLite session store %r: could not release a lock: %s", self.path, exc)
 
+    @contextmanager
+    def lock_now(self, session_id: str) -> Iterator[bool]:
+        """The session's lock if no thread or process holds it this moment (True), else False.
+
+        Without file locks (the locks table) it is always False: claiming a row is a write.
+        """
+        with self._locks.hold_now(session_id) as free:
+            fd = None
+            if free:
+                self._conn(check=True)
+                fd = self._local.lockfd
+            offset = zlib.crc32(session_id.encode("utf-8"))
+            if fd is None or not self._try_byte(fd, offset):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _flock(fcntl.F_UNLCK, offset))
+
     def _try_byte(self, fd: int, offset: int) -> bool:
         try:
             fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _flock(fcntl.F_WRLCK, offset))

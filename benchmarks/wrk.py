@@ -162,7 +162,9 @@ def main() -> int:
             for store in args.stores:
                 for workers in args.workers:
                     url = f"sqlite:///{tmp}/before-{workers}.db" if store == "sqlite" else "memory"
-                    server = Server("--workers", str(workers), "--store", url, "--rate-session", "0", env=env)
+                    server = Server(
+                        "--workers", str(workers), "--store", url, "--rate-session", "0", env=env, http=None
+                    )
                     measure(f"before ({args.before[:7]}), {store}, {workers} worker(s)", server)
         for stack in args.stacks:
             http, loop = STACKS[stack]

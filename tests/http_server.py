@@ -24,11 +24,12 @@ def free_port() -> int:
 
 class Server:
     """``overdue-bot serve`` with the pure-Python HTTP parser unless ``--http`` is given: what a
-    plain ``pip install 'overdue-bot[server]'`` runs (the test extras install httptools too)."""
+    plain ``pip install 'overdue-bot[server]'`` runs (the test extras install httptools too).
+    ``http=None`` passes no ``--http`` (an earlier commit's serve, which has no such option)."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        if "--http" not in args:
-            args = (*args, "--http", "h11")
+    def __init__(self, *args: str, env: dict[str, str] | None = None, http: str | None = "h11") -> None:
+        if http and "--http" not in args:
+            args = (*args, "--http", http)
         self.port = free_port()
         cmd = [
             sys.executable,

@@ -82,12 +82,12 @@ def test_lock_now_takes_only_a_free_session(url: str, store: SessionStore) -> No
     for holder in holders:
         taken, release = threading.Event(), threading.Event()
 
-        def hold(s: SessionStore = holder) -> None:
+        def hold(s: SessionStore, taken: threading.Event, release: threading.Event) -> None:
             with s.lock(sid):
                 taken.set()
                 release.wait(10)
 
-        t = threading.Thread(target=hold)
+        t = threading.Thread(target=hold, args=(holder, taken, release))
         t.start()
         assert taken.wait(10)
         with lock_now(sid) as held:

@@ -1,7 +1,8 @@
 """HTTP load measured by wrk, a client in C on its own thread, against `overdue-bot serve` on
 127.0.0.1 and against the ceiling (a bare Starlette app, benchmarks/ceiling.py), in one run.
 
-    python benchmarks/wrk.py [--seconds 10] [--connections 50]      (needs wrk: apt install wrk)
+    python benchmarks/wrk.py [--seconds 10] [--connections 50] [--rounds 3] [--before COMMIT]
+                                                                    (needs wrk: apt install wrk)
 
 Every configuration: the HTTP parser and event loop (h11 + asyncio, the pure-Python default;
 httptools + asyncio, the extra ``fast``; httptools + uvloop, opt-in), the store (memory,
@@ -9,6 +10,8 @@ SQLite) and 1 or 2 workers.  wrk
 posts /v1/chat turns over 50 kept-open connections, cycling through the real questions and 1,000
 session ids (benchmarks/chat.lua); each run is preceded by a 2-second warm-up.  The client's own
 CPU use is measured and reported: the server has the rest of the machine's 2 cores.
+The whole matrix runs ``--rounds`` times and each row is its median round (every round's req/s
+is kept in ``rounds_rps``): one configuration measured minutes apart moved by ±30 % here.
 Writes benchmarks/results/wrk.json.
 """
 
@@ -25,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -129,6 +133,13 @@ def main() -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--no-ceiling", action="store_true")
     ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="run the whole matrix this many times; each row is its median round (req/s moved ±30 %% "
+        "between two runs of one configuration minutes apart on this shared machine)",
+    )
+    ap.add_argument(
         "--before",
         metavar="COMMIT",
         help="also measure the bot at this commit (h11 + asyncio, without the extras), in the same run",
@@ -140,14 +151,15 @@ def main() -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
         f.write("\n".join(json.dumps(t, ensure_ascii=False) for t in questions()) + "\n")
         texts = pathlib.Path(f.name)
-    results: dict[str, dict[str, float]] = {}
+    runs: dict[str, list[dict[str, float]]] = {}
 
     def measure(name: str, server: Server | Ceiling) -> None:
         try:
             wrk(server.port, 2, args.connections, texts, server.proc.pid)  # warm every worker
-            results[name] = row = wrk(server.port, args.seconds, args.connections, texts, server.proc.pid)
+            row = wrk(server.port, args.seconds, args.connections, texts, server.proc.pid)
         finally:
             server.stop()
+        runs.setdefault(name, []).append(row)
         print(
             f"{name:<40}{row['rps']:>9}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
             f"{row['socket_errors'] + row['non_2xx']:>7}{row['client_cpu']:>8.0%}{row['server_cpu_ms']:>8.3f}",
@@ -155,6 +167,28 @@ def main() -> int:
         )
 
     before = earlier.checkout(args.before) if args.before else None
+    for round_no in range(1, args.rounds + 1):
+        print(f"round {round_no} of {args.rounds}")
+        matrix(args, before, measure)
+    texts.unlink()
+    results = {}
+    for name, rows in runs.items():
+        rows = sorted(rows, key=lambda r: r["rps"])
+        results[name] = {**rows[(len(rows) - 1) // 2], "rounds_rps": [r["rps"] for r in rows]}
+    print(f"median of {args.rounds} round(s):")
+    for name, row in results.items():
+        print(
+            f"{name:<40}{row['rps']:>9}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['server_cpu_ms']:>8.3f}"
+        )
+    if len(results) < 2 * len(MAIN) * 2 + len(MAIN):
+        return 0  # a partial run: the recorded full one stays
+    out = ROOT / "benchmarks/results/wrk.json"
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def matrix(args: argparse.Namespace, before: pathlib.Path | None, measure: Any) -> None:
+    """One round: every configuration asked for, each on a fresh server."""
     print(f"{'':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'client':>8}{'cpu ms':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         if before is not None:
@@ -186,12 +220,6 @@ def main() -> int:
                         loop,
                     )
                     measure(f"bot, {store}, {workers} worker(s), {stack}", server)
-    texts.unlink()
-    if len(results) < 2 * len(MAIN) * 2 + len(MAIN):
-        return 0  # a partial run: the recorded full one stays
-    out = ROOT / "benchmarks/results/wrk.json"
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0
 
 
 if __name__ == "__main__":

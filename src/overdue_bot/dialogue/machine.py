@@ -136,6 +136,18 @@ class _Said:
     disclaimed: bool = False
 
 
+def debt_label(d: dict[str, Any]) -> str:
+    """A debt as one phrase: 信用卡欠15万元，逾期半年 / 花呗欠5000元 / 借呗逾期12天 ("" for nothing known)."""
+    said = [f"欠{money(d['amount'])}"] if isinstance(d.get("amount"), int) else []
+    said += [f"逾期{duration(d['days_overdue'])}"] if isinstance(d.get("days_overdue"), int) else []
+    return (d.get("platform") or "") + "，".join(said) if said or d.get("platform") else ""
+
+
+def _named(m: Message) -> tuple[str, ...]:
+    """The lenders one message named, in its order."""
+    return tuple(str(d["platform"]) for d in m.debts if d.get("platform"))
+
+
 def _bare(text: str) -> str:
     """A message without punctuation or spaces, for whole-message cue lists."""
     return re.sub(r"[\W_]+", "", text)
@@ -386,6 +398,7 @@ class Dialogue:
         cues = {**session.cues, **self._cues(message.text)}
         session = replace(merge(session, heard, self.kinds), cues=cues)
         after, turn = self._handlers[handler](session, message, event)
+        after, turn = self._calm_first(after, message, turn)
         allowed = self._leaves[(event, handler)]
         if after.state.split(":")[0] not in allowed:  # the table would not tell the truth: say so, answer
             self.undeclared.append((event, handler, after.state))
@@ -393,6 +406,21 @@ class Dialogue:
                 "dialogue: %s/%s left the state %r, the table allows %s", event, handler, after.state, allowed
             )
         return after, turn
+
+    def _calm_first(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
+        """我好慌，花呗和借呗都逾期了: fear said with a question or a fact is answered, and heard
+        first, once a conversation, with a calming line (alone, it is the reassure turn itself)."""
+        lines = self.texts.reassure
+        if (
+            not lines
+            or not turn.text
+            or turn.intent == "distress"
+            or s.mode == "support"
+            or not self._worried.search(m.text)
+            or any(s.has_said(t) for t in lines)
+        ):
+            return s, turn
+        return s.remember([lines[0]]), replace(turn, text=f"{lines[0]}\n{turn.text}")
 
     def _heard(self, m: Message, event: str) -> Heard:
         slots = m.parse.slots
@@ -428,7 +456,7 @@ class Dialogue:
         facts = s.facts
         if general:
             facts = {k: v for k, v in facts.items() if k not in self.intents[name].needs}
-        s, text, variant = self.compose(s, name, facts, m.text, event, every=m.every)
+        s, text, variant = self.compose(s, name, facts, m.text, event, every=m.every, named=_named(m))
         last = name if name not in self.chat else s.last_intent
         return (
             replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
@@ -511,7 +539,7 @@ class Dialogue:
         if event == "update" and any(s.facts.get(slot) is None for slot in it.needs):
             # 那张欠了三万: facts about another debt, not an answer to a question; noted, not asked about
             values = self.values(s.facts)
-            lines = [fill(self.texts.noted, values) if values.get("debt_label") else "", self._next(s)]
+            lines = [self._noted(s, values, _named(m)) if values.get("debt_label") else "", self._next(s)]
             text = "\n".join(line for line in lines if line)
             return s.remember(lines), Turn(text, "inform", "noted", event)
         return self._answer_or_ask(s, m, event, s.last_intent)
@@ -659,12 +687,7 @@ class Dialogue:
                 values["months"] = months
                 values["months_text"] = f"{months}个月" if months < 24 else duration(months * 30)
                 values["plan_total"] = fill(self.texts.plan_total, values)
-        # a debt as one phrase: 信用卡欠15万元，逾期半年 / 花呗欠5000元 / 借呗逾期12天
-        said = [f"欠{values['money']}"] if "money" in values else []
-        said += [f"逾期{values['duration']}"] if "duration" in values else []
-        values["debt_label"] = (
-            (slots.get("platform") or "") + "，".join(said) if said or slots.get("platform") else ""
-        )
+        values["debt_label"] = debt_label(slots)
         # who to call: the bank or lender by name, 发卡行 for a card of no named bank, else 平台
         platform = slots.get("platform")
         generic_card = kind == "credit_card" and self.kinds.get(platform or "") == "credit_card"
@@ -723,6 +746,7 @@ class Dialogue:
         event: str = "",
         *,
         every: bool = False,
+        named: tuple[str, ...] = (),
     ) -> tuple[Session, str, str]:
         """The answer as this conversation needs it: nothing said twice.
 
@@ -748,7 +772,7 @@ class Dialogue:
             elif every and _several(s) and "duration" in values:
                 lead = fill(self.texts.noted_every, values)  # 都逾期一个多月了: said of every debt
             elif event in ("update", "follow_up") and values.get("debt_label"):
-                lead = fill(self.texts.noted, values)  # 欠了快一万 / 不是五万是八万: the fact, acknowledged
+                lead = self._noted(s, values, named)  # 欠了快一万 / 不是五万是八万: the fact, acknowledged
             else:
                 lead = self._recap(s, body, asked)
             fresh = [lead, f"{self.texts.more_lead}{extra[0]}" if extra else self._next(s)]
@@ -764,6 +788,14 @@ class Dialogue:
             s = replace(s, disclaimed=True)
         s = s.remember([*fresh, *(p for line in fresh for p in _SENTENCE.split(line))])
         return s, "\n".join(line for line in fresh if line), name
+
+    def _noted(self, s: Session, values: dict[str, Any], named: tuple[str, ...]) -> str:
+        """记下了：… for the debt in focus, or for each debt the message named (花呗欠了八千多，借呗两万)."""
+        if len(named) > 1:
+            labels = [label for d in s.debts if d.get("platform") in named and (label := debt_label(d))]
+            if len(labels) > 1:
+                return fill(self.texts.noted, {**values, "debt_label": "；".join(labels)})
+        return fill(self.texts.noted, values)
 
     @staticmethod
     def _unsaid(s: Session, line: str) -> str:

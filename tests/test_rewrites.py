@@ -43,6 +43,11 @@ FIRES = [
     ("这是诈骗吧", "骗子"),
     ("会不会 call my family", "联系人"),
     ("i am overdue", "逾期"),
+    ("my card is 5 days late", "逾期"),
+    ("what happens if i pay late", "会怎样"),
+    ("can i negotiate", "协商"),
+    ("i can't pay", "还不上"),
+    ("will it hurt my credit", "征信"),
 ]
 KEEPS = [
     ("你有男朋友吗", "联系人"),  # 朋友 inside 男朋友
@@ -114,6 +119,15 @@ def test_courtesy_words_go_only_where_a_question_remains(bot: Bot) -> None:
     assert bot.parse("谢谢客服").intent == "thanks"
     assert bot.parse("嗯嗯谢谢您嘞").intent == "thanks"
     assert bot.parse("师傅您好").intent == "greet"
+
+
+def test_latin_words_stay_apart(bot: Bot) -> None:
+    """Words of an English message are tokens of their own (glued, happenspay matched nothing),
+    and a credit card named in English is the lender 信用卡, not 征信 + card."""
+    assert _tokens(bot, "what happens if I pay") == ("会怎样", "pay")
+    assert "tomorrow" in _tokens(bot, "I will pay tomorrow")
+    assert bot.parse("my credit card is overdue 10 days").slots == {"platform": "信用卡", "days_overdue": 10}
+    assert bot.parse("花呗 逾期 两天").slots == {"platform": "花呗", "days_overdue": 2}  # Chinese still joins
 
 
 def test_units_after_numbers_only(bot: Bot) -> None:

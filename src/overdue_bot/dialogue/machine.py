@@ -258,7 +258,12 @@ class Dialogue:
                 s.last_intent not in (None, "harassment_complaint")
                 and bool(self._complain_rx.match(_bare(m.text)))
             ),
-            "update": lambda s, m, i: bool(m.parse.slots) and self._is_topic(s.last_intent),
+            # 花呗怎么提额 names the lender but asks another thing, well understood: no update
+            "update": lambda s, m, i: (
+                bool(m.parse.slots)
+                and self._is_topic(s.last_intent)
+                and not (i == "out_of_scope" and m.question and m.parse.confidence >= c.vague)
+            ),
             "worried": lambda s, m, i: told(m, i) and bool(self._worried.search(m.text)),
             # 住院费能报销吗 is another topic's question, not a hardship told
             "hardship": lambda s, m, i: told(m, i) and not m.question and bool(self._hardship.search(m.text)),
@@ -454,6 +459,9 @@ class Dialogue:
         name = intent or self.resolve(m, s.last_intent)
         name = name if name in self.intents else "out_of_scope"
         facts = s.facts
+        if name == "out_of_scope" and "platform" not in m.parse.slots:
+            # 今天天气怎么样 after a 花呗 question is no question for 花呗's customer service
+            facts = {k: v for k, v in facts.items() if k != "platform"}
         if general:
             facts = {k: v for k, v in facts.items() if k not in self.intents[name].needs}
         s, text, variant = self.compose(s, name, facts, m.text, event, every=m.every, named=_named(m))

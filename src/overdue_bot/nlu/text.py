@@ -32,6 +32,7 @@ _PIECES = re.compile(r"(.{2,24}?)\1{3,}", re.S)
 _DIGITS = re.compile(r"(\d{24})\d+")
 # anything that is not a letter, digit or CJK ideograph is noise for the matcher
 _NOISE = re.compile(f"[^0-9a-zA-Z{CJK}*]+")
+_LATIN_GAP = re.compile(f"[a-zA-Z][^0-9a-zA-Z{CJK}*]+[a-zA-Z]")
 
 
 @lru_cache(maxsize=1)
@@ -72,8 +73,22 @@ def _three(m: re.Match[str]) -> str:
 
 
 def strip_noise(text: str) -> str:
-    """Drop punctuation, emoji and spaces: what is left is what the matcher compares."""
-    return _NOISE.sub("", text)
+    """Drop punctuation, emoji and spaces: what is left is what the matcher compares.
+
+    Between two Latin words one space stays (the segmenter drops it): pay huabei 2 days late is
+    pay·P·D·逾期, where gluing gave one token, happenspayPDlate, that no example shares."""
+    if not _LATIN_GAP.search(text):
+        return _NOISE.sub("", text)
+    return _NOISE.sub(_gap, text)
+
+
+def _gap(m: re.Match[str]) -> str:
+    t, start, end = m.string, m.start(), m.end()
+    return " " if 0 < start and end < len(t) and _is_latin(t[start - 1]) and _is_latin(t[end]) else ""
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
 
 
 class QuestionTest:

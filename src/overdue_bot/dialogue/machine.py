@@ -43,8 +43,8 @@ TABLE: tuple[tuple[str, str, str, str, str], ...] = (
         "answer_kindly",
         "idle",
     ),  # a clear practical question: answered, with one line of support
+    ("*", "*", "human", "answer", "idle"),  # wants a person: also in distress, where it matters most
     ("*", "support", "any", "support", "idle"),  # anything else in distress is listened to, never asked about
-    ("*", "*", "human", "answer", "idle"),  # wants a person
     ("*", "*", "goodbye", "end", "ended"),
     ("clarify", "*", "choice", "answer_choice", "idle|awaiting"),  # 前者 / 第二个 / the intent's own words
     ("awaiting", "*", "slot_filled", "answer_pending", "idle"),
@@ -213,6 +213,7 @@ class Dialogue:
         self._hardship = re.compile(alternatives("hardship"))
         self._every = re.compile(alternatives("every"))
         self._crisis = re.compile(alternatives("crisis"))
+        self._person = re.compile(alternatives("person"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
         self._cue_words = [
             (it.name, [(c, tuple(w.lower() for w in ws)) for c, ws in it.cues.items()])
@@ -232,7 +233,9 @@ class Dialogue:
             "distress": lambda s, m, i: i == "distress",
             "practical": self._practical,
             "any": lambda s, m, i: True,
-            "human": lambda s, m, i: i == "human_agent",
+            "human": lambda s, m, i: (
+                i == "human_agent" and (s.mode != "support" or bool(self._person.search(m.text)))
+            ),
             "goodbye": lambda s, m, i: i == "goodbye",
             "choice": lambda s, m, i: self._choice(s, m.parse) is not None,
             "slot_filled": lambda s, m, i: s.state.split(":", 1)[1] in m.parse.slots,

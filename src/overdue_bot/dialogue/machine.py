@@ -403,7 +403,9 @@ class Dialogue:
         event, handler = self.classify(session, message)
         heard = self._heard(message, event)
         message = replace(message, every=heard.every)
-        cues = {**session.cues, **self._cues(message.text)}
+        # a topic's cues hold for the conversation (还清了 said once); a statement's for itself alone
+        kept = {k: v for k, v in session.cues.items() if k not in self.chat}
+        cues = {**kept, **self._cues(message.text)}
         session = replace(merge(session, heard, self.kinds), cues=cues)
         after, turn = self._handlers[handler](session, message, event)
         after, turn = self._calm_first(after, message, turn)

@@ -333,3 +333,23 @@ def test_table_size() -> None:
         len(DAYS) + len(NOT_DAYS) + len(PLATFORMS) + len(NOT_PLATFORM) + len(AMOUNTS) + len(NOT_AMOUNTS)
         >= 100
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "slots"),
+    [
+        ("是借呗不是花呗", {"platform": "借呗"}),
+        ("我记错了，是借呗不是花呗", {"platform": "借呗"}),
+        ("是十五天，不是五天", {"days_overdue": 15}),
+        ("欠了八千不是五千吧", {"amount": 8000}),
+        ("不是花呗，是借呗", {"platform": "借呗"}),
+    ],
+)
+def test_a_correction_either_way_round_keeps_the_value_meant(bot: Bot, text: str, slots: dict) -> None:
+    a = bot.nlu.analyse(text)
+    assert a.correction and a.slots == slots and len(a.debts) <= 1
+
+
+@pytest.mark.parametrize("text", ["逾期不是我的错", "这是不是逾期了", "我不是故意逾期的，逾期三天了"])
+def test_a_not_without_a_value_after_it_corrects_nothing(bot: Bot, text: str) -> None:
+    assert not bot.nlu.analyse(text).correction

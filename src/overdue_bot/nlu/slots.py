@@ -291,8 +291,12 @@ def _find_budget(text: str) -> tuple[int | None, tuple[int, int] | None]:
 #: 不是A是B, 说错了, 其实是, 应该是, 不对…: what follows the marker is the value meant
 _CORRECTION = re.compile(
     r"(?:不是[^，。,.!！？?]{1,12}?[，,\s]*(?:而是|是)|说错了[，,\s]*(?:是)?|打错了[，,\s]*(?:是)?|"
-    r"其实是|应该是|准确地?说是|更正一下[，,\s]*(?:是)?|不对[，,\s]*(?:是)?|我是说)"
+    r"其实是|应该是|准确地?说是|更正一下[，,\s]*(?:是)?|不对[，,\s]*(?:是)?|我是说|"
+    r"[记搞弄写]错了[，,\s]*(?:是)?)"
 )
+#: …是B，不是A at the end of a message: the value meant comes before the marker (a correction only
+#: when the part after it names a value: 逾期不是我的错 corrects nothing)
+_NOT_AFTER = re.compile(r"[，,\s]*(?:而)?不是(?P<not>[^，。,.!！？?]{1,12})[。.!！？?~…\s吧啊呀]*$")
 
 
 # ---------------------------------------------------------------- platform
@@ -428,8 +432,19 @@ class SlotExtractor:
         mentions = self._mentions(text)
         corr = _CORRECTION.search(text)
         valid_from = corr.end() if corr else 0
+        valid_to = len(text)
+        tail = _NOT_AFTER.search(text, valid_from)
+        if tail and tail.start() > valid_from:
+            said = [st for _, st, _, _ in mentions]
+            said += [st for _, st, _ in _days(text, [], self.contexts, None)]
+            said += [st for _, st, _ in _amounts(text, [(s, e) for _, s, e, _ in mentions], self.contexts)]
+            if any(st >= tail.start("not") for st in said) and any(
+                valid_from <= st < tail.start() for st in said
+            ):
+                valid_to = tail.start()  # 是借呗不是花呗 / 是十五天，不是五天
+        corrected = bool(corr) or valid_to < len(text)
         # a correction (不是五天，是十五天) is about the facts said before: its durations count
-        days = _days(text, taken, self.contexts, None if corr else self._debt)
+        days = _days(text, taken, self.contexts, None if corrected else self._debt)
         taken += [(s, e) for _, s, e in days]
         # platform names hide from the amount's context: 欠了分期乐6000 is 6000 owed
         masked = list(text)
@@ -441,9 +456,9 @@ class SlotExtractor:
         spans += [(s, e, "amount") for _, s, e in amounts]
         if bspan:
             spans.append((*bspan, "monthly_budget"))
-        days_said = [(n, s, e) for n, s, e in days if n is not None and s >= valid_from]
-        amounts = [a for a in amounts if a[1] >= valid_from]
-        named = [m for m in mentions if m[1] >= valid_from] or mentions
+        days_said = [(n, s, e) for n, s, e in days if n is not None and valid_from <= s < valid_to]
+        amounts = [a for a in amounts if valid_from <= a[1] < valid_to]
+        named = [m for m in mentions if valid_from <= m[1] < valid_to] or mentions
         slots: dict[str, Any] = {}
         if named:
             slots["platform"] = named[0][0]
@@ -468,7 +483,7 @@ class SlotExtractor:
             if product:
                 debt["product"] = product
         product = debts[0].get("product") if debts else self._product(text, None, [], [])
-        return Extraction(slots, tuple(spans), product, bool(corr), tuple(debts))
+        return Extraction(slots, tuple(spans), product, corrected, tuple(debts))
 
     def _debts(
         self,

@@ -119,10 +119,7 @@ class Bot:
 
         ``session_id`` is required: every conversation is its own, there is no shared default.
         """
-        started = time.perf_counter()
-        sid = session_key(session_id)
-        text = _as_text(text)
-        parse, analysis = self.nlu.understand(text)
+        started, sid, text, parse, analysis = self._understood(text, session_id)
         with self.store.lock(sid):
             reply, event, doubt = self._turn(sid, parse, analysis)
         return self._observed(sid, text, reply, event, doubt, started)
@@ -137,15 +134,19 @@ class Bot:
         lock_now = getattr(self.store, "lock_now", None)
         if lock_now is None:
             return None
-        started = time.perf_counter()
-        sid = session_key(session_id)
-        text = _as_text(text)
-        parse, analysis = self.nlu.understand(text)
+        started, sid, text, parse, analysis = self._understood(text, session_id)
         with lock_now(sid) as held:
             if not held:
                 return None
             reply, event, doubt = self._turn(sid, parse, analysis)
         return self._observed(sid, text, reply, event, doubt, started)
+
+    def _understood(self, text: str, session_id: str) -> tuple[float, str, str, Parse, Analysis]:
+        """What a turn starts from, before any lock: the clock, the session key, the text and its parse."""
+        started = time.perf_counter()
+        sid = session_key(session_id)
+        text = _as_text(text)
+        return (started, sid, text, *self.nlu.understand(text))
 
     def _turn(self, sid: str, parse: Parse, analysis: Analysis) -> tuple[Reply, str, str]:
         """The turn under the session's lock: the reply, its event and why the bot was unsure."""

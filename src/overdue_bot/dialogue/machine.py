@@ -532,9 +532,12 @@ class Dialogue:
             platform = s.facts.get("platform")
             if platform and _several(s):
                 ask = fill(self.texts.ask_about, {"platform": platform}) + ask  # 招商银行那笔，逾期几天了？
+            if s.has_said(ask):
+                # asked already, and asked about again instead of answered: the general answer now
+                return self._answer(s, m, event, it.name, general=True)
             return (
                 replace(
-                    s,
+                    s.remember([ask]),
                     state=f"awaiting:{missing[0]}",
                     pending=it.name,
                     asks=1,

@@ -224,6 +224,19 @@ def test_malformed_dialogue_words_name_bot_yaml(tmp_path: pathlib.Path) -> None:
     assert "bot.yaml" in str(err.value) and "dialogue.extra" in str(err.value)
 
 
+def test_malformed_reported_rule_names_its_field(tmp_path: pathlib.Path) -> None:
+    """A rule's optional 'asked' is a yes or no; anything else names the rule and the field."""
+    folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")
+    bot_yaml = (folder / "bot.yaml").read_text(encoding="utf-8")
+    assert "    asked: true\n" in bot_yaml
+    (folder / "bot.yaml").write_text(
+        bot_yaml.replace("    asked: true\n", "    asked: maybe\n"), encoding="utf-8"
+    )
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(folder)
+    assert "bot.yaml" in str(err.value) and ".asked" in str(err.value) and "maybe" in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("file", "edit", "expected"),
     [

@@ -148,12 +148,14 @@ class Reported:
     """A report of what already happened, read as the case it is, not as "will they?".
 
     催收打给我妈了 parses like 会打给我妈吗; with one of ``words`` in it, an answer ``from`` one of
-    these intents is given as ``to`` instead (the complaint case, the court papers …).
+    these intents is given as ``to`` instead (the complaint case, the court papers …).  A rule
+    that is ``asked`` holds for a question too: 老婆会不会被牵连 asks about liability, not contact.
     """
 
     sources: tuple[str, ...]
     target: str
     words: tuple[str, ...]
+    asked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

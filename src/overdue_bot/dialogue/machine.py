@@ -365,7 +365,7 @@ class Dialogue:
             intent = str(last)
         for rule in self.texts.reported:
             if intent in rule.sources and any(w in m.text for w in rule.words):
-                if self._will.search(m.text) and "已经" not in m.text:
+                if not rule.asked and self._will.search(m.text) and "已经" not in m.text:
                     continue  # 会不会打给我妈: still a question about what may happen
                 return rule.target
         return intent

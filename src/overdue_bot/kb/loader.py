@@ -443,13 +443,23 @@ def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
         raise KnowledgeError(file, "must be a list of {from, to, words}", field="reported")
     for i, item in enumerate(raw_reported):
         fld = f"reported[{i}]"
-        if not isinstance(item, dict) or set(item) != {"from", "to", "words"}:
-            raise KnowledgeError(file, "each rule needs exactly 'from', 'to' and 'words'", field=fld)
+        if not isinstance(item, dict) or not {"from", "to", "words"} <= set(item) <= {
+            "from",
+            "to",
+            "words",
+            "asked",
+        }:
+            raise KnowledgeError(
+                file, "each rule needs 'from', 'to' and 'words' (and may say 'asked: true')", field=fld
+            )
+        if not isinstance(item.get("asked", False), bool):
+            raise KnowledgeError(file, f"must be true or false, not {item['asked']!r}", field=f"{fld}.asked")
         reported.append(
             Reported(
                 _str_list(item["from"], file, None, f"{fld}.from", min_len=1),
                 str(item["to"]),
                 _str_list(item["words"], file, None, f"{fld}.words", min_len=1),
+                bool(item.get("asked", False)),
             )
         )
     texts = Texts(

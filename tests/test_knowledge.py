@@ -224,6 +224,20 @@ def test_malformed_dialogue_words_name_bot_yaml(tmp_path: pathlib.Path) -> None:
     assert "bot.yaml" in str(err.value) and "dialogue.extra" in str(err.value)
 
 
+def test_a_cue_may_name_a_shared_dialogue_list(tmp_path: pathlib.Path) -> None:
+    """cues: {paid: dialogue.paid} takes bot.yaml's list; a name bot.yaml lacks names the intent."""
+    body = "intents:\n  credit_report:\n    examples: [a]\n    cues: {paid: dialogue.%s}\n    answers: [x]\n"
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bad").mkdir()
+    kb = load_knowledge(_write(tmp_path / "ok", body % "paid"))
+    cues = next(it for it in kb.intents if it.name == "credit_report").cues
+    assert "还清了" in cues["paid"] and cues["paid"] == kb.texts.dialogue["paid"]
+    with pytest.raises(KnowledgeError) as err:
+        load_knowledge(_write(tmp_path / "bad", body % "nothing"))
+    assert "credit_report" in str(err.value) and "cues.paid" in str(err.value)
+    assert "dialogue.nothing" in str(err.value)
+
+
 def test_malformed_reported_rule_names_its_field(tmp_path: pathlib.Path) -> None:
     """A rule's optional 'asked' is a yes or no; anything else names the rule and the field."""
     folder = _write(tmp_path, "intents:\n  credit_report:\n    examples: [a]\n    answers: [x]\n")

@@ -201,6 +201,41 @@ _INTENT_KEYS = {"examples", "answers", "needs", "ask", "legal", "label", "cues",
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+#: marks a cue list that names one of bot.yaml's dialogue lists (resolved once bot.yaml is read)
+_SHARED = "\x00"
+
+
+def _cue_words(value: Any, file: str, intent: str, fld: str) -> tuple[str, ...]:
+    """A cue's words, or ``dialogue.NAME``: one list of bot.yaml shared by several intents' cues."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"dialogue\.\w+", value):
+            raise KnowledgeError(
+                file, f"must be a list of words or dialogue.NAME (got {value!r})", intent=intent, field=fld
+            )
+        return (_SHARED + value.split(".", 1)[1],)
+    return _str_list(value, file, intent, fld, min_len=1)
+
+
+def _shared_cues(intents: list[Intent], texts: Texts, bot_file: str) -> list[Intent]:
+    """Each cue that names a dialogue list of bot.yaml, given that list's words."""
+    out = []
+    for it in intents:
+        cues = dict(it.cues)
+        for cue, words in it.cues.items():
+            if len(words) == 1 and words[0].startswith(_SHARED):
+                shared = texts.dialogue.get(words[0][1:])
+                if not shared:
+                    raise KnowledgeError(
+                        it.source,
+                        f"names dialogue.{words[0][1:]}, which {bot_file} does not define",
+                        intent=it.name,
+                        field=f"cues.{cue}",
+                    )
+                cues[cue] = shared
+        out.append(replace(it, cues=cues) if cues != it.cues else it)
+    return out
+
+
 def _intents(data: Any, file: str) -> list[Intent]:
     if not isinstance(data, dict):
         raise KnowledgeError(
@@ -249,7 +284,7 @@ def _intents(data: Any, file: str) -> list[Intent]:
             raise KnowledgeError(
                 file, "must be a mapping of cue name → list of words", intent=name, field="cues"
             )
-        cues = {str(k): _str_list(v, file, name, f"cues.{k}", min_len=1) for k, v in raw_cues.items()}
+        cues = {str(k): _cue_words(v, file, name, f"cues.{k}") for k, v in raw_cues.items()}
         answers = _answers(body.get("answers"), file, name)
         for i, a in enumerate(answers):
             unknown_cues = [c for c in a.when.get("cue", ()) if c not in cues]
@@ -648,6 +683,7 @@ def load(path: str | Path | None = None) -> Knowledge:
         raise KnowledgeError(str(path), "no bot.yaml found")
     bot_path, bot_data = special["bot"]
     texts, snippets = _texts(bot_data, str(bot_path))
+    intents = _shared_cues(intents, texts, str(bot_path))
     _check_placeholders(intents, snippets, texts, str(bot_path))
     seen: dict[str, str] = {}
     for it in intents:

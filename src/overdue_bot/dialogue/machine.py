@@ -662,7 +662,7 @@ class Dialogue:
             if clause.endswith(("：", ":")):
                 continue  # 按你每月能拿出2000元来排：introduces the points, it makes none
             if len(clause) > 60:
-                clause = clause.split("：", 1)[0]
+                continue  # its head alone (恶意透支要同时满足) says nothing; a shorter point does
             recap = fill(self.texts.recap, {"point": clause})
             if not s.has_said(recap):
                 return recap

@@ -469,7 +469,9 @@ class Dialogue:
             facts = {k: v for k, v in facts.items() if k != "platform"}
         if general:
             facts = {k: v for k, v in facts.items() if k not in self.intents[name].needs}
-        s, text, variant = self.compose(s, name, facts, m.text, event, every=m.every, named=_named(m))
+        s, text, variant = self.compose(
+            s, name, facts, m.text, event, every=m.every, named=_named(m), told=not m.question
+        )
         last = name if name not in self.chat else s.last_intent
         return (
             replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
@@ -558,7 +560,13 @@ class Dialogue:
             lines = [self._noted(s, values, _named(m)) if values.get("debt_label") else "", self._next(s)]
             text = "\n".join(line for line in lines if line)
             return s.remember(lines), Turn(text, "inform", "noted", event)
-        return self._answer_or_ask(s, m, event, s.last_intent)
+        s, turn = self._answer_or_ask(s, m, event, s.last_intent)
+        noted = self._noted(s, self.values(s.facts, snippets=False), _named(m))
+        if m.correction and turn.variant not in ("repeat", "ask") and noted not in turn.text:
+            # 不是一万，是一万二 answered by the rest of the topic: the corrected fact comes first
+            turn = replace(turn, text=f"{noted}\n{turn.text}")
+            s = s.remember([noted])
+        return s, turn
 
     def _clarify(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         topics = [i for i, _ in m.parse.ranking if i not in self.chat][:2]
@@ -763,6 +771,7 @@ class Dialogue:
         *,
         every: bool = False,
         named: tuple[str, ...] = (),
+        told: bool = False,
     ) -> tuple[Session, str, str]:
         """The answer as this conversation needs it: nothing said twice.
 
@@ -783,12 +792,15 @@ class Dialogue:
             extra = [fill(p, values) for p in it.more]
             extra = [p for p in extra if not s.has_said(p)]
             new_lender = it.legal and platform and platform not in s.noted
-            if new_lender:
-                lead = fill(self.texts.same, {"platform": platform})
-            elif every and _several(s) and "duration" in values:
+            if every and _several(s) and "duration" in values:
                 lead = fill(self.texts.noted_every, values)  # 都逾期一个多月了: said of every debt
-            elif event in ("update", "follow_up") and values.get("debt_label"):
-                lead = self._noted(s, values, named)  # 欠了快一万 / 不是五万是八万: the fact, acknowledged
+            elif (event == "update" or (event == "follow_up" and told)) and values.get("debt_label"):
+                # 安逸花八千，逾期二十天 / 不是五万是八万: the facts told, acknowledged
+                lead = self._noted(s, values, named)
+            elif new_lender:
+                lead = fill(self.texts.same, {"platform": platform})  # 那花呗呢: the same holds
+            elif event == "follow_up" and values.get("debt_label"):
+                lead = self._noted(s, values, named)  # 不对，是十天: the fact, acknowledged
             else:
                 lead = self._recap(s, body, asked)
             fresh = [lead, f"{self.texts.more_lead}{extra[0]}" if extra else self._next(s)]

@@ -97,10 +97,10 @@ def test_the_review_loop_end_to_end(tmp_path: Path) -> None:
             cwd=tmp_path,
         )
         assert review.returncode == 0, review.stdout + review.stderr
-        assert "added to account_restriction in repayment.yaml" in review.stdout
+        assert "added to account_restriction in payments.yaml" in review.stdout
         assert re.search(r"check: 0 errors", review.stdout)
         assert re.search(r"dialogue tests: \d+ passed, 0 failed", review.stdout)
-        assert f"      - {UNKNOWN}\n" in (kb / "repayment.yaml").read_text(encoding="utf-8")
+        assert f"      - {UNKNOWN}\n" in (kb / "payments.yaml").read_text(encoding="utf-8")
         again = subprocess.run(
             [sys.executable, "-m", "overdue_bot", "review", str(queue), "--intents", str(kb)],
             input="",

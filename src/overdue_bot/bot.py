@@ -172,13 +172,15 @@ class Bot:
             )
             return reply, key, ""
         message = Message(
-            parse,
-            analysis.cleaned,
-            analysis.residue,
-            analysis.question,
-            analysis.product,
-            analysis.correction,
-            analysis.debts,
+            parse=parse,
+            text=analysis.cleaned,
+            residue=analysis.residue,
+            question=analysis.question,
+            product=analysis.product,
+            correction=analysis.correction,
+            debts=analysis.debts,
+            points=self.nlu.point_scores(analysis),
+            elapsed=analysis.elapsed,
         )
         before = session.last_intent
         session, turn = self.dialogue.step(session, message)
@@ -188,14 +190,15 @@ class Bot:
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")
         confidence = 1.0 if contextual else parse.confidence
         reply = Reply(
-            turn.text,
-            turn.intent,
-            confidence,
-            dict(session.slots),
-            HANDED_OFF if handoff else session.state,
-            turn.variant,
-            parse,
-            handoff,
+            text=turn.text,
+            intent=turn.intent,
+            confidence=confidence,
+            slots=dict(session.slots),
+            state=HANDED_OFF if handoff else session.state,
+            variant=turn.variant,
+            parse=parse,
+            handoff=handoff,
+            points=turn.points,
         )
         if not self.observers:
             return reply, turn.event, ""

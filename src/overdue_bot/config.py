@@ -87,6 +87,20 @@ class MatcherConfig:
     lost: float = 0.3
     #: a turn whose best two intents are closer than this goes to the review queue
     low_margin: float = 0.05
+    # ---- topics made of points
+    #: a point's standalone questions also train its topic (its follow-ups never do)
+    point_examples: bool = True
+    #: a message that asks for a point of the topic in focus this well is a follow-up on that topic
+    point_follow: float = 0.35
+    #: unless it names another topic at least this confidently, whose best point scores as well
+    point_switch: float = 0.45
+    point_margin: float = 0.05
+    #: a first question on a topic answered by one point, not the topic's lead, when it asks for it this well
+    point_direct: float = 0.5
+    #: on the topic in focus, a point is chosen over the lead at this score
+    point_pick: float = 0.3
+    #: a point already said counts this much less (another close point is said rather than it again)
+    point_said: float = 0.08
     # ---- the dictionary
     #: jieba words rarer than this are left out (0.912 vs 0.910 with all 349k; 100k entries not 498k)
     min_freq: int = 20

@@ -42,7 +42,7 @@ def load(kb: Knowledge | str | Path | None = None, config: MatcherConfig = DEFAU
     name = index_name(kb, config)
     model = build(kb, config, state=cache.load(name))
     if model.nlu.built:
-        cache.save(name, model.nlu.matcher.state(), family="overdue_bot-index-")
+        cache.save(name, model.nlu.state(), family="overdue_bot-index-")
     return model
 
 
@@ -51,6 +51,8 @@ def index_name(kb: Knowledge, config: MatcherConfig) -> str:
     configuration and the package build (version, and in a source checkout the code)."""
     key = cache.digest(
         [(ex, it.name) for it in kb.intents for ex in it.examples],
+        [(form, it.name, p.name, p.lead) for it in kb.intents for p in it.points for form in p.forms],
+        [it.leads[0].name for it in kb.intents],
         sorted(kb.typos.items()),
         sorted(kb.synonyms.items()),
         kb.words,

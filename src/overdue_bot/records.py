@@ -36,6 +36,8 @@ class Reply:
     parse: Parse | None = None
     #: why this turn handed the session to a person ('' when it did not): channels act on it
     handoff: str = ""
+    #: the points of the topic this reply said ("intent/point"), for tests and review
+    points: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The public fields as JSON-ready data."""
@@ -116,12 +118,48 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class Point:
+    """One short answer unit of a topic: what it says (the first wording whose conditions hold),
+    where it applies, the questions that ask for it, and the facts.md sections it rests on.
+
+    People ask about one point of a topic at a time, mostly without repeating the topic's word
+    (去哪申请, 能查吗): a point's ``follow_ups`` are read only while its topic is in focus, its
+    ``examples`` also stand alone.  ``lead`` points make the topic's first answer.
+    """
+
+    name: str
+    variants: tuple[Answer, ...]
+    facts: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    follow_ups: tuple[str, ...] = ()
+    #: where the point applies at all (each variant may narrow it further), and where it does not
+    when: Mapping[str, Any] = field(default_factory=dict)
+    unless: Mapping[str, Any] = field(default_factory=dict)
+    lead: bool = False
+    #: where it is part of the first answer, when only in some cases (``lead: {days: [1, 30]}``)
+    lead_when: Mapping[str, Any] = field(default_factory=dict)
+    #: the one short line said when the point is asked for again (instead of the point again)
+    again: str = ""
+    #: whether it states a legal rule (None: as its topic)
+    legal: bool | None = None
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every question form that asks for this point."""
+        return self.examples + self.follow_ups
+
+
+@dataclass(frozen=True, slots=True)
 class Intent:
-    """An intent: what users say to mean it, and how the bot answers."""
+    """An intent: what users say to mean it, and how the bot answers.
+
+    A topic is answered by its points (``points``); an intent written with plain ``answers`` (the
+    small talk, or an older knowledge base) has one lead point, ``answer``, whose wordings they are.
+    """
 
     name: str
     examples: tuple[str, ...]
-    answers: tuple[Answer, ...]
+    points: tuple[Point, ...]
     needs: tuple[str, ...] = ()
     ask: str = ""
     legal: bool = False
@@ -129,8 +167,15 @@ class Intent:
     source: str = ""
     #: words that tell which case of the intent a message is (支付令 vs 传票), for ``when: {cue: …}``
     cues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: further points, one at a time, for a second question on the topic or "然后呢"
-    more: tuple[str, ...] = ()
+    #: what the bot does not know of this topic and where to ask (the contract, 12368, a lawyer)
+    beyond: str = ""
+
+    @property
+    def leads(self) -> tuple[Point, ...]:
+        return tuple(p for p in self.points if p.lead)
+
+    def point(self, name: str) -> Point | None:
+        return next((p for p in self.points if p.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,14 +215,15 @@ class Texts:
     forget_slot: str
     #: where to complain when no lender is known (a known lender's kind says it more precisely)
     complaint: str
-    #: a second question on a topic whose points were all made already
-    repeat: str
+    #: a point asked for again that has no short line of its own, where the topic says nothing of
+    #: what it does not know: which part is not known here and where to ask ({lender})
+    beyond: str
+    #: after a legal answer once the full disclaimer was given (at most 12 characters)
+    tag: str
     #: the same question for another lender, where the answer is the same ({platform})
     same: str
     #: before a question about one of several debts: which one ({platform})
     ask_about: str
-    #: a second question on a topic: the earlier point closest to it ({point})
-    recap: str
     #: a new fact after a topic whose points were made ({debt_label})
     noted: str
     #: days said of every debt at once ({duration})
@@ -188,8 +234,6 @@ class Texts:
     complain: str
     #: a message not understood in a debt conversation ({label}: the topic so far)
     lost: str
-    #: before a further point (然后呢, or the same topic again)
-    more_lead: str
     #: the next useful step when nothing is pending: ask the days, ask the budget, or ask the situation
     next_days: str
     next_budget: str

@@ -17,15 +17,15 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
 from ..kb.loader import BANK_PRODUCTS
 from ..nlu.slots import MASK_CHARS
-from ..records import Intent, Knowledge, Parse
-from .render import choose, duration, fill, money
+from ..records import Answer, Intent, Knowledge, Parse, Point
+from .render import choose, duration, fill, matches, money
 from .session import Heard, Session, merge
 
 log = logging.getLogger("overdue_bot.dialogue")
@@ -111,6 +111,10 @@ class Message:
     debts: tuple[dict[str, Any], ...] = ()
     #: the days it says hold for every debt (都逾期一个多月了): decided once, in step()
     every: bool = False
+    #: how well it asks for each point ("intent/point" → score; empty when not scored)
+    points: Mapping[str, float] = field(default_factory=dict)
+    #: the day of a deadline's window it says the person is on (第10天), for this message only
+    elapsed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,8 @@ class Turn:
     intent: str | None
     variant: str
     event: str
+    #: the points of the topic this answer said ("intent/point")
+    points: tuple[str, ...] = ()
 
 
 #: what a handler is: the session and message in, the next session (its state set) and the turn out
@@ -223,7 +229,13 @@ class Dialogue:
         # what is left of an elliptical follow-up once slots are masked: 那P呢, D呢, 如果是P的话
         self._ellipsis = re.compile(f"^(?:{alternatives('follow_up_words')}|[{MASK_CHARS}])*$")
         self._will = re.compile(alternatives("will"))
-        self._staged = {it.name for it in kb.intents if any("days" in a.when for a in it.answers)}
+        self._staged = {
+            it.name
+            for it in kb.intents
+            if any("days" in p.when or any("days" in v.when for v in p.variants) for p in it.points)
+        }
+        #: per topic, the labels its points are scored under
+        self._labels = {it.name: [f"{it.name}/{p.name}" for p in it.points] for it in kb.intents}
 
         def told(m: Message, i: str) -> bool:
             """A feeling or a hardship told rather than a topic asked, and no new fact in it."""
@@ -363,12 +375,39 @@ class Dialogue:
             and intent not in self.support_off - self.chat
         ):
             intent = str(last)
+        if self._is_topic(last) and intent != last and self._follows(m, str(last), intent):
+            intent = str(last)  # 去哪申请 / 他们能这样吗: a point of the topic in focus
         for rule in self.texts.reported:
             if intent in rule.sources and any(w in m.text for w in rule.words):
                 if not rule.asked and self._will.search(m.text) and "已经" not in m.text:
                     continue  # 会不会打给我妈: still a question about what may happen
                 return rule.target
         return intent
+
+    def _best(self, m: Message, topic: str) -> float:
+        """How well the message asks for the topic's best point (0 when points were not scored)."""
+        scores = m.points
+        return max((scores.get(label, 0.0) for label in self._labels.get(topic, ())), default=0.0)
+
+    def _follows(self, m: Message, focus: str, intent: str) -> bool:
+        """Whether a message asks for a point of the topic in focus rather than what it parses as.
+
+        A message that clearly names another topic moves the focus: understood confidently, and
+        its best point scoring as well as the focus' best.  Small talk, a request for a person and
+        distress are never read as a follow-up.
+        """
+        c = self.config
+        if intent in self.support_off - self.chat:
+            return False
+        if not self._is_topic(intent) and intent not in ("out_of_scope", "inform"):
+            if m.parse.confidence >= c.point_switch:
+                return False  # 谢谢 / 好的 / 再见, understood as such
+        here = self._best(m, focus)
+        if here < c.point_follow:
+            return False
+        if self._is_topic(intent) and m.parse.confidence >= c.point_switch:
+            return here >= self._best(m, intent) + c.point_margin
+        return True
 
     def classify(self, session: Session, message: Message) -> tuple[str, str]:
         """The event a message is and the handler the table gives it: the first row that fits."""
@@ -464,23 +503,33 @@ class Dialogue:
         name = intent or self.resolve(m, s.last_intent)
         name = name if name in self.intents else "out_of_scope"
         facts = s.facts
+        if m.elapsed is not None:
+            facts["elapsed"] = m.elapsed  # 今天已经第10天了: this answer's, never a debt's
         if name == "out_of_scope" and "platform" not in m.parse.slots:
             # 今天天气怎么样 after a 花呗 question is no question for 花呗's customer service
             facts = {k: v for k, v in facts.items() if k != "platform"}
         if general:
             facts = {k: v for k, v in facts.items() if k not in self.intents[name].needs}
-        s, text, variant = self.compose(
-            s, name, facts, m.text, event, every=m.every, named=_named(m), told=not m.question
+        s, text, variant, said = self.compose(
+            s,
+            name,
+            facts,
+            m.text,
+            event,
+            every=m.every,
+            named=_named(m),
+            told=not m.question,
+            scores=m.points,
         )
         last = name if name not in self.chat else s.last_intent
         return (
             replace(s, state="idle", pending=None, asks=0, options=(), last_intent=last),
-            Turn(text, name, variant, event),
+            Turn(text, name, variant, event, said),
         )
 
     def _comfort(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
-        s, text, variant = self.compose(s, "distress", s.facts)
-        if variant == "repeat":  # the help lines were given: listen, and keep one in reach
+        s, text, variant, _ = self.compose(s, "distress", s.facts)
+        if variant in ("again", "beyond", "next"):  # the help lines were given: listen, and keep one in reach
             return self._support(replace(s, mode="support"), m, event)
         return (
             replace(s, state="idle", pending=None, asks=0, options=(), mode="support"),
@@ -625,6 +674,10 @@ class Dialogue:
         return s, Turn(text, "inform", "debts", event)
 
     def _what_now(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        it = self.intents[s.last_intent or ""]
+        point, score = self._asked(s, m.points, it, s.facts)
+        if point is not None and score >= self.config.point_pick:
+            return self._answer_last(s, m, event)  # the topic's own next step (收到支付令 → 怎么办)
         if (
             s.last_intent in self._own_steps
             or s.last_intent == "what_to_do"
@@ -634,16 +687,17 @@ class Dialogue:
         return self._answer(s, m, event, "what_to_do")
 
     def _go_on(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        """然后呢 / 还有呢: the topic's next point not yet said (in the order written), else the next step."""
         it = self.intents.get(s.last_intent or "")
         if it is not None and it.name not in self.chat:
-            values = self.values(s.facts)
-            for point in it.more:
-                text = fill(point, values)
-                if not s.has_said(text):
-                    return (
-                        replace(s.remember([text]), state="idle"),
-                        Turn(f"{self.texts.more_lead}{text}", it.name, "more", event),
-                    )
+            facts = s.facts
+            cue = s.cues.get(it.name)
+            for p in it.points:
+                if f"{it.name}/{p.name}" in s.told or self._wording(p, facts, cue) is None:
+                    continue
+                after, text, variant, said = self.compose(s, it.name, facts, m.text, event, pick=(p,))
+                if said:
+                    return replace(after, state="idle"), Turn(text, it.name, variant, event, said)
         text = self._next(s)
         return s.remember([text]), Turn(text, s.last_intent, "next", event)
 
@@ -659,22 +713,6 @@ class Dialogue:
             steps.append(self.texts.next_situation)
         steps.append(self.texts.next_topic)
         return next((step for step in steps if not s.has_said(step)), self.texts.next_idle)
-
-    def _recap(self, s: Session, lines: list[str], asked: str) -> str:
-        """前面说过 + the clause of the earlier answer closest to what is asked now (never twice)."""
-        want = _bigrams(asked)
-        # the closest line first; with nothing in common, the lead sentence (the direct answer)
-        order = sorted(range(len(lines)), key=lambda i: (-len(want & _bigrams(lines[i])), i))
-        for i in order:
-            clause = re.split(r"[；。]", lines[i].lstrip("·0123456789. "), maxsplit=1)[0].strip("，, ")
-            if clause.endswith(("：", ":")):
-                continue  # 按你每月能拿出2000元来排：introduces the points, it makes none
-            if len(clause) > 60:
-                continue  # its head alone (恶意透支要同时满足) says nothing; a shorter point does
-            recap = fill(self.texts.recap, {"point": clause})
-            if not s.has_said(recap):
-                return recap
-        return self.texts.repeat
 
     # ------------------------------------------------------------------ answers
     def kind(self, slots: dict[str, Any]) -> str | None:
@@ -696,6 +734,8 @@ class Dialogue:
         """Template values: the slots, derived phrases, and the snippets of bot.yaml."""
         kind = self.kind(slots)
         values: dict[str, Any] = {k: v for k, v in slots.items() if v is not None and k != "debts"}
+        if isinstance(slots.get("elapsed"), int):
+            values["days_left"] = max(0, 15 - slots["elapsed"])  # of the 15 days of 支付令 and 答辩
         if isinstance(slots.get("days_overdue"), int):
             values["duration"] = duration(slots["days_overdue"])
         if isinstance(slots.get("amount"), int):
@@ -747,19 +787,73 @@ class Dialogue:
         text = self.own_notes.get(platform) or self.kb.kinds[self.kind(slots) or "bank"].note
         return fill(text, {"platform": platform})
 
+    def _wording(self, p: Point, facts: Mapping[str, Any], cue: str | None) -> Answer | None:
+        """The point's wording for these facts, or None where the point does not apply."""
+        kind = self.kind(dict(facts))
+        if p.when and not matches(p.when, facts, kind, cue):
+            return None
+        if p.unless and matches(p.unless, facts, kind, cue):
+            return None
+        return choose(p.variants, facts, kind, cue)
+
+    def _leads(self, it: Intent, facts: Mapping[str, Any], cue: str | None) -> tuple[Point, ...]:
+        """The points of the topic's first answer for these facts."""
+        kind = self.kind(dict(facts))
+        return tuple(
+            p
+            for p in it.leads
+            if (not p.lead_when or matches(p.lead_when, facts, kind, cue))
+            and self._wording(p, facts, cue) is not None
+        )
+
+    def _asked(
+        self, s: Session, scores: Mapping[str, float], it: Intent, facts: Mapping[str, Any]
+    ) -> tuple[Point | None, float]:
+        """The point of a topic the message asks for best, among those that apply; a point said
+        already counts ``point_said`` less, so a close point not yet said goes first."""
+        if not scores:
+            return None, 0.0
+        cue = s.cues.get(it.name)
+        best: Point | None = None
+        top = 0.0
+        for p, label in zip(it.points, self._labels[it.name], strict=True):
+            score = scores.get(label)
+            if score is None or self._wording(p, facts, cue) is None:
+                continue
+            if label in s.told:
+                score -= self.config.point_said
+            if score > top:
+                best, top = p, score
+        return best, top
+
+    def _legal(self, it: Intent, points: tuple[Point, ...]) -> bool:
+        return any(it.legal if p.legal is None else p.legal for p in points)
+
     def render(self, intent: str, slots: dict[str, Any], cue: str | None = None) -> tuple[str, str]:
-        """The whole answer of an intent for these facts, as said the first time, and its variant.
+        """The topic's first answer for these facts (its lead points), and the wordings' names.
 
         The answer comes first; the lender's note and, for a legal answer, the disclaimer follow.
         """
         it = self.intents.get(intent) or self.intents.get("out_of_scope")
         if it is None:
             return "", "none"
-        variant = choose(it.answers, slots, self.kind(slots), cue) or it.answers[-1]
-        parts = [fill(variant.text, self.values(slots))]
-        if it.legal:
+        chosen = [
+            (p, w) for p in self._leads(it, slots, cue) if (w := self._wording(p, slots, cue)) is not None
+        ]
+        values = self.values(slots)
+        parts = [fill(w.text, values) for _, w in chosen]
+        if self._legal(it, tuple(p for p, _ in chosen)):
             parts += [self.note(slots), self.texts.disclaimer]
-        return "\n".join(p for p in parts if p), variant.name
+        return "\n".join(p for p in parts if p), "+".join(w.name for _, w in chosen) or "none"
+
+    def render_point(
+        self, intent: str, point: str, slots: dict[str, Any], cue: str | None = None
+    ) -> str | None:
+        """One point as said for these facts, or None where it does not apply (tests, the lint)."""
+        it = self.intents[intent]
+        p = it.point(point)
+        w = self._wording(p, slots, cue) if p is not None else None
+        return fill(w.text, self.values(slots)) if w is not None else None
 
     def compose(
         self,
@@ -772,26 +866,42 @@ class Dialogue:
         every: bool = False,
         named: tuple[str, ...] = (),
         told: bool = False,
-    ) -> tuple[Session, str, str]:
-        """The answer as this conversation needs it: nothing said twice.
+        scores: Mapping[str, float] | None = None,
+        pick: tuple[Point, ...] = (),
+    ) -> tuple[Session, str, str, tuple[str, ...]]:
+        """The answer as this conversation needs it: the point asked for, nothing said twice.
 
-        Lines already said are left out; the lender's note comes once per lender and the disclaimer
-        once per session.  When every point was made already, the answer says so and adds the next
-        point of the topic (``more``) or the next useful step.
+        On a topic new to the conversation the answer is its lead points, or the one point the
+        message plainly asks for; on the topic in focus, the point the message asks for best.  A
+        point already said is not said again: its short ``again`` line, else what is not known
+        and where to ask, else the next useful step.  The lender's note comes once per lender, the
+        disclaimer once per session and, after it, a short tag on every legal answer.
+        Returns the session, the text, the wordings' names and the points said.
         """
         it = self.intents.get(intent) or self.intents["out_of_scope"]
-        variant = choose(it.answers, facts, self.kind(facts), s.cues.get(it.name)) or it.answers[-1]
+        cue = s.cues.get(it.name)
+        c = self.config
+        chosen = pick
+        if not chosen:
+            point, score = self._asked(s, scores or {}, it, facts)
+            focus = it.name == s.last_intent
+            if point is not None and score >= (c.point_pick if focus else c.point_direct):
+                if focus or not point.lead:
+                    chosen = (point,)
+        if not chosen:
+            chosen = self._leads(it, facts, cue)
+        worded = [(p, w) for p in chosen if (w := self._wording(p, facts, cue)) is not None]
         values = self.values(facts)
-        body = [line for line in fill(variant.text, values).split("\n") if line.strip()]
+        body = [line for _, w in worded for line in fill(w.text, values).split("\n") if line.strip()]
         # a line not said whole may still hold a sentence that was (你说欠约1.2万元，先算算…): left out
         fresh = [kept for line in body if not s.has_said(line) and (kept := self._unsaid(s, line))]
-        name = variant.name
+        name = "+".join(w.name for _, w in worded)
+        labels = tuple(f"{it.name}/{p.name}" for p, _ in worded)
         platform = facts.get("platform")
+        legal = self._legal(it, tuple(p for p, _ in worded))
+        stated = bool(fresh)  # a rule is stated in this reply (it carries the tag)
         if body and not fresh and it.name not in self.chat:
-            name = "repeat"
-            extra = [fill(p, values) for p in it.more]
-            extra = [p for p in extra if not s.has_said(p)]
-            new_lender = it.legal and platform and platform not in s.noted
+            new_lender = legal and platform and platform not in s.noted
             if every and _several(s) and "duration" in values:
                 lead = fill(self.texts.noted_every, values)  # 都逾期一个多月了: said of every debt
             elif (event == "update" or (event == "follow_up" and told)) and values.get("debt_label"):
@@ -802,20 +912,41 @@ class Dialogue:
             elif event == "follow_up" and values.get("debt_label"):
                 lead = self._noted(s, values, named)  # 不对，是十天: the fact, acknowledged
             else:
-                lead = self._recap(s, body, asked)
-            fresh = [lead, f"{self.texts.more_lead}{extra[0]}" if extra else self._next(s)]
-            s = s.remember(extra[:1])
+                lead = ""
+            if lead:
+                fresh, name, labels = [lead, self._next(s)], "noted", ()
+            else:
+                fresh, name = self._once_more(s, it, [p for p, _ in worded], values)
+                stated = name == "again"
+                labels = labels if stated else ()
         elif not fresh:
             # a greeting or a thank-you may be said again; a statement's acknowledgement is not
             fresh = body if it.name in self.repeatable else [self._next(s)]
-        if it.legal and platform and platform not in s.noted:
+        if legal and stated and fresh and s.disclaimed:
+            fresh[-1] = f"{fresh[-1]}{self.texts.tag}"
+        if legal and platform and platform not in s.noted:
             fresh.append(self.note(facts))
             s = replace(s, noted=(*s.noted, platform))
-        if it.legal and not s.disclaimed:
+        if legal and not s.disclaimed:
             fresh.append(self.texts.disclaimer)
             s = replace(s, disclaimed=True)
-        s = s.remember([*fresh, *(p for line in fresh for p in _SENTENCE.split(line))])
-        return s, "\n".join(line for line in fresh if line), name
+        s = s.remember([*fresh, *(p for line in fresh for p in _SENTENCE.split(line))]).tell(labels)
+        return s, "\n".join(line for line in fresh if line), name, labels
+
+    def _once_more(
+        self, s: Session, it: Intent, points: list[Point], values: Mapping[str, Any]
+    ) -> tuple[list[str], str]:
+        """A point asked for again: its own short line (once), or plainly what is not known here
+        and where to ask (once), or the next useful step; never the point itself again."""
+        for p in points:
+            if p.again:
+                line = fill(p.again, values)
+                if not s.has_said(line):
+                    return [line], "again"
+        beyond = fill(it.beyond or self.texts.beyond, values)
+        if not s.has_said(beyond):
+            return [beyond], "beyond"
+        return [self._next(s)], "next"
 
     def _noted(self, s: Session, values: dict[str, Any], named: tuple[str, ...]) -> str:
         """记下了：… for the debt in focus, or for each debt the message named (花呗欠了八千多，借呗两万)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 _FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _TIDY = [
@@ -63,9 +63,12 @@ def matches(
     return True
 
 
+V = TypeVar("V", bound=Variant)
+
+
 def choose(
-    variants: Sequence[Variant], slots: Mapping[str, Any], kind: str | None, cue: str | None = None
-) -> Variant | None:
+    variants: Sequence[V], slots: Mapping[str, Any], kind: str | None, cue: str | None = None
+) -> V | None:
     """The first variant whose conditions hold (the last one usually has none)."""
     for v in variants:
         if matches(v.when, slots, kind, cue):

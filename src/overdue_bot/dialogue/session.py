@@ -68,6 +68,8 @@ class Session:
     said: tuple[str, ...] = ()
     #: lenders whose note was already given
     noted: tuple[str, ...] = ()
+    #: the points already said ("intent/point"), so a point asked for again is not said again
+    told: tuple[str, ...] = ()
     disclaimed: bool = False
     #: messages in a row not understood (for a hand-off after several)
     misses: int = 0
@@ -108,6 +110,11 @@ class Session:
     def has_said(self, line: str) -> bool:
         return digest(line) in self.said
 
+    def tell(self, labels: Sequence[str]) -> Session:
+        """The session once these points were said (the oldest forgotten past MAX_SAID)."""
+        told = tuple(dict.fromkeys((*self.told, *labels)))[-MAX_SAID:]
+        return replace(self, told=told)
+
     # ------------------------------------------------------------------ storage
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +130,7 @@ class Session:
             "mode": self.mode,
             "said": list(self.said),
             "noted": list(self.noted),
+            "told": list(self.told),
             "disclaimed": self.disclaimed,
             "misses": self.misses,
             "handed_until": self.handed_until,
@@ -165,31 +173,32 @@ class Session:
         budget = data.get("budget")
         if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool)):
             raise ValueError("budget is a number")
-        strings = [_typed(data, key, list, []) for key in ("options", "said", "noted")]
+        strings = [_typed(data, key, list, []) for key in ("options", "said", "noted", "told")]
         cues = _typed(data, "cues", dict, {})
         if not all(isinstance(x, str) for xs in (*strings, list(cues), list(cues.values())) for x in xs):
-            raise ValueError("options, said, noted and cues hold text")
+            raise ValueError("options, said, noted, told and cues hold text")
         last, pending = data.get("last_intent"), data.get("pending")
         if not all(v is None or isinstance(v, str) for v in (last, pending)):
             raise ValueError("last_intent and pending are intent names")
         return cls(
-            state,
-            tuple(debts),
-            focus,
-            budget,
-            last,
-            pending,
-            _typed(data, "asks", int, 0),
-            tuple(strings[0]),
-            dict(cues),
-            _typed(data, "mode", str, ""),
-            tuple(strings[1]),
-            tuple(strings[2]),
-            bool(data.get("disclaimed")),
-            _typed(data, "misses", int, 0),
-            float(_number(data, "handed_until")),
-            _typed(data, "handoff_reason", str, ""),
-            bool(data.get("returned")),
+            state=state,
+            debts=tuple(debts),
+            focus=focus,
+            budget=budget,
+            last_intent=last,
+            pending=pending,
+            asks=_typed(data, "asks", int, 0),
+            options=tuple(strings[0]),
+            cues=dict(cues),
+            mode=_typed(data, "mode", str, ""),
+            said=tuple(strings[1]),
+            noted=tuple(strings[2]),
+            told=tuple(strings[3][-MAX_SAID:]),
+            disclaimed=bool(data.get("disclaimed")),
+            misses=_typed(data, "misses", int, 0),
+            handed_until=float(_number(data, "handed_until")),
+            handoff_reason=_typed(data, "handoff_reason", str, ""),
+            returned=bool(data.get("returned")),
         )
 
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from ..dialogue.render import matches
+from ..dialogue.render import fill, matches
 from ..errors import KnowledgeError
-from ..records import Answer, Knowledge
+from ..records import Answer, Knowledge, Point
 from ..testing import crossval
 from . import loader as knowledge
 from .loader import _PLACEHOLDER, _TEXT_KEYS, BANK_PRODUCTS, TEMPLATE_VALUES
@@ -48,6 +48,14 @@ class LintConfig:
     max_similarity: float = 50.0
     #: cross-validation rounds for the left-out check (0 skips it: it builds the index this often)
     folds: int = 5
+    #: a point with fewer question forms than this is hard to reach by a question
+    min_forms: int = 5
+    #: a topic's first answer (its lead points, before the note and disclaimer) is at most this long
+    max_lead: int = 350
+    #: an ``again`` line sharing a stretch this long with its point repeats it instead of saying it anew
+    span: int = 20
+    #: whether to ask every form of every point as a follow-up (``routes``: a few seconds)
+    routes: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +161,14 @@ def lint(kb: Knowledge, config: LintConfig = LintConfig(), *, path: str = "") ->
     findings += _stages(kb)
     findings += _unfilled_texts(kb)
     findings += _idle_lexicon(kb, nlu, analysed)
-    figures: dict[str, Any] = {"intents": len(kb.intents), "examples": len(nlu.examples)}
+    findings += _topic_points(kb, dialogue, config)
+    if config.routes:
+        findings += _unreached(kb, built)
+    figures: dict[str, Any] = {
+        "intents": len(kb.intents),
+        "examples": len(nlu.examples),
+        "points": sum(len(it.points) for it in _topics(kb)),
+    }
     if config.folds > 1:
         source = {it.name: it.source for it in kb.intents}
         missed = crossval.misranked(kb, folds=config.folds, understanding=nlu)
@@ -291,7 +306,7 @@ _NEEDS = {
 _GLUED = re.compile(r"(?<=\w)\{([a-z_]+)\}(?=\w)")
 
 
-def _points(variants: Sequence[Answer], kb: Knowledge, cues: Iterable[str]) -> Iterable[dict[str, Any]]:
+def _grid(variants: Sequence[Answer], kb: Knowledge, cues: Iterable[str]) -> Iterable[dict[str, Any]]:
     """Slot combinations that visit every region the variants' conditions draw.
 
     Only the dimensions the conditions name vary; numbers are tried at and around every bound.
@@ -321,8 +336,10 @@ def _points(variants: Sequence[Answer], kb: Knowledge, cues: Iterable[str]) -> I
             lenders += [(name, product) for product in products]
     cue_values: list[str | None] = [None, *cues] if "cue" in keys else [None]
     debt_counts = [0, 1, 2, 3] if "debts" in keys else [0]
-    for d, a, b, (lender, product), cue, n in itertools.product(
-        days, amounts, budgets, lenders, cue_values, debt_counts
+    tested = {name for v in variants for k in ("has", "missing") for name in v.when.get(k, ())}
+    elapsed: list[int | None] = [None, 10] if "elapsed" in tested else [None]
+    for d, a, b, (lender, product), cue, n, e in itertools.product(
+        days, amounts, budgets, lenders, cue_values, debt_counts, elapsed
     ):
         slots: dict[str, Any] = {
             "days_overdue": d,
@@ -331,6 +348,7 @@ def _points(variants: Sequence[Answer], kb: Knowledge, cues: Iterable[str]) -> I
             "platform": lender,
             "product": product,
             "debts": [{"platform": f"p{i}"} for i in range(n)],
+            "elapsed": e,
         }
         yield {"slots": slots, "cue": cue}
 
@@ -338,20 +356,30 @@ def _points(variants: Sequence[Answer], kb: Knowledge, cues: Iterable[str]) -> I
 def _variants(kb: Knowledge, dialogue: Any) -> list[Finding]:
     """Variants that no slot combination reaches, and placeholders a reachable case prints empty."""
     out: list[Finding] = []
-    places = [(it.source, it.name, it.answers, tuple(it.cues), True) for it in kb.intents]
+    places: list[tuple[str, str, tuple[Answer, ...], tuple[str, ...], bool, str, Point | None]] = [
+        (it.source, it.name, p.variants, tuple(it.cues), _legacy(p), _where(p), p)
+        for it in kb.intents
+        for p in it.points
+    ]
     bot_file = kb.sources.get("bot", "bot.yaml")
     all_cues = {c for it in kb.intents for c in it.cues}
     places += [
-        (bot_file, f"snippet {name}", variants, tuple(all_cues), False)
+        (bot_file, f"snippet {name}", variants, tuple(all_cues), False, "answers", None)
         for name, variants in kb.snippets.items()
     ]
-    for file, owner, variants, cues, fallback in places:
+    for file, owner, variants, cues, fallback, where, point in places:
         reached: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for point in _points(variants, kb, cues):
-            slots = point["slots"]
+        gates = [Answer("", point.when), Answer("", point.unless)] if point is not None else []
+        for case in _grid([*variants, *gates], kb, cues):
+            slots = case["slots"]
             kind = dialogue.kind(slots)
+            if point is not None and (
+                (point.when and not matches(point.when, slots, kind, case["cue"]))
+                or (point.unless and matches(point.unless, slots, kind, case["cue"]))
+            ):
+                continue  # outside where the point applies at all
             for i, v in enumerate(variants):
-                if matches(v.when, slots, kind, point["cue"]):
+                if matches(v.when, slots, kind, case["cue"]):
                     reached[i].append(slots)
                     break
         for i, v in enumerate(variants):
@@ -365,7 +393,7 @@ def _variants(kb: Knowledge, dialogue: Any) -> list[Finding]:
                         f"earlier variants ({', '.join(earlier) or 'none'}) take every case it covers",
                         file,
                         owner,
-                        f"answers[{i}]",
+                        f"{where}[{i}]",
                     )
                 )
                 continue
@@ -385,10 +413,141 @@ def _variants(kb: Knowledge, dialogue: Any) -> list[Finding]:
                             f"add when: {{has: [{', '.join(needed)}]}} or leave the placeholder out",
                             file,
                             owner,
-                            f"answers[{i}].text",
+                            f"{where}[{i}].text",
                         )
                     )
     return out
+
+
+def _topics(kb: Knowledge) -> list[Any]:
+    """The intents answered by points: every one but small talk and the crisis answer."""
+    roles = kb.texts.roles
+    chat = roles.get("chat", frozenset()) | roles.get("no_support", frozenset()) | {knowledge.SAFETY_INTENT}
+    return [it for it in kb.intents if it.name not in chat]
+
+
+def _shares_span(a: str, b: str, n: int) -> bool:
+    return any(a[i : i + n] in b for i in range(len(a) - n + 1))
+
+
+def _topic_points(kb: Knowledge, dialogue: Any, config: LintConfig) -> list[Finding]:
+    """Points that are hard to reach (too few forms), rest on no facts.md section, repeat
+    themselves when asked again, and first answers longer than a phone screen."""
+    out: list[Finding] = []
+    for it in _topics(kb):
+        if all(_legacy(p) or not p.forms for p in it.points):
+            out.append(
+                Finding(
+                    WARNING,
+                    "no_points",
+                    "the topic is one block of answers: write it as points (docs/points.md), so "
+                    "a second question on it finds its answer",
+                    it.source,
+                    it.name,
+                    "answers",
+                )
+            )
+            continue
+        for p in it.points:
+            where = f"points.{p.name}"
+            if len(p.forms) < config.min_forms:
+                out.append(
+                    Finding(
+                        WARNING,
+                        "few_forms",
+                        f"{len(p.forms)} question forms (examples + follow_ups); give at least "
+                        f"{config.min_forms}, varied, so people's own wording reaches it",
+                        it.source,
+                        it.name,
+                        where,
+                    )
+                )
+            if not p.facts:
+                out.append(
+                    Finding(
+                        WARNING,
+                        "no_facts",
+                        "names no facts.md section: add facts: [N] for the section it rests on",
+                        it.source,
+                        it.name,
+                        f"{where}.facts",
+                    )
+                )
+            if p.again and any(_shares_span(p.again, v.text, config.span) for v in p.variants):
+                out.append(
+                    Finding(
+                        WARNING,
+                        "again_repeats",
+                        f"the again line repeats {config.span}+ characters of the point: say it anew",
+                        it.source,
+                        it.name,
+                        f"{where}.again",
+                    )
+                )
+        for case in _grid([w for _, w in knowledge.wordings(it)], kb, it.cues):
+            slots = {k: v for k, v in case["slots"].items() if v is not None}
+            chosen = dialogue._leads(it, slots, case["cue"])
+            text = "\n".join(
+                fill(w.text, dialogue.values(slots))
+                for p in chosen
+                if (w := dialogue._wording(p, slots, case["cue"]))
+            )
+            if len(text) > config.max_lead:
+                out.append(
+                    Finding(
+                        WARNING,
+                        "long_lead",
+                        f"the first answer is {len(text)} characters (over {config.max_lead}) for "
+                        f"{_case(slots, case['cue'])}: leave a lead point for a follow-up",
+                        it.source,
+                        it.name,
+                        "points",
+                    )
+                )
+                break
+    return out
+
+
+def _case(slots: Mapping[str, Any], cue: str | None) -> str:
+    shown = {k: v for k, v in slots.items() if k != "debts"}
+    return (
+        ", ".join([*(f"{k}={v}" for k, v in shown.items()), *([f"cue={cue}"] if cue else [])]) or "no facts"
+    )
+
+
+def _unreached(kb: Knowledge, built: Any) -> list[Finding]:
+    """Points that none of their forms reach when asked right after the topic's first answer."""
+    from ..bot import Bot
+    from ..testing.points import routes
+
+    topics = {it.name for it in _topics(kb)}
+    reached: dict[tuple[str, str], bool] = {}
+    for r in routes(Bot(built), sorted(topics)):
+        key = (r.intent, r.point)
+        reached[key] = reached.get(key, False) or r.reached
+    source = {it.name: it.source for it in kb.intents}
+    return [
+        Finding(
+            WARNING,
+            "unreached",
+            "no question form of this point gets it as the answer after the topic's first answer "
+            "(python -m overdue_bot.testing.points shows where each goes)",
+            source[intent],
+            intent,
+            f"points.{point}",
+        )
+        for (intent, point), hit in reached.items()
+        if not hit
+    ]
+
+
+def _legacy(p: Point) -> bool:
+    """A point that is an intent's plain ``answers`` (its last wording is the general answer)."""
+    return p.name == "answer" and not p.facts and not p.forms
+
+
+def _where(p: Point) -> str:
+    return "answers" if _legacy(p) else f"points.{p.name}.variants"
 
 
 def _stages(kb: Knowledge) -> list[Finding]:
@@ -398,10 +557,11 @@ def _stages(kb: Knowledge) -> list[Finding]:
     the earlier stage, and a hole sends them to whatever general answer follows.
     """
     out: list[Finding] = []
-    for it in kb.intents:
+    for it, p in ((topic, p) for topic in kb.intents for p in topic.points):
+        where = _where(p)
         for key, unit in (("days", "days"), ("amount", "yuan")):
             groups: dict[str, list[tuple[int, Answer]]] = defaultdict(list)
-            for i, a in enumerate(it.answers):
+            for i, a in enumerate(p.variants):
                 if key in a.when:
                     rest = {k: v for k, v in a.when.items() if k != key}
                     groups[repr(sorted(rest.items()))].append((i, a))
@@ -430,7 +590,7 @@ def _stages(kb: Knowledge) -> list[Finding]:
                                 "one in the file takes them",
                                 it.source,
                                 it.name,
-                                f"answers[{max(i1, i2)}].when.{key}",
+                                f"{where}[{max(i1, i2)}].when.{key}",
                             )
                         )
                     elif lo2 > hi1 + 1:
@@ -442,7 +602,7 @@ def _stages(kb: Knowledge) -> list[Finding]:
                                 f"{a1.name!r} and {a2.name!r}): those get the general answer",
                                 it.source,
                                 it.name,
-                                f"answers[{i2}].when.{key}",
+                                f"{where}[{i2}].when.{key}",
                             )
                         )
     return out
@@ -452,13 +612,13 @@ def _stages(kb: Knowledge) -> list[Finding]:
 _FILLED_WITH: Mapping[str, frozenset[str]] = {
     "clarify": frozenset({"first", "second"}),
     "lost": frozenset({"label"}),
-    "recap": frozenset({"point"}),
     "same": frozenset({"platform"}),
     "ask_about": frozenset({"platform"}),
     "noted": TEMPLATE_VALUES,
     "noted_every": TEMPLATE_VALUES,
     "complain": TEMPLATE_VALUES,
     "plan_total": TEMPLATE_VALUES,
+    "beyond": TEMPLATE_VALUES,
 }
 
 

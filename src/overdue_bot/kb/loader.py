@@ -9,14 +9,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import KnowledgeError
-from ..records import CONTEXTS, Answer, Intent, Kind, Knowledge, Platform, Reported, Texts
+from ..records import CONTEXTS, Answer, Intent, Kind, Knowledge, Platform, Point, Reported, Texts
 from . import handoff
 
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the Python one
@@ -46,6 +46,8 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.
 _LOADER = _Loader
 
 SLOT_NAMES = ("days_overdue", "platform", "amount", "monthly_budget")
+#: what ``has``/``missing`` may test: the slots, and the day of a deadline's window said in the message
+_CONDITION_VALUES = (*SLOT_NAMES, "elapsed")
 _CONDITION_KEYS = {"days", "amount", "platform", "platform_kind", "has", "missing", "cue", "debts"}
 
 
@@ -135,17 +137,24 @@ def _condition(when: Any, file: str, intent: str, fld: str) -> dict[str, Any]:
             out[key] = (value[0], value[1])
         elif key in ("has", "missing"):
             names = _str_list(value, file, intent, f"{fld}.{key}")
-            bad = [n for n in names if n not in SLOT_NAMES]
+            bad = [n for n in names if n not in _CONDITION_VALUES]
             if bad:
-                raise KnowledgeError(file, f"unknown slot {bad[0]!r}", intent=intent, field=f"{fld}.{key}")
+                raise KnowledgeError(
+                    file,
+                    f"unknown slot {bad[0]!r}; known: {', '.join(_CONDITION_VALUES)}",
+                    intent=intent,
+                    field=f"{fld}.{key}",
+                )
             out[key] = names
         else:
             out[key] = _str_list(value, file, intent, f"{fld}.{key}")
     return out
 
 
-def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tuple[Answer, ...]:
-    """Answer variants; with ``fallback`` the last one must be unconditional."""
+def _answers(
+    raw: Any, file: str, intent: str, *, fallback: bool = True, where: str = "answers"
+) -> tuple[Answer, ...]:
+    """Answer variants (at ``where``); with ``fallback`` the last one must be unconditional."""
     if isinstance(raw, str):
         raw = [{"text": raw}]
     if not isinstance(raw, list) or not raw:
@@ -153,11 +162,11 @@ def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tupl
             file,
             f"must be a non-empty list of answers (got {_type_name(raw)})",
             intent=intent,
-            field="answers",
+            field=where,
         )
     out = []
     for i, item in enumerate(raw):
-        fld = f"answers[{i}]"
+        fld = f"{where}[{i}]"
         if isinstance(item, str):
             item = {"text": item}
         if not isinstance(item, dict):
@@ -192,12 +201,27 @@ def _answers(raw: Any, file: str, intent: str, *, fallback: bool = True) -> tupl
             file,
             "the last answer must have no 'when': it is the general answer given when no condition holds",
             intent=intent,
-            field=f"answers[{len(out) - 1}]",
+            field=f"{where}[{len(out) - 1}]",
         )
     return tuple(out)
 
 
-_INTENT_KEYS = {"examples", "answers", "needs", "ask", "legal", "label", "cues", "more"}
+_INTENT_KEYS = {"examples", "answers", "points", "needs", "ask", "legal", "label", "cues", "more", "beyond"}
+_POINT_KEYS = {
+    "name",
+    "lead",
+    "facts",
+    "when",
+    "unless",
+    "text",
+    "variants",
+    "again",
+    "examples",
+    "follow_ups",
+    "legal",
+}
+#: how a facts.md section is named: its number (13, or §13) or a named part (crisis, seed)
+_FACTS = re.compile(r"^§?(\d{1,2}|[a-z][a-z_]*)$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -234,6 +258,136 @@ def _shared_cues(intents: list[Intent], texts: Texts, bot_file: str) -> list[Int
                 cues[cue] = shared
         out.append(replace(it, cues=cues) if cues != it.cues else it)
     return out
+
+
+def _facts(value: Any, file: str, intent: str, fld: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        m = _FACTS.match(str(item).strip()) if isinstance(item, (str, int)) else None
+        if m is None:
+            raise KnowledgeError(
+                file,
+                f"must name facts.md sections by number (13) or name (crisis); got {item!r}",
+                intent=intent,
+                field=fld,
+            )
+        out.append(m.group(1))
+    return tuple(out)
+
+
+def _points(raw: Any, file: str, intent: str) -> tuple[Point, ...]:
+    """A topic's points: typed, every field checked, every error naming the point and its field."""
+    if not isinstance(raw, list) or not raw:
+        raise KnowledgeError(
+            file, f"must be a non-empty list of points (got {_type_name(raw)})", intent=intent, field="points"
+        )
+    out: list[Point] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise KnowledgeError(
+                file,
+                f"a point is a mapping with name and text (got {_type_name(item)})",
+                intent=intent,
+                field=f"points[{i}]",
+            )
+        name = item.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise KnowledgeError(
+                file,
+                f"a point needs a lower_snake_case name (got {name!r})",
+                intent=intent,
+                field=f"points[{i}]",
+            )
+        where = f"points.{name}"
+        if any(p.name == name for p in out):
+            raise KnowledgeError(file, "a point of this name is written twice", intent=intent, field=where)
+        unknown = set(item) - _POINT_KEYS
+        if unknown:
+            raise KnowledgeError(
+                file,
+                f"unknown key {sorted(unknown)[0]!r}; known: {', '.join(sorted(_POINT_KEYS))}",
+                intent=intent,
+                field=where,
+            )
+        if ("text" in item) == ("variants" in item):
+            raise KnowledgeError(
+                file, "a point has either 'text' or 'variants' (one of them)", intent=intent, field=where
+            )
+        if "text" in item:
+            variants = _answers([{"text": item["text"], "name": name}], file, intent, where=f"{where}.text")
+        else:
+            variants = _answers(item["variants"], file, intent, fallback=False, where=f"{where}.variants")
+            variants = tuple(
+                replace(v, name=f"{name}.{v.name}")
+                if v.name.startswith("variant") or v.name == "default"
+                else v
+                for v in variants
+            )
+        lead = item.get("lead", False)
+        lead_when = _condition(lead, file, intent, f"{where}.lead") if isinstance(lead, dict) else {}
+        if not isinstance(lead, (bool, dict)):
+            raise KnowledgeError(
+                file,
+                f"must be true, false or a mapping of conditions (got {lead!r})",
+                intent=intent,
+                field=f"{where}.lead",
+            )
+        for flag in ("legal",):
+            if not isinstance(item.get(flag, False), bool):
+                raise KnowledgeError(
+                    file,
+                    f"must be true or false (got {item[flag]!r})",
+                    intent=intent,
+                    field=f"{where}.{flag}",
+                )
+        again = item.get("again") or ""
+        if not isinstance(again, str):
+            raise KnowledgeError(
+                file, "must be one short line of text", intent=intent, field=f"{where}.again"
+            )
+        out.append(
+            Point(
+                name=name,
+                variants=variants,
+                facts=_facts(item.get("facts"), file, intent, f"{where}.facts"),
+                examples=_str_list(item.get("examples") or [], file, intent, f"{where}.examples"),
+                follow_ups=_str_list(item.get("follow_ups") or [], file, intent, f"{where}.follow_ups"),
+                when=_condition(item.get("when"), file, intent, f"{where}.when"),
+                unless=_condition(item.get("unless"), file, intent, f"{where}.unless"),
+                lead=bool(lead),
+                lead_when=lead_when,
+                again=again.strip(),
+                legal=item.get("legal"),
+            )
+        )
+    if not any(
+        p.lead and not p.lead_when and not p.when and not p.unless and not p.variants[-1].when for p in out
+    ):
+        raise KnowledgeError(
+            file,
+            "no lead point always applies: mark one point 'lead: true' with no 'when' and a last "
+            "wording without one, so the topic's first answer is never empty",
+            intent=intent,
+            field="points",
+        )
+    return tuple(out)
+
+
+def _legacy_points(body: dict[str, Any], file: str, name: str) -> tuple[Point, ...]:
+    """``answers`` (and ``more``) as points: one lead point, ``answer``, whose wordings they are,
+    and each ``more`` line a point of its own (an older knowledge base loads unchanged)."""
+    answers = _answers(body.get("answers"), file, name)
+    more = _str_list(body.get("more") or [], file, name, "more")
+    return (
+        Point(name="answer", variants=answers, lead=True),
+        *(
+            Point(name=f"more{i + 1}", variants=(Answer(text, {}, f"more{i + 1}"),))
+            for i, text in enumerate(more)
+        ),
+    )
 
 
 def _intents(data: Any, file: str) -> list[Intent]:
@@ -285,29 +439,51 @@ def _intents(data: Any, file: str) -> list[Intent]:
                 file, "must be a mapping of cue name → list of words", intent=name, field="cues"
             )
         cues = {str(k): _cue_words(v, file, name, f"cues.{k}") for k, v in raw_cues.items()}
-        answers = _answers(body.get("answers"), file, name)
-        for i, a in enumerate(answers):
-            unknown_cues = [c for c in a.when.get("cue", ()) if c not in cues]
-            if unknown_cues:
+        if "points" in body:
+            if "answers" in body or "more" in body:
                 raise KnowledgeError(
                     file,
-                    f"cue {unknown_cues[0]!r} is not defined in 'cues'",
+                    "a topic with points has no 'answers' or 'more': write them as points",
                     intent=name,
-                    field=f"answers[{i}].when.cue",
+                    field="answers" if "answers" in body else "more",
                 )
-        more = _str_list(body.get("more") or [], file, name, "more")
+            points = _points(body["points"], file, name)
+        else:
+            points = _legacy_points(body, file, name)
+        for p in points:
+            legacy = p.name == "answer" and "points" not in body
+            places = [
+                (f"points.{p.name}.when", p.when),
+                (f"points.{p.name}.unless", p.unless),
+                (f"points.{p.name}.lead", p.lead_when),
+            ] + [
+                (f"answers[{i}].when" if legacy else f"points.{p.name}.variants[{i}].when", v.when)
+                for i, v in enumerate(p.variants)
+            ]
+            for fld, when in places:
+                unknown_cues = [c for c in when.get("cue", ()) if c not in cues]
+                if unknown_cues:
+                    raise KnowledgeError(
+                        file,
+                        f"cue {unknown_cues[0]!r} is not defined in 'cues'",
+                        intent=name,
+                        field=f"{fld}.cue",
+                    )
+        beyond = body.get("beyond") or ""
+        if not isinstance(beyond, str):
+            raise KnowledgeError(file, "must be one line of text", intent=name, field="beyond")
         out.append(
             Intent(
-                name,
-                examples,
-                answers,
-                needs,
-                str(ask).strip(),
-                legal,
-                str(body.get("label") or name),
-                file,
-                cues,
-                more,
+                name=name,
+                examples=examples,
+                points=points,
+                needs=needs,
+                ask=str(ask).strip(),
+                legal=legal,
+                label=str(body.get("label") or name),
+                source=file,
+                cues=cues,
+                beyond=beyond.strip(),
             )
         )
     return out
@@ -401,32 +577,8 @@ def _platforms(
     return tuple(out), kinds, stop, words
 
 
-_TEXT_KEYS = (
-    "greeting",
-    "disclaimer",
-    "clarify",
-    "empty",
-    "not_text",
-    "forget_slot",
-    "complaint",
-    "repeat",
-    "same",
-    "ask_about",
-    "recap",
-    "noted",
-    "noted_every",
-    "ask_again",
-    "complain",
-    "lost",
-    "more_lead",
-    "next_days",
-    "next_budget",
-    "next_situation",
-    "next_topic",
-    "next_idle",
-    "plan_total",
-    "support_line",
-)
+#: bot.yaml's required texts: every text field of Texts (derived, never retyped)
+_TEXT_KEYS = tuple(f.name for f in fields(Texts) if f.type == "str")
 _BOT_KEYS = {
     *_TEXT_KEYS,
     "quick_replies",
@@ -514,6 +666,29 @@ def _texts(data: Any, file: str) -> tuple[Texts, dict[str, tuple[Answer, ...]]]:
     return texts, checked
 
 
+def wordings(it: Intent) -> list[tuple[str, Answer]]:
+    """Every wording of an intent (and each point's own condition, as a wording without text),
+    with where it is written: ``answers[0]`` for plain answers, ``points.NAME.variants[0]``."""
+    out: list[tuple[str, Answer]] = []
+    for p in it.points:
+        if p.name == "answer" and not p.facts and not p.forms:
+            out += [(f"answers[{i}]", v) for i, v in enumerate(p.variants)]
+        elif re.fullmatch(r"more\d+", p.name) and not p.forms:
+            out.append((f"more[{int(p.name[4:]) - 1}]", p.variants[0]))
+        else:
+            if p.when:
+                out.append((f"points.{p.name}", Answer("", p.when, p.name)))
+            if p.unless:
+                out.append((f"points.{p.name}.unless", Answer("", p.unless, p.name)))
+            if p.lead_when:
+                out.append((f"points.{p.name}.lead", Answer("", p.lead_when, p.name)))
+            if len(p.variants) == 1 and not p.variants[0].when:
+                out.append((f"points.{p.name}.text", p.variants[0]))
+            else:
+                out += [(f"points.{p.name}.variants[{i}]", v) for i, v in enumerate(p.variants)]
+    return out
+
+
 def _check_conditions(
     intents: list[Intent],
     snippets: Mapping[str, tuple[Answer, ...]],
@@ -524,17 +699,21 @@ def _check_conditions(
     """Every platform and kind a `when` names exists: a typo would silently never match."""
     names = {p.name for p in platforms}
     known_kinds = {*kinds, "none"}
-    places = [(it.source, it.name, it.answers) for it in intents]
-    places += [(bot_file, f"snippet {name}", variants) for name, variants in snippets.items()]
-    for file, owner, variants in places:
-        for i, a in enumerate(variants):
+    places = [(it.source, it.name, wordings(it)) for it in intents]
+    places += [
+        (bot_file, f"snippet {name}", [(f"answers[{i}]", v) for i, v in enumerate(variants)])
+        for name, variants in snippets.items()
+    ]
+    for file, owner, located in places:
+        for where, a in located:
+            where = where.removesuffix(".text")
             for value in a.when.get("platform", ()):
                 if value not in names:
                     raise KnowledgeError(
                         file,
                         f"unknown platform {value!r} (not in platforms.yaml)",
                         intent=owner,
-                        field=f"answers[{i}].when.platform",
+                        field=f"{where}.when.platform",
                     )
             for value in a.when.get("platform_kind", ()):
                 if value not in known_kinds:
@@ -542,7 +721,7 @@ def _check_conditions(
                         file,
                         f"unknown kind {value!r}; known: {', '.join(sorted(known_kinds))}",
                         intent=owner,
-                        field=f"answers[{i}].when.platform_kind",
+                        field=f"{where}.when.platform_kind",
                     )
 
 
@@ -569,6 +748,8 @@ TEMPLATE_VALUES = frozenset(
         "months_text",
         "plan_total",
         "plan",
+        "elapsed",
+        "days_left",
     }
 )
 #: and what bot.yaml's texts may name
@@ -598,13 +779,13 @@ def _check_safety(intents: list[Intent], path: Path) -> None:
             f"the crisis intent {SAFETY_INTENT!r} is missing (is safety.yaml empty or truncated?)",
             intent=SAFETY_INTENT,
         )
-    for i, answer in enumerate(found[0].answers):
-        if not any(line in answer.text for line in HELP_LINES):
+    for where, answer in wordings(found[0]):
+        if answer.text and not any(line in answer.text for line in HELP_LINES):
             raise KnowledgeError(
                 found[0].source,
                 f"a crisis answer must give a help line ({', '.join(HELP_LINES)})",
                 intent=SAFETY_INTENT,
-                field=f"answers[{i}].text",
+                field=f"{where.removesuffix('.text')}.text",
             )
 
 
@@ -622,10 +803,12 @@ def _check_placeholders(
                 raise KnowledgeError(file, f"unknown placeholder {{{name}}}{hint}", intent=owner, field=fld)
 
     for it in intents:
-        for i, a in enumerate(it.answers):
-            check(a.text, known, it.source, it.name, f"answers[{i}].text")
-        for i, point in enumerate(it.more):
-            check(point, known, it.source, it.name, f"more[{i}]")
+        for where, a in wordings(it):
+            fld = where if where.startswith("more[") or where.endswith(".text") else f"{where}.text"
+            check(a.text, known, it.source, it.name, fld)
+        for p in it.points:
+            check(p.again, known, it.source, it.name, f"points.{p.name}.again")
+        check(it.beyond, known, it.source, it.name, "beyond")
         check(it.ask, set(), it.source, it.name, "ask")
     for name, variants in snippets.items():
         for i, a in enumerate(variants):

@@ -49,6 +49,8 @@ class Analysis:
     debts: tuple[dict[str, Any], ...] = ()
     #: evidence that the message is about an overdue debt: 2 strong, 1 weak, 0 none
     evidence: int = 0
+    #: the day of a deadline's window the person says they are on (今天已经第10天了)
+    elapsed: int | None = None
 
     @property
     def residue(self) -> str:
@@ -87,29 +89,65 @@ class Understanding:
         )
         self.tokenizer = Tokenizer(dictionary_words(kb), config.min_freq)
         self.has_question = QuestionTest(kb.question_words, kb.question_words_en)
+        # a point's standalone questions are its topic's questions too; its follow-ups (去哪申请)
+        # mean something only while the topic is in focus, so only the point matcher reads them
         self.examples: list[tuple[str, str]] = [(ex, it.name) for it in kb.intents for ex in it.examples]
-        #: whether the matcher was trained here (True) or taken from ``state``
+        if config.point_examples:
+            self.examples += [
+                (ex, it.name)
+                for it in kb.intents
+                for p in it.points
+                for ex in p.examples
+                if ex not in it.examples
+            ]
+        #: (form, "intent/point") for every question form of every point; a topic's own examples
+        #: ask its general question, whose answer is the first answer: they stand for its first
+        #: lead point, so 会坐牢吗 finds the lead and only a pointed question a point
+        self.point_examples: list[tuple[str, str]] = [
+            (form, f"{it.name}/{p.name}") for it in kb.intents for p in it.points for form in p.forms
+        ]
+        self.point_examples += [
+            (ex, f"{it.name}/{it.leads[0].name}")
+            for it in kb.intents
+            if any(p.forms for p in it.points)
+            for ex in it.examples
+        ]
+        #: whether the matchers were trained here (True) or taken from ``state``
         self.built = False
-        self.matcher = self._build(state)
+        saved = state if isinstance(state, tuple) and len(state) == 2 else (None, None)
+        self.matcher = self._build(saved[0], self.examples, frozenset({"out_of_scope"}))
+        self.points = self._build(saved[1], self.point_examples) if self.point_examples else None
         intents = self.matcher.intents
         self._background = intents.index("out_of_scope") if "out_of_scope" in intents else None
 
-    def _build(self, state: Any | None) -> Matcher:
-        """The matcher from a saved state, or trained afresh from the analysed examples (pure: the
+    def state(self) -> tuple[Any, Any]:
+        """Both matchers as plain data (for the on-disk cache)."""
+        return (self.matcher.state(), self.points.state() if self.points is not None else None)
+
+    def _build(
+        self, state: Any | None, examples: list[tuple[str, str]], background: frozenset[str] = frozenset()
+    ) -> Matcher:
+        """A matcher from a saved state, or trained afresh from the analysed examples (pure: the
         caller decides where a state comes from and where a new one goes, see ``model.load``)."""
         if state is not None:
             try:
                 matcher = Matcher.from_state(state, self.config)
-                if len(matcher.texts) == len(self.examples):
+                if len(matcher.texts) == len(examples):
                     return matcher
             except (TypeError, ValueError, KeyError, AttributeError):
                 pass  # a state of something else: build afresh
         built = []
-        for text, intent in self.examples:
+        for text, label in examples:
             a = self.analyse(text)
-            built.append((Example(a.canonical, intent), self._features(a)))
+            built.append((Example(a.canonical, label), self._features(a)))
         self.built = True
-        return Matcher(built, background=frozenset({"out_of_scope"}), config=self.config)
+        return Matcher(built, background=background, config=self.config)
+
+    def point_scores(self, a: Analysis) -> dict[str, float]:
+        """How well the message asks for each point ("intent/point" → score on the matcher's scale)."""
+        if self.points is None or not a.canonical:
+            return {}
+        return dict(zip(self.points.intents, self.points.scores(a.canonical, self._features(a)), strict=True))
 
     def analyse(self, text: str) -> Analysis:
         cleaned = _INNER_SPACE.sub("", self.after_number(self.typos(clean(text))))
@@ -140,6 +178,7 @@ class Understanding:
             found.correction,
             found.debts,
             evidence,
+            found.elapsed,
         )
 
     def _features(self, a: Analysis) -> set[str]:

@@ -34,6 +34,8 @@ class Extraction:
     correction: bool = False
     #: per lender named, the values said of it: ({"platform": 花呗, "amount": 5000}, …)
     debts: tuple[dict[str, Any], ...] = ()
+    #: the day of a deadline's window the person is on (今天已经第10天了), never days overdue
+    elapsed: int | None = None
 
     def masked(self, text: str) -> str:
         """The text with every slot span replaced by its placeholder."""
@@ -51,6 +53,8 @@ class Extraction:
 
 # ---------------------------------------------------------------- days overdue
 _N = r"[\d零〇一二两俩三仨四五六七八九十百几]"
+#: the day of a window (支付令's 15 days): 今天已经第10天了, not 逾期第10天
+_ELAPSED = re.compile(rf"第\s*(?P<n>{_N}{{1,3}})\s*[天日]")
 _DURATION = re.compile(
     rf"(?P<n>半|\*{{1,6}}|{_N}{{1,8}}(?:[到至或~\-]{_N}{{1,8}})?)(?P<m1>多|来)?"
     r"(?P<u>个半月|个多月|个来月|个月|个星期|个礼拜|个工作日|工作日|星期|礼拜|周|天|日|月|年)(?P<half>半)?(?P<m2>多(?!少))?"
@@ -483,7 +487,13 @@ class SlotExtractor:
             if product:
                 debt["product"] = product
         product = debts[0].get("product") if debts else self._product(text, None, [], [])
-        return Extraction(slots, tuple(spans), product, corrected, tuple(debts))
+        elapsed = None
+        for m in _ELAPSED.finditer(text):
+            n = to_int(m.group("n"))
+            if n and not self.contexts.overdue_verb.search(text[: m.start()].rstrip()):
+                elapsed = n
+                break
+        return Extraction(slots, tuple(spans), product, corrected, tuple(debts), elapsed)
 
     def _debts(
         self,

@@ -1,6 +1,7 @@
 """Scripted dialogue tests: YAML conversations replayed against a Bot.
 
-A file is a list of ``{dialogue: name, turns: [{user, intent?, slots?, says?, state?}, ...]}``.
+A file is a list of ``{dialogue: name, turns: [{user, intent?, slots?, says?, not_says?, state?,
+point?}, ...]}``; ``point`` names the point(s) of the topic the reply must say.
 Run them with ``overdue-bot test PATH...``, as pytest items (the plugin collects
 ``test_*.yaml`` under tests/), or from Python with ``run_file`` / ``run_paths``.
 """
@@ -19,7 +20,7 @@ from ..bot import Bot
 from ..errors import KnowledgeError
 from .evaluate import slot_ok
 
-_TURN_KEYS = {"user", "intent", "slots", "says", "state", "not_says"}
+_TURN_KEYS = {"user", "intent", "slots", "says", "state", "not_says", "point"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,10 @@ def run(dialogue: Dialogue, bot: Bot) -> Result:
             for text in _as_list(turn.get("not_says")):
                 if text in r.text:
                     problems.append(f"not_says: {text!r} is in the reply")
+            said = [label.split("/", 1)[-1] for label in r.points]
+            for name in _as_list(turn.get("point")):
+                if name not in said:
+                    problems.append(f"point: expected {name}, got {'+'.join(said) or 'none'}")
             if problems:
                 ranking = tuple(r.parse.ranking) if r.parse else ()
                 failures.append(TurnFailure(i, user, tuple(problems), ranking))
@@ -124,7 +129,7 @@ def run(dialogue: Dialogue, bot: Bot) -> Result:
 
 
 #: variants that answer a topic already answered in the conversation
-_FOLLOW_UP_VARIANTS = {"repeat", "more", "next"}
+_FOLLOW_UP_VARIANTS = {"again", "beyond", "next", "noted"}
 _NOT_ANSWERS = {"ask", "clarify", "support", "debts"}
 
 
@@ -138,10 +143,17 @@ class Figures:
     repeated: int  # characters in lines of 20+ characters the bot had already said in that conversation
     first_answers: tuple[int, ...]
     follow_ups: tuple[int, ...]
+    #: characters inside any stretch of SPAN characters the bot had already said in that conversation
+    spanned: int = 0
 
     @property
     def repetition(self) -> float:
         return self.repeated / self.characters if self.characters else 0.0
+
+    @property
+    def span_repetition(self) -> float:
+        """The share of reply characters that repeat a stretch already said (quotes, recycled lines)."""
+        return self.spanned / self.characters if self.characters else 0.0
 
     @staticmethod
     def _pct(values: Sequence[int], q: float) -> int:
@@ -156,9 +168,28 @@ class Figures:
             f"{self.conversations} conversations, {self.turns} bot turns, {self.characters} characters\n"
             f"repetition: {self.repetition:.1%} of reply characters sit in lines of 20+ characters "
             f"already said in that conversation\n"
+            f"span repetition: {self.span_repetition:.1%} of reply characters sit inside a stretch of "
+            f"{SPAN} characters already said in that conversation\n"
             f"first answers ({len(f)}): median {self._pct(f, 0.5)}, p90 {self._pct(f, 0.9)} characters\n"
             f"follow-ups ({len(u)}): median {self._pct(u, 0.5)}, p90 {self._pct(u, 0.9)} characters"
         )
+
+
+#: the length of a stretch that counts as said again (a recycled clause, not a shared phrase)
+SPAN = 20
+
+
+def spanned(text: str, seen: set[str], span: int = SPAN) -> int:
+    """How many characters of ``text`` lie inside a stretch of ``span`` characters in ``seen``."""
+    covered = [False] * len(text)
+    for i in range(len(text) - span + 1):
+        if text[i : i + span] in seen:
+            covered[i : i + span] = [True] * span
+    return sum(covered)
+
+
+def stretches(text: str, span: int = SPAN) -> set[str]:
+    return {text[i : i + span] for i in range(len(text) - span + 1)}
 
 
 def figures(results: Sequence[Result], chat: frozenset[str] = frozenset()) -> Figures:
@@ -168,15 +199,18 @@ def figures(results: Sequence[Result], chat: frozenset[str] = frozenset()) -> Fi
     A first answer is the first reply on a topic in a conversation; a follow-up is a later reply on
     a topic already answered (the same question again, 然后呢, 花呗呢 …).
     """
-    total = repeated = turns = 0
+    total = repeated = turns = spans = 0
     first: list[int] = []
     follow: list[int] = []
     for result in results:
         said: set[str] = set()
+        seen: set[str] = set()
         answered: set[str] = set()
         for text, intent, variant in result.replies:
             turns += 1
             total += len(text)
+            spans += spanned(text, seen)
+            seen |= stretches(text)
             for line in text.split("\n"):
                 key = line.strip()
                 if len(key) >= 20 and key in said:
@@ -189,7 +223,7 @@ def figures(results: Sequence[Result], chat: frozenset[str] = frozenset()) -> Fi
             else:
                 first.append(len(text))
             answered.add(str(intent))
-    return Figures(len(results), turns, total, repeated, tuple(first), tuple(follow))
+    return Figures(len(results), turns, total, repeated, tuple(first), tuple(follow), spans)
 
 
 def collect(paths: Iterable[str | Path]) -> list[Path]:

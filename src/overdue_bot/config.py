@@ -90,15 +90,14 @@ class MatcherConfig:
     # ---- topics made of points
     #: a point's standalone questions also train its topic (its follow-ups never do)
     point_examples: bool = True
-    #: a message that asks for a point of the topic in focus this well is a follow-up on that topic
-    point_follow: float = 0.35
+    #: a message that asks for a point of the topic in focus this well (and point_margin better
+    #: than the everyday questions of out_of_scope) is a follow-up on that topic, and gets that point
+    point_follow: float = 0.2
+    point_margin: float = 0.05
     #: unless it names another topic at least this confidently, whose best point scores as well
     point_switch: float = 0.45
-    point_margin: float = 0.05
     #: a first question on a topic answered by one point, not the topic's lead, when it asks for it this well
     point_direct: float = 0.5
-    #: on the topic in focus, a point is chosen over the lead at this score
-    point_pick: float = 0.3
     #: a point already said counts this much less (another close point is said rather than it again)
     point_said: float = 0.08
     # ---- the dictionary

@@ -31,6 +31,8 @@ from .session import Heard, Session, merge
 log = logging.getLogger("overdue_bot.dialogue")
 #: where a line splits into sentences (the mark stays with its sentence)
 _SENTENCE = re.compile(r"(?<=[。！？])")
+#: the label the point matcher reads everyday questions under (see nlu.pipeline)
+_BACKGROUND = "out_of_scope/answer"
 #: (state, mode, event, handler, next states), in the order events are tried: the first row whose
 #: state and mode fit ("*": any) and whose event holds decides; the handler answers and leaves the
 #: session in one of the next states (checked on every turn, see Dialogue.undeclared)
@@ -403,10 +405,13 @@ class Dialogue:
             if m.parse.confidence >= c.point_switch:
                 return False  # 谢谢 / 好的 / 再见, understood as such
         here = self._best(m, focus)
-        if here < c.point_follow:
-            return False
-        if self._is_topic(intent) and m.parse.confidence >= c.point_switch:
-            return here >= self._best(m, intent) + c.point_margin
+        if here < c.point_follow or here < m.points.get(_BACKGROUND, 0.0) + c.point_margin:
+            return False  # an everyday question (车辆年检要带什么) that only looks like a follow-up
+        if self._is_topic(intent):
+            there = self._best(m, intent)
+            if m.parse.confidence >= c.point_switch:
+                return here >= there + c.point_margin  # named clearly: moves unless the focus fits better
+            return here + c.point_margin >= there
         return True
 
     def classify(self, session: Session, message: Message) -> tuple[str, str]:
@@ -676,7 +681,7 @@ class Dialogue:
     def _what_now(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         it = self.intents[s.last_intent or ""]
         point, score = self._asked(s, m.points, it, s.facts)
-        if point is not None and score >= self.config.point_pick:
+        if point is not None and score >= self.config.point_follow:
             return self._answer_last(s, m, event)  # the topic's own next step (收到支付令 → 怎么办)
         if (
             s.last_intent in self._own_steps
@@ -809,21 +814,20 @@ class Dialogue:
     def _asked(
         self, s: Session, scores: Mapping[str, float], it: Intent, facts: Mapping[str, Any]
     ) -> tuple[Point | None, float]:
-        """The point of a topic the message asks for best, among those that apply; a point said
-        already counts ``point_said`` less, so a close point not yet said goes first."""
+        """The point of a topic the message asks for best, among those that apply, and its score;
+        a point said already ranks ``point_said`` lower, so a close point not yet said goes first."""
         if not scores:
             return None, 0.0
         cue = s.cues.get(it.name)
         best: Point | None = None
-        top = 0.0
+        top = rank = 0.0
         for p, label in zip(it.points, self._labels[it.name], strict=True):
             score = scores.get(label)
             if score is None or self._wording(p, facts, cue) is None:
                 continue
-            if label in s.told:
-                score -= self.config.point_said
-            if score > top:
-                best, top = p, score
+            ranked = score - (self.config.point_said if label in s.told else 0.0)
+            if ranked > rank:
+                best, top, rank = p, score, ranked
         return best, top
 
     def _legal(self, it: Intent, points: tuple[Point, ...]) -> bool:
@@ -885,9 +889,11 @@ class Dialogue:
         if not chosen:
             point, score = self._asked(s, scores or {}, it, facts)
             focus = it.name == s.last_intent
-            if point is not None and score >= (c.point_pick if focus else c.point_direct):
-                if focus or not point.lead:
-                    chosen = (point,)
+            if point is not None and score >= (c.point_follow if focus else c.point_direct):
+                # the topic's own question again (美团那笔会坐牢吗) is its whole first answer, for
+                # the facts now known: what it says anew is said, the rest is not repeated
+                chosen = self._leads(it, facts, cue) if point is it.leads[0] else (point,)
+        unasked = not chosen and it.name == s.last_intent  # on the topic, but no point of it asked for
         if not chosen:
             chosen = self._leads(it, facts, cue)
         worded = [(p, w) for p in chosen if (w := self._wording(p, facts, cue)) is not None]
@@ -916,7 +922,8 @@ class Dialogue:
             if lead:
                 fresh, name, labels = [lead, self._next(s)], "noted", ()
             else:
-                fresh, name = self._once_more(s, it, [p for p, _ in worded], values)
+                # asked for again: its short line; asked for nothing this topic holds: where to ask
+                fresh, name = self._once_more(s, it, [] if unasked else [p for p, _ in worded], values)
                 stated = name == "again"
                 labels = labels if stated else ()
         elif not fresh:

@@ -112,11 +112,24 @@ class Understanding:
             if any(p.forms for p in it.points)
             for ex in it.examples
         ]
+        if self.point_examples:
+            # everyday questions (要带什么 of a car inspection) are the background a follow-up is
+            # read against: a form's surface must not make them look like a point
+            self.point_examples += [
+                (ex, "out_of_scope/answer")
+                for it in kb.intents
+                if it.name == "out_of_scope"
+                for ex in it.examples
+            ]
         #: whether the matchers were trained here (True) or taken from ``state``
         self.built = False
         saved = state if isinstance(state, tuple) and len(state) == 2 else (None, None)
         self.matcher = self._build(saved[0], self.examples, frozenset({"out_of_scope"}))
-        self.points = self._build(saved[1], self.point_examples) if self.point_examples else None
+        self.points = (
+            self._build(saved[1], self.point_examples, frozenset({"out_of_scope/answer"}))
+            if self.point_examples
+            else None
+        )
         intents = self.matcher.intents
         self._background = intents.index("out_of_scope") if "out_of_scope" in intents else None
 

@@ -117,6 +117,8 @@ class Message:
     points: Mapping[str, float] = field(default_factory=dict)
     #: the day of a deadline's window it says the person is on (第10天), for this message only
     elapsed: int | None = None
+    #: it names another case of the topic in focus (不对，是仲裁裁决书 after 支付令): decided in step()
+    recase: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,10 +448,14 @@ class Dialogue:
             session = Session()
         event, handler = self.classify(session, message)
         heard = self._heard(message, event)
-        message = replace(message, every=heard.every)
         # a topic's cues hold for the conversation (还清了 said once); a statement's for itself alone
         kept = {k: v for k, v in session.cues.items() if k not in self.chat}
-        cues = {**kept, **self._cues(message.text)}
+        said = self._cues(message.text)
+        cues = {**kept, **said}
+        topic = session.last_intent or ""
+        message = replace(
+            message, every=heard.every, recase=topic in said and kept.get(topic) not in (None, said[topic])
+        )
         session = replace(merge(session, heard, self.kinds), cues=cues)
         after, turn = self._handlers[handler](session, message, event)
         after, turn = self._calm_first(after, message, turn)
@@ -525,6 +531,7 @@ class Dialogue:
             named=_named(m),
             told=not m.question,
             scores=m.points,
+            pick=self._leads(self.intents[name], facts, s.cues.get(name)) if m.recase else (),
         )
         last = name if name not in self.chat else s.last_intent
         return (
@@ -886,6 +893,8 @@ class Dialogue:
         cue = s.cues.get(it.name)
         c = self.config
         chosen = pick
+        if event in ("follow_up", "update") and told:
+            scores = None  # 不是花呗是借呗 / 安逸花八千: new facts, the topic's answer again for them
         if not chosen:
             point, score = self._asked(s, scores or {}, it, facts)
             focus = it.name == s.last_intent
@@ -938,7 +947,10 @@ class Dialogue:
             fresh.append(self.texts.disclaimer)
             s = replace(s, disclaimed=True)
         s = s.remember([*fresh, *(p for line in fresh for p in _SENTENCE.split(line))]).tell(labels)
-        return s, "\n".join(line for line in fresh if line), name, labels
+        text = "\n".join(line for line in fresh if line)
+        if len(worded) == 1:
+            text = text.removeprefix("· ")  # a point said on its own is no item of a list
+        return s, text, name, labels
 
     def _once_more(
         self, s: Session, it: Intent, points: list[Point], values: Mapping[str, Any]

@@ -88,14 +88,23 @@ class MatcherConfig:
     #: a turn whose best two intents are closer than this goes to the review queue
     low_margin: float = 0.05
     # ---- topics made of points
-    #: a point's standalone questions also train its topic (its follow-ups never do)
-    point_examples: bool = True
+    #: a point's standalone questions also train its topic's matcher (its follow-ups never do): off,
+    #: the real questions read 499 of 561 with them and 515 without (benchmarks/tune_points.py)
+    point_examples: bool = False
     #: a message that asks for a point of the topic in focus this well (and point_margin better
     #: than the everyday questions of out_of_scope) is a follow-up on that topic, and gets that point
     point_follow: float = 0.2
     point_margin: float = 0.05
-    #: unless it names another topic at least this confidently, whose best point scores as well
+    #: unless it names another topic at least this confidently, whose best point scores as well; an
+    #: unsure parse moves the focus only to a topic whose best point beats the focus' by point_focus
     point_switch: float = 0.45
+    point_focus: float = 0.1
+    #: a parse this unsure gives way to the topic of the point the message asks for, when that point
+    #: scores at least point_rescue and point_lead above the parse
+    point_rescue: float = 0.3
+    point_lead: float = 0.15
+    #: the point matcher also reads the words a synonym group rewrote (执行 and 仲裁, both 起诉)
+    point_raw_words: bool = True
     #: a first question on a topic answered by one point, not the topic's lead, when it asks for it this well
     point_direct: float = 0.5
     #: a point already said counts this much less (another close point is said rather than it again)

@@ -258,8 +258,13 @@ class Dialogue:
             "dont_know": lambda s, m, i: bool(self._dont_know.search(m.text)),
             "vague": lambda s, m, i: not m.question and not m.parse.slots and m.parse.confidence < c.vague,
             "follow_up": self._follow_up,
+            # two topics too close to call, unless a point of one of them is plainly asked (_pointed)
             "ambiguous": lambda s, m, i: (
-                self._is_topic(i) and i == m.parse.intent and self._ambiguous(m.parse)
+                self._is_topic(i)
+                and i == m.parse.intent
+                and self._ambiguous(m.parse)
+                and max(m.points.values(), default=0.0) < c.point_direct
+                and self._pointed(m, i) == i
             ),
             "question": lambda s, m, i: self._is_topic(i),
             "budget": lambda s, m, i: (
@@ -381,11 +386,38 @@ class Dialogue:
             intent = str(last)
         if self._is_topic(last) and intent != last and self._follows(m, str(last), intent):
             intent = str(last)  # 去哪申请 / 他们能这样吗: a point of the topic in focus
+        else:
+            intent = self._pointed(m, intent)
         for rule in self.texts.reported:
             if intent in rule.sources and any(w in m.text for w in rule.words):
                 if not rule.asked and self._will.search(m.text) and "已经" not in m.text:
                     continue  # 会不会打给我妈: still a question about what may happen
                 return rule.target
+        return intent
+
+    def _pointed(self, m: Message, intent: str) -> str:
+        """The topic of the one point a message plainly asks for, where the parse is unsure of it:
+        招联的催收堵在我家门口不走 asks harassment_complaint's point on a visit, however it parses."""
+        c = self.config
+        if intent in self.support_off - self.chat or m.parse.confidence >= c.point_switch or not m.points:
+            return intent
+        label, score = max(
+            ((k, v) for k, v in m.points.items() if k != _BACKGROUND), key=lambda kv: kv[1], default=("", 0.0)
+        )
+        topic = label.split("/", 1)[0]
+        if self._ambiguous(m.parse):
+            # two topics too close to call: the one whose point the message plainly asks for
+            first, second = [i for i, _ in m.parse.ranking if i not in self.chat][:2]
+            a, b = self._best(m, first), self._best(m, second)
+            if abs(a - b) >= c.point_lead and max(a, b) >= c.point_rescue:
+                return first if a > b else second
+        if (
+            score >= c.point_rescue
+            and score >= m.parse.confidence + c.point_lead
+            and score >= m.points.get(_BACKGROUND, 0.0) + c.point_margin
+            and self._is_topic(topic)
+        ):
+            return topic
         return intent
 
     def _best(self, m: Message, topic: str) -> float:
@@ -413,7 +445,7 @@ class Dialogue:
             there = self._best(m, intent)
             if m.parse.confidence >= c.point_switch:
                 return here >= there + c.point_margin  # named clearly: moves unless the focus fits better
-            return here + c.point_margin >= there
+            return here + c.point_focus >= there  # the conversation counts for the topic in focus
         return True
 
     def classify(self, session: Session, message: Message) -> tuple[str, str]:
@@ -532,6 +564,7 @@ class Dialogue:
             told=not m.question,
             scores=m.points,
             pick=self._leads(self.intents[name], facts, s.cues.get(name)) if m.recase else (),
+            confidence=m.parse.confidence if name != m.parse.intent else 1.0,
         )
         last = name if name not in self.chat else s.last_intent
         return (
@@ -879,6 +912,7 @@ class Dialogue:
         told: bool = False,
         scores: Mapping[str, float] | None = None,
         pick: tuple[Point, ...] = (),
+        confidence: float = 1.0,
     ) -> tuple[Session, str, str, tuple[str, ...]]:
         """The answer as this conversation needs it: the point asked for, nothing said twice.
 
@@ -898,7 +932,10 @@ class Dialogue:
         if not chosen:
             point, score = self._asked(s, scores or {}, it, facts)
             focus = it.name == s.last_intent
-            if point is not None and score >= (c.point_follow if focus else c.point_direct):
+            # a first question on the topic: its point when it plainly asks one (or when the parse
+            # was unsure and the point is what named the topic, see _pointed)
+            direct = min(c.point_direct, max(c.point_rescue, confidence + c.point_lead))
+            if point is not None and score >= (c.point_follow if focus else direct):
                 # the topic's own question again (美团那笔会坐牢吗) is its whole first answer, for
                 # the facts now known: what it says anew is said, the rest is not repeated
                 chosen = self._leads(it, facts, cue) if point is it.leads[0] else (point,)

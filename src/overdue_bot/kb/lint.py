@@ -160,7 +160,9 @@ def lint(kb: Knowledge, config: LintConfig = LintConfig(), *, path: str = "") ->
     findings += _variants(kb, dialogue)
     findings += _stages(kb)
     findings += _unfilled_texts(kb)
-    findings += _idle_lexicon(kb, nlu, analysed)
+    # a lexicon rule is in use when any question the bot is built from uses it, a point's forms too
+    forms = {(text, label): nlu.analyse(text) for text, label in nlu.point_examples}
+    findings += _idle_lexicon(kb, nlu, {**forms, **analysed})
     findings += _topic_points(kb, dialogue, config)
     if config.routes:
         findings += _unreached(kb, built)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from sys import intern
 from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
@@ -51,6 +52,8 @@ class Analysis:
     evidence: int = 0
     #: the day of a deadline's window the person says they are on (今天已经第10天了)
     elapsed: int | None = None
+    #: the words a synonym group rewrote, as said (执行, 仲裁 under 起诉): points tell them apart
+    rewritten: tuple[str, ...] = ()
 
     @property
     def residue(self) -> str:
@@ -126,7 +129,7 @@ class Understanding:
         saved = state if isinstance(state, tuple) and len(state) == 2 else (None, None)
         self.matcher = self._build(saved[0], self.examples, frozenset({"out_of_scope"}))
         self.points = (
-            self._build(saved[1], self.point_examples, frozenset({"out_of_scope/answer"}))
+            self._build(saved[1], self.point_examples, frozenset({"out_of_scope/answer"}), points=True)
             if self.point_examples
             else None
         )
@@ -138,7 +141,12 @@ class Understanding:
         return (self.matcher.state(), self.points.state() if self.points is not None else None)
 
     def _build(
-        self, state: Any | None, examples: list[tuple[str, str]], background: frozenset[str] = frozenset()
+        self,
+        state: Any | None,
+        examples: list[tuple[str, str]],
+        background: frozenset[str] = frozenset(),
+        *,
+        points: bool = False,
     ) -> Matcher:
         """A matcher from a saved state, or trained afresh from the analysed examples (pure: the
         caller decides where a state comes from and where a new one goes, see ``model.load``)."""
@@ -152,7 +160,9 @@ class Understanding:
         built = []
         for text, label in examples:
             a = self.analyse(text)
-            built.append((Example(a.canonical, label), self._features(a)))
+            built.append(
+                (Example(a.canonical, label), self._point_features(a) if points else self._features(a))
+            )
         self.built = True
         return Matcher(built, background=background, config=self.config)
 
@@ -160,7 +170,9 @@ class Understanding:
         """How well the message asks for each point ("intent/point" → score on the matcher's scale)."""
         if self.points is None or not a.canonical:
             return {}
-        return dict(zip(self.points.intents, self.points.scores(a.canonical, self._features(a)), strict=True))
+        return dict(
+            zip(self.points.intents, self.points.scores(a.canonical, self._point_features(a)), strict=True)
+        )
 
     def analyse(self, text: str) -> Analysis:
         cleaned = _INNER_SPACE.sub("", self.after_number(self.typos(clean(text))))
@@ -173,7 +185,8 @@ class Understanding:
         if len(rest) >= 5 or (len(rest) >= 2 and self.has_question(polite_free)):
             masked = polite_free
         text = strip_noise(self.latin_synonyms(masked))
-        tokens = self._canonical(self.tokenizer.cut(text)) if text else ()
+        cut = self.tokenizer.cut(text) if text else []
+        tokens = self._canonical(cut)
         canonical = "".join(tokens)
         if set(found.slots) & {"days_overdue", "amount", "monthly_budget"} or self._strong.search(cleaned):
             evidence = 2
@@ -192,10 +205,19 @@ class Understanding:
             found.debts,
             evidence,
             found.elapsed,
+            tuple(t for t, c in zip(cut, tokens, strict=True) if t != c),
         )
 
     def _features(self, a: Analysis) -> set[str]:
         return features(a.canonical, a.tokens, a.question, self.kb.stopwords)
+
+    def _point_features(self, a: Analysis) -> set[str]:
+        """The matcher's features and the words the synonyms rewrote: within a topic 执行 and 仲裁
+        are different points, though both are 起诉 to tell the topics apart."""
+        feats = self._features(a)
+        if self.config.point_raw_words:
+            feats.update(intern("w" + t) for t in a.rewritten if t not in self.kb.stopwords)
+        return feats
 
     def _canonical(self, tokens: list[str]) -> tuple[str, ...]:
         """Each token that is a synonym becomes its group's word, unless the next word says otherwise."""

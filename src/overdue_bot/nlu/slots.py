@@ -53,6 +53,9 @@ class Extraction:
 
 # ---------------------------------------------------------------- days overdue
 _N = r"[\d零〇一二两俩三仨四五六七八九十百几]"
+#: a card named only to compare (像信用卡那样, 跟信用卡一样): no debt, no product of the bank in focus
+#: (信用卡一样逾期了 says "also", and stays a card)
+_LIKE = r"(?:(?:不?像|如同)(?P<a>{0})|(?:跟|和|同|比)(?P<b>{0})(?=一样|那样|似的|差不多))"
 #: the day of a window (支付令's 15 days): 今天已经第10天了, not 逾期第10天
 _ELAPSED = re.compile(rf"第\s*(?P<n>{_N}{{1,3}})\s*[天日]")
 _DURATION = re.compile(
@@ -351,6 +354,7 @@ class SlotExtractor:
             k: sorted((w.lower() for w in v), key=len, reverse=True) for k, v in (products or {}).items()
         }
         self._card_words = re.compile("|".join(map(re.escape, words.get("card", []))) or "(?!)")
+        self._compared = re.compile(_LIKE.format(self._card_words.pattern))
         self._loan_words = re.compile("|".join(map(re.escape, words.get("loan", []))) or "(?!)")
 
     def _product(self, text: str, name: str | None, ends: list[int], aliases: list[str]) -> str | None:
@@ -397,6 +401,10 @@ class SlotExtractor:
                 if any(text.startswith(s, end) for s in self._stop_after.get(alias, ())):
                     continue
                 name = self._alias_to[alias]
+            if name in self._generic_card and any(
+                m.start("a" if m.group("a") else "b") == start for m in self._compared.finditer(text)
+            ):
+                continue  # 能不能像信用卡那样分期: a card named to compare, no card owed
             if (
                 out
                 and name in self._generic_card
@@ -486,7 +494,9 @@ class SlotExtractor:
             )
             if product:
                 debt["product"] = product
-        product = debts[0].get("product") if debts else self._product(text, None, [], [])
+        # a card only compared with (像信用卡那样分期) says nothing of which product is owed
+        plain = self._compared.sub(lambda m: "_" * len(m.group()), text)
+        product = debts[0].get("product") if debts else self._product(plain, None, [], [])
         elapsed = None
         for m in _ELAPSED.finditer(text):
             n = to_int(m.group("n"))

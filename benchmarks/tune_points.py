@@ -39,6 +39,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 #: one change at a time against the shipped values (``{}`` is the shipped configuration)
 TRIALS: list[dict[str, Any]] = [
     {},
+    {"point_seeds": 0},
+    {"point_seeds": 6, "point_epochs": 8},
     {"point_examples": True},
     {"point_rescue": 9.0},
     {"point_lead": 0.1},

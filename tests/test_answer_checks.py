@@ -62,6 +62,7 @@ _NOT_PHONES = {
     "1033",
     "1024",
     "1064",
+    "1065",
     "2016",
     "2017",
     "2020",
@@ -91,30 +92,51 @@ def _combinations(bot: Bot) -> Iterator[tuple[str, str | None, dict[str, Any], s
                 yield it.name, cue, slots, label
 
 
-def _problems(text: str, days: int | None, label: str) -> list[str]:
+#: a text that names a card-only rule to say it does not apply here (恶意透支只针对信用卡，你这笔不是)
+_NOT_APPLIED = re.compile(r"只针对信用卡|不是信用卡[^。]*不存在|不存在恶意透支")
+
+
+def _problems(text: str, days: int | None, label: str, *, asked: bool = False) -> list[str]:
+    """What is wrong with a text said to this person (``asked``: a point said only when asked for
+    it, where naming the criminal test at a short delay answers the question, not frightens)."""
     found = []
+    if _NOT_APPLIED.search(text):
+        text = _NOT_APPLIED.sub("", re.sub(r"[^。\n]*(?:只针对信用卡|不存在恶意透支)[^。\n]*", "", text))
     if label in NOT_A_CARD:
         found += [f"card-only phrase {p!r}" for p in CARD_ONLY if p in text]
     found += [f"wrong claim {rx.pattern!r}" for rx in WRONG if rx.search(text)]
     if re.search(r"\{[^}]*\}", text) or "None" in text:
         found.append("unresolved placeholder")
     found += [f"number {n}" for n in _PHONE.findall(text) if n not in PHONES and n not in _NOT_PHONES]
-    if re.search(r"\d{3,}天", text):
+    if re.search(r"\d{3,}天(?!以上|以内|内)", text):
         found.append("long duration in days")
-    if days is not None and days <= 7 and ("恶意透支" in text or "最长5年" in text):
+    if not asked and days is not None and days <= 7 and ("恶意透支" in text or "最长5年" in text):
         found.append("criminal test or 60-period instalments at a short delay")
     return found
 
 
 def test_render_table_has_no_violations(bot: Bot) -> None:
-    """The render table of issue 10: every combination, zero violations (the count is printed)."""
+    """The render table of issue 10: every combination, zero violations (the count is printed).
+
+    Every point is read too, as it would be said to that person: a follow-up (恶意透支会判吗 after
+    建行快贷逾期) must not give a card-only rule to a borrower without a card any more than a first
+    answer may."""
     violations = []
     count = 0
     for intent, cue, slots, label in _combinations(bot):
         text, _ = bot.dialogue.render(intent, slots, cue)
         count += 1
         assert text.strip(), (intent, slots)
-        for problem in _problems(text, slots.get("days_overdue"), label):
+        days = slots.get("days_overdue")
+        points = [
+            t
+            for p in bot.dialogue.intents[intent].points
+            if (t := bot.dialogue.render_point(intent, p.name, slots, cue))
+        ]
+        found = _problems(text, days, label) + [
+            x for t in points for x in _problems(t, days, label, asked=True)
+        ]
+        for problem in dict.fromkeys(found):
             violations.append((intent, cue, label, slots.get("days_overdue"), slots.get("amount"), problem))
     print(f"\nrender table: {count} combinations, {len(violations)} violations")
     assert count >= 3000
@@ -189,7 +211,12 @@ def test_complaint_channel_follows_the_kind_of_lender(bot: Bot) -> None:
     assert "放款方是银行的，可拨12378" in micro
     assert "12378" in bank and "地方金融管理局" not in bank
     assert "12378" in cf
-    assert "12321" in micro and "110" in micro
+    # spam calls and threats have their own lines, a question away (骚扰电话能举报吗 / 能报警吗)
+    it = bot.dialogue.intents["harassment_complaint"]
+    points = "\n".join(
+        t for p in it.points if (t := bot.dialogue.render_point(it.name, p.name, {"platform": "好分期"}))
+    )
+    assert "12321" in points and "110" in points
 
 
 def test_durations_read_as_people_say_them(bot: Bot) -> None:

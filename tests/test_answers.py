@@ -15,11 +15,9 @@ def test_seed_question_at_two_days(fresh_bot: Bot) -> None:
         "debts": [{"platform": "好分期", "days_overdue": 2}],
     }
     assert "不会一上来就找你的联系人" in r.text
-    assert "联系不上你本人时" in r.text
+    assert "联系不上你" in r.text
     assert "不构成法律意见" in r.text
-    assert r.text.index("联系不上你本人时") < r.text.index("微财数科"), (
-        "the answer comes before the lender note"
-    )
+    assert r.text.index("联系不上你") < r.text.index("微财数科"), "the answer comes before the lender note"
 
 
 def test_two_days_and_three_months_differ(bot: Bot) -> None:
@@ -49,8 +47,17 @@ def test_card_only_rules_only_for_cards(bot: Bot) -> None:
 
 
 def test_credit_repair_window_is_closed(bot: Bot) -> None:
+    """The first answer names paid repair a scam; the one-time repair, asked about, is over and
+    never needed an application (facts §2)."""
     text = bot.dialogue.render("credit_record_removal", {})[0]
-    assert "已经结束" in text and "骗局" in text
+    assert "骗局" in text
+    it = bot.dialogue.intents["credit_record_removal"]
+    said = [
+        t
+        for p in it.points
+        if (t := bot.dialogue.render_point(it.name, p.name, {})) and "一次性信用修复" in t
+    ]
+    assert said and all("已经结束" in t and "不用申请" in t and "不能再申请" not in t for t in said)
 
 
 def test_platform_note_names_the_kind(bot: Bot) -> None:

@@ -186,7 +186,7 @@ def _kb(tmp_path: pathlib.Path) -> pathlib.Path:
         ),
         (
             "credit.yaml",
-            lambda s: s.replace("会不会上征信，主要看", "会不会上征信\x1b[2J，主要看", 1),
+            lambda s: s.replace("逾期记录不能花钱删掉", "逾期记录不能\x1b[2J花钱删掉", 1),
             "control character",
         ),
         ("credit.yaml", lambda s: s.replace("{days: [1, 7]}", "{days: [7, 1]}", 1), "reversed"),

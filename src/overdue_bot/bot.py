@@ -181,6 +181,7 @@ class Bot:
             debts=analysis.debts,
             points=self.nlu.point_scores(analysis),
             elapsed=analysis.elapsed,
+            evidence=analysis.evidence,
         )
         before = session.last_intent
         session, turn = self.dialogue.step(session, message)

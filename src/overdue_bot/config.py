@@ -105,6 +105,10 @@ class MatcherConfig:
     point_lead: float = 0.15
     #: the point matcher also reads the words a synonym group rewrote (执行 and 仲裁, both 起诉)
     point_raw_words: bool = True
+    #: the point matcher's perceptron: shuffled orders averaged and passes (the topics' are seeds and
+    #: epochs); 1 × 4 reads the conversations as 6 × 8 does and builds in 10 s, not 25 (tune_points.py)
+    point_seeds: int = 1
+    point_epochs: int = 4
     #: a first question on a topic answered by one point, not the topic's lead, when it asks for it this well
     point_direct: float = 0.5
     #: a point already said counts this much less (another close point is said rather than it again)

@@ -119,6 +119,9 @@ class Message:
     elapsed: int | None = None
     #: it names another case of the topic in focus (不对，是仲裁裁决书 after 支付令): decided in step()
     recase: bool = False
+    #: how plainly it is about a debt on its own (nlu: 2 strong, 1 weak, 0 none): a follow-up such as
+    #: 多长时间内要弄 names no topic, however confidently a topic matcher reads it
+    evidence: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +265,8 @@ class Dialogue:
             "ambiguous": lambda s, m, i: (
                 self._is_topic(i)
                 and i == m.parse.intent
+                and i != s.last_intent  # a close call that includes the topic in focus is that topic
+                and self._reported(m, m.parse.intent) is None  # a report names its own case
                 and self._ambiguous(m.parse)
                 and max(m.points.values(), default=0.0) < c.point_direct
                 and self._pointed(m, i) == i
@@ -386,33 +391,42 @@ class Dialogue:
             intent = str(last)
         if self._is_topic(last) and intent != last and self._follows(m, str(last), intent):
             intent = str(last)  # 去哪申请 / 他们能这样吗: a point of the topic in focus
-        else:
-            intent = self._pointed(m, intent)
+        elif intent != last or not self._is_topic(last):
+            intent = self._pointed(m, intent, focused=self._is_topic(last))
+        return self._reported(m, intent) or intent
+
+    def _reported(self, m: Message, intent: str) -> str | None:
+        """The case a report of what already happened is (bot.yaml ``reported``), or None."""
         for rule in self.texts.reported:
             if intent in rule.sources and any(w in m.text for w in rule.words):
                 if not rule.asked and self._will.search(m.text) and "已经" not in m.text:
                     continue  # 会不会打给我妈: still a question about what may happen
                 return rule.target
-        return intent
+        return None
 
-    def _pointed(self, m: Message, intent: str) -> str:
+    def _pointed(self, m: Message, intent: str, *, focused: bool = False) -> str:
         """The topic of the one point a message plainly asks for, where the parse is unsure of it:
-        招联的催收堵在我家门口不走 asks harassment_complaint's point on a visit, however it parses."""
+        招联的催收堵在我家门口不走 asks harassment_complaint's point on a visit, however it parses,
+        and of two topics scored within a hair (信用卡欠了五万还不上会坐牢吗: negotiate 0.49, lawsuit
+        0.47) the one whose point it asks."""
         c = self.config
-        if intent in self.support_off - self.chat or m.parse.confidence >= c.point_switch or not m.points:
+        if intent in self.support_off - self.chat or not m.points:
+            return intent
+        ranked = [(i, v) for i, v in m.parse.ranking if i not in self.chat][:2]
+        if len(ranked) == 2 and intent == ranked[0][0]:
+            (first, s1), (second, s2) = ranked
+            if self._ambiguous(m.parse) or s1 - s2 < c.point_margin:
+                a, b = self._best(m, first), self._best(m, second)
+                if abs(a - b) >= c.point_lead and max(a, b) >= c.point_rescue:
+                    return first if a > b else second
+        if m.parse.confidence >= c.point_switch:
             return intent
         label, score = max(
             ((k, v) for k, v in m.points.items() if k != _BACKGROUND), key=lambda kv: kv[1], default=("", 0.0)
         )
         topic = label.split("/", 1)[0]
-        if self._ambiguous(m.parse):
-            # two topics too close to call: the one whose point the message plainly asks for
-            first, second = [i for i, _ in m.parse.ranking if i not in self.chat][:2]
-            a, b = self._best(m, first), self._best(m, second)
-            if abs(a - b) >= c.point_lead and max(a, b) >= c.point_rescue:
-                return first if a > b else second
         if (
-            score >= c.point_rescue
+            score >= (c.point_direct if focused else c.point_rescue)  # in a conversation, only plainly
             and score >= m.parse.confidence + c.point_lead
             and score >= m.points.get(_BACKGROUND, 0.0) + c.point_margin
             and self._is_topic(topic)
@@ -443,8 +457,8 @@ class Dialogue:
             return False  # an everyday question (车辆年检要带什么) that only looks like a follow-up
         if self._is_topic(intent):
             there = self._best(m, intent)
-            if m.parse.confidence >= c.point_switch:
-                return here >= there + c.point_margin  # named clearly: moves unless the focus fits better
+            if m.parse.confidence >= c.point_switch and m.evidence:
+                return here + c.point_margin >= there  # named clearly: moves unless the focus fits as well
             return here + c.point_focus >= there  # the conversation counts for the topic in focus
         return True
 
@@ -720,8 +734,8 @@ class Dialogue:
 
     def _what_now(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         it = self.intents[s.last_intent or ""]
-        point, score = self._asked(s, m.points, it, s.facts)
-        if point is not None and score >= self.config.point_follow:
+        point, score = self._asked(s, m.points, it, s.facts, self.config.point_follow)
+        if point is not None:
             return self._answer_last(s, m, event)  # the topic's own next step (收到支付令 → 怎么办)
         if (
             s.last_intent in self._own_steps
@@ -852,10 +866,16 @@ class Dialogue:
         )
 
     def _asked(
-        self, s: Session, scores: Mapping[str, float], it: Intent, facts: Mapping[str, Any]
+        self,
+        s: Session,
+        scores: Mapping[str, float],
+        it: Intent,
+        facts: Mapping[str, Any],
+        floor: float = 0.0,
     ) -> tuple[Point | None, float]:
-        """The point of a topic the message asks for best, among those that apply, and its score;
-        a point said already ranks ``point_said`` lower, so a close point not yet said goes first."""
+        """The point of a topic the message asks for best, among those that apply and score at
+        least ``floor``, and its score; a point said already ranks ``point_said`` lower, so a close
+        point not yet said goes first."""
         if not scores:
             return None, 0.0
         cue = s.cues.get(it.name)
@@ -863,7 +883,7 @@ class Dialogue:
         top = rank = 0.0
         for p, label in zip(it.points, self._labels[it.name], strict=True):
             score = scores.get(label)
-            if score is None or self._wording(p, facts, cue) is None:
+            if score is None or score < floor or self._wording(p, facts, cue) is None:
                 continue
             ranked = score - (self.config.point_said if label in s.told else 0.0)
             if ranked > rank:
@@ -930,12 +950,13 @@ class Dialogue:
         if event in ("follow_up", "update") and told:
             scores = None  # 不是花呗是借呗 / 安逸花八千: new facts, the topic's answer again for them
         if not chosen:
-            point, score = self._asked(s, scores or {}, it, facts)
             focus = it.name == s.last_intent
+            point, score = self._asked(s, scores or {}, it, facts, c.point_follow if focus else 0.0)
             # a first question on the topic: its point when it plainly asks one (or when the parse
-            # was unsure and the point is what named the topic, see _pointed)
+            # was unsure and the point is what named the topic, see _pointed); a first statement
+            # (被限高了) gets the topic's first answer for its case
             direct = min(c.point_direct, max(c.point_rescue, confidence + c.point_lead))
-            if point is not None and score >= (c.point_follow if focus else direct):
+            if point is not None and score >= (c.point_follow if focus else direct) and (focus or not told):
                 # the topic's own question again (美团那笔会坐牢吗) is its whole first answer, for
                 # the facts now known: what it says anew is said, the rest is not repeated
                 chosen = self._leads(it, facts, cue) if point is it.leads[0] else (point,)

@@ -109,11 +109,13 @@ class Understanding:
         self.point_examples: list[tuple[str, str]] = [
             (form, f"{it.name}/{p.name}") for it in kb.intents for p in it.points for form in p.forms
         ]
+        # (an example that is also one of the topic's points' forms stands for that point alone)
         self.point_examples += [
             (ex, f"{it.name}/{it.leads[0].name}")
             for it in kb.intents
             if any(p.forms for p in it.points)
             for ex in it.examples
+            if not any(ex in p.forms for p in it.points)
         ]
         if self.point_examples:
             # everyday questions (要带什么 of a car inspection) are the background a follow-up is
@@ -126,6 +128,8 @@ class Understanding:
             ]
         #: whether the matchers were trained here (True) or taken from ``state``
         self.built = False
+        #: examples analysed while building (a topic's examples train both matchers), then dropped
+        self._analysed: dict[str, Analysis] = {}
         saved = state if isinstance(state, tuple) and len(state) == 2 else (None, None)
         self.matcher = self._build(saved[0], self.examples, frozenset({"out_of_scope"}))
         self.points = (
@@ -133,6 +137,7 @@ class Understanding:
             if self.point_examples
             else None
         )
+        self._analysed = {}
         intents = self.matcher.intents
         self._background = intents.index("out_of_scope") if "out_of_scope" in intents else None
 
@@ -159,12 +164,16 @@ class Understanding:
                 pass  # a state of something else: build afresh
         built = []
         for text, label in examples:
-            a = self.analyse(text)
+            a = self._analysed.get(text) or self._analysed.setdefault(text, self.analyse(text))
             built.append(
                 (Example(a.canonical, label), self._point_features(a) if points else self._features(a))
             )
         self.built = True
-        return Matcher(built, background=background, config=self.config)
+        config = self.config
+        if points:
+            # the points' perceptron: its own rounds (training it as the topics' costs seconds a build)
+            config = config.with_(seeds=config.point_seeds, epochs=config.point_epochs)
+        return Matcher(built, background=background, config=config)
 
     def point_scores(self, a: Analysis) -> dict[str, float]:
         """How well the message asks for each point ("intent/point" → score on the matcher's scale)."""

@@ -53,6 +53,8 @@ class Extraction:
 
 # ---------------------------------------------------------------- days overdue
 _N = r"[\d零〇一二两俩三仨四五六七八九十百几]"
+#: a lender denied right before its name (我没有信用卡, 没用过借呗): no debt
+_DENIED = re.compile(r"(?:没有|没办过|没用过|没开过|没借过|从没|从来没)$")
 #: a card named only to compare (像信用卡那样, 跟信用卡一样): no debt, no product of the bank in focus
 #: (信用卡一样逾期了 says "also", and stays a card)
 _LIKE = r"(?:(?:不?像|如同)(?P<a>{0})|(?:跟|和|同|比)(?P<b>{0})(?=一样|那样|似的|差不多))"
@@ -401,6 +403,8 @@ class SlotExtractor:
                 if any(text.startswith(s, end) for s in self._stop_after.get(alias, ())):
                     continue
                 name = self._alias_to[alias]
+            if _DENIED.search(text, max(0, start - 4), start):
+                continue  # 我没有信用卡 / 从没用过借呗: a lender denied, no debt
             if name in self._generic_card and any(
                 m.start("a" if m.group("a") else "b") == start for m in self._compared.finditer(text)
             ):

@@ -70,6 +70,8 @@ class MatcherConfig:
     out_margin: float = 0.2
     #: in a message of several clauses, the share of the score the asking clause carries
     question_share: float = 0.3
+    #: inform only states facts: a message that asks something is the best topic within this of it
+    inform_asked: float = 0.05
     # ---- the dialogue's reading of a ranking
     #: two topics this close, the best under clarify_below, are asked about (你是想问A还是B)
     clarify_below: float = 0.32

@@ -63,6 +63,19 @@ CONTEXTS = (
     "not_amount_before",
     "not_amount_after",
 )
+#: the roles a number has that fill no slot (lexicon.yaml ``number_roles``), tried in this order:
+#: a word right after the number first (19年在…, 5笔, 60期, 十几次), then one right before it
+NUMBER_ROLES = (
+    "date",
+    "rate",
+    "term",
+    "count",
+    "frequency",
+    "income",
+    "living_cost",
+    "credit_limit",
+    "price",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,3 +304,5 @@ class Knowledge:
     question_words_en: tuple[str, ...] = ()
     #: the words around a number that decide whether it is days overdue or an amount (CONTEXTS)
     contexts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: per role of NUMBER_ROLES, the words before and after a number that give it that role
+    number_roles: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)

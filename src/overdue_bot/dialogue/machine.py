@@ -267,6 +267,7 @@ class Dialogue:
                 and i == m.parse.intent
                 and i != s.last_intent  # a close call that includes the topic in focus is that topic
                 and self._reported(m, m.parse.intent) is None  # a report names its own case
+                and not any(r.target == i and any(w in m.text for w in r.words) for r in self.texts.reported)
                 and self._ambiguous(m.parse)
                 and max(m.points.values(), default=0.0) < c.point_direct
                 and self._pointed(m, i) == i
@@ -374,6 +375,8 @@ class Dialogue:
         text = m.text.lower()
         if intent == "distress" and self._worried.search(text) and not self._crisis.search(text):
             return "out_of_scope"  # afraid, not in crisis (我真的好怕 only looks like 我真的好想去死): calmed
+        if intent != "distress" and self._crisis.search(text):
+            return "distress"  # 欠了十几个平台 我真的撑不下去了: a crisis word is answered first, whatever else is said
         ranking = dict(m.parse.ranking)
         top = m.parse.ranking[0][1] if m.parse.ranking else 0.0
         best = m.parse.ranking[0][0] if m.parse.ranking else intent

@@ -16,7 +16,18 @@ from typing import Any
 import yaml
 
 from ..errors import KnowledgeError
-from ..records import CONTEXTS, Answer, Intent, Kind, Knowledge, Platform, Point, Reported, Texts
+from ..records import (
+    CONTEXTS,
+    NUMBER_ROLES,
+    Answer,
+    Intent,
+    Kind,
+    Knowledge,
+    Platform,
+    Point,
+    Reported,
+    Texts,
+)
 from . import handoff
 
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the Python one
@@ -929,6 +940,7 @@ def load(path: str | Path | None = None) -> Knowledge:
             lex_file, f"must map exactly {', '.join(CONTEXTS)} to word lists (got {got})", field="contexts"
         )
     context_words = {k: _str_list(contexts[k], lex_file, None, f"contexts.{k}", min_len=1) for k in CONTEXTS}
+    number_roles = _number_roles(lexicon.get("number_roles"), lex_file)
     stopwords = frozenset(_str_list(lexicon.get("stopwords") or [], lex_file, None, "stopwords"))
     questions = _str_list(lexicon.get("question_words"), lex_file, None, "question_words", min_len=1)
     questions_en = _str_list(lexicon.get("question_words_en") or [], lex_file, None, "question_words_en")
@@ -957,4 +969,27 @@ def load(path: str | Path | None = None) -> Knowledge:
         questions,
         tuple(w.lower() for w in questions_en),
         context_words,
+        number_roles,
     )
+
+
+def _number_roles(raw: Any, lex_file: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """lexicon.yaml's number_roles: each role of NUMBER_ROLES, its words ``before`` and ``after``."""
+    if raw is None:
+        return {}  # a lexicon without it reads numbers by the contexts alone
+    if not isinstance(raw, dict) or set(raw) - set(NUMBER_ROLES):
+        got = sorted(map(str, raw)) if isinstance(raw, dict) else _type_name(raw)
+        raise KnowledgeError(
+            lex_file, f"must map roles among {', '.join(NUMBER_ROLES)} (got {got})", field="number_roles"
+        )
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for role, sides in raw.items():
+        if not isinstance(sides, dict) or not sides or set(sides) - {"before", "after"}:
+            raise KnowledgeError(
+                lex_file, "must map before and/or after to word lists", field=f"number_roles.{role}"
+            )
+        out[role] = {
+            side: tuple(_str_list(words, lex_file, None, f"number_roles.{role}.{side}", min_len=1))
+            for side, words in sides.items()
+        }
+    return out

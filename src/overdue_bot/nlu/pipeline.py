@@ -88,7 +88,12 @@ class Understanding:
         self._weak = _any_of(kb.domain.get("weak", ()))
         self.politeness = Replacer(dict.fromkeys(kb.politeness, ""))
         self.slots = SlotExtractor(
-            kb.platforms, kb.not_lender_after, kb.products, kb.domain.get("strong", ()), kb.contexts
+            kb.platforms,
+            kb.not_lender_after,
+            kb.products,
+            kb.domain.get("strong", ()),
+            kb.contexts,
+            kb.number_roles,
         )
         self.tokenizer = Tokenizer(dictionary_words(kb), config.min_freq)
         self.has_question = QuestionTest(kb.question_words, kb.question_words_en)
@@ -307,6 +312,14 @@ class Understanding:
             return Parse(text, "out_of_scope", 1.0, a.slots, [("out_of_scope", 1.0), *rest[:4]]), a
         ranking = self.rank(a, top=RANKED)
         intent, score = self.decide(ranking, a.evidence)
+        if intent == "inform" and a.question:
+            # 借呗逾期40天了 接下来催收是啥流程: the facts come with a question, and the question is the intent
+            chat = self.kb.texts.roles.get("chat", frozenset()) | self.kb.texts.roles.get(
+                "no_support", frozenset()
+            )
+            asked = next(((i, s) for i, s in ranking if i not in chat), None)
+            if asked and asked[1] >= self.config.threshold and score - asked[1] <= self.config.inform_asked:
+                intent, score = asked
         confidence = max(0.0, min(1.0, score))
         ranking5 = [(i, round(s, 4)) for i, s in ranking[:5]]
         return Parse(text, intent, round(confidence, 4), a.slots, ranking5), a

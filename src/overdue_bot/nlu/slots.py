@@ -13,10 +13,11 @@ from typing import Any
 
 from ..records import CONTEXTS, Platform
 from .numerals import parse_number, to_int
+from .roles import Number, RoleReader
 from .text import CJK_CHAR
 
 #: placeholders the matcher sees instead of slot values
-MASKS = {"platform": "P", "days_overdue": "D", "amount": "A", "monthly_budget": "B"}
+MASKS = {"platform": "P", "days_overdue": "D", "amount": "A", "monthly_budget": "B", "number": "N"}
 #: the placeholder letters (upper case: normalised text is lower case, so they never clash)
 MASK_CHARS = "".join(MASKS.values())
 _REPEATED_MASK = re.compile(f"([{MASK_CHARS}])\\1+")
@@ -36,6 +37,17 @@ class Extraction:
     debts: tuple[dict[str, Any], ...] = ()
     #: the day of a deadline's window the person is on (今天已经第10天了), never days overdue
     elapsed: int | None = None
+    #: every number read and its role (roles.py; the slot roles amount, monthly_budget,
+    #: days_overdue and elapsed included), in order
+    numbers: tuple[Number, ...] = ()
+    #: the lender a correction says was wrong (不是借呗是花呗 → 借呗), and the values it says were
+    #: wrong (是八万不是八千 → {"amount": 8000})
+    denied: str | None = None
+    denied_values: dict[str, int] = field(default_factory=dict)
+
+    def role(self, name: str) -> list[int]:
+        """The values of the numbers of one role, in order."""
+        return [n.value for n in self.numbers if n.role == name and n.value is not None]
 
     def masked(self, text: str) -> str:
         """The text with every slot span replaced by its placeholder."""
@@ -84,7 +96,7 @@ _UNIT_DAYS = {
 #: numbers read per message for durations and for amounts (a real message has a handful)
 MAX_MENTIONS = 24
 #: a count is no duration (一天打几次, 催了三遍): grammar, not vocabulary, so it stays here
-_COUNT = r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响|改)?(?:几|多少|\d+|[一二两三四五六七八九十]+)(?:次|个|遍|条|通|回)"
+_COUNT = r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响|改)?(?:了|过)?(?:多少|\d+|[一二两三四五六七八九十几]+)多?(?:次|个|遍|条|通|回)"
 
 
 def _alternatives(words: Iterable[str]) -> str:
@@ -247,10 +259,13 @@ def _amounts(text: str, taken: list[tuple[int, int]], ctx: Contexts) -> list[tup
                 continue
         elif not (unit or cur or any(c in n for c in "万千")):
             # a bare number counts only where money is clearly meant
+            # (花呗3000，借呗8000: a number right after a lender's name is what is owed there)
             if (
                 len(n) < 3
                 or len(n) > 7
-                or not (ctx.amount_before.search(before) or ctx.amount_after.match(after))
+                or not (
+                    ctx.amount_before.search(before) or ctx.amount_after.match(after) or before.endswith("P")
+                )
             ):
                 continue
         value = _money(n, unit)
@@ -273,7 +288,7 @@ _BUDGET_BEFORE = re.compile(
 )
 #: 每个月工资四千，最多能拿出两千: the capacity clause, with a month word earlier in the message
 _BUDGET_LATER = re.compile(
-    r"(?:最多|顶多|至多|只能|最多能|顶多能)(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})"
+    r"(?:最多|顶多|至多|只能|最多能|顶多能|能还|还得起|能拿出|可以还)(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})"
     r"(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})(?:元|块钱|块)?"
 )
 _BUDGET_AFTER = re.compile(
@@ -321,8 +336,10 @@ class SlotExtractor:
         products: Mapping[str, Iterable[str]] | None = None,
         debt_words: Iterable[str] = (),
         contexts: Mapping[str, Iterable[str]] | None = None,
+        number_roles: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     ) -> None:
         self.platforms = tuple(platforms)
+        self.roles = RoleReader(number_roles or {})
         self.contexts = Contexts.from_words({k: (contexts or {}).get(k, ()) for k in CONTEXTS})
         alias_to: dict[str, str] = {}
         self._loan_alias = {loan.lower() for p in self.platforms for loan in p.loans}
@@ -443,9 +460,16 @@ class SlotExtractor:
         when it names several (花呗欠了五千，借呗欠了一万).  After a correction marker (不是A是B,
         说错了…) only what follows the marker counts as a value.
         """
-        budget, bspan = _find_budget(text)
-        taken = [bspan] if bspan else []
         mentions = self._mentions(text)
+        # roles are read with the lenders hidden: 安逸花八千 is owed, not a price (花八千)
+        hidden = list(text)
+        for _, s, e, _ in mentions:
+            hidden[s:e] = "P" * (e - s)
+        roled = self.roles.read("".join(hidden))
+        budget, bspan = _find_budget(text)
+        if bspan and any(bspan[0] <= n.start < bspan[1] for n in roled):
+            budget, bspan = None, None  # 每月工资四千: the month's number is income, not what is paid
+        taken = [(n.start, n.end) for n in roled] + ([bspan] if bspan else [])
         corr = _CORRECTION.search(text)
         valid_from = corr.end() if corr else 0
         valid_to = len(text)
@@ -468,11 +492,13 @@ class SlotExtractor:
             masked[s:e] = "P" * (e - s)
         amounts = _amounts("".join(masked), taken + [(s, e) for _, s, e, _ in mentions], self.contexts)
         spans = [(s, e, "platform") for _, s, e, _ in mentions]
+        spans += [(n.start, n.end, "number") for n in roled]
         spans += [(s, e, "days_overdue") for _, s, e in days]
         spans += [(s, e, "amount") for _, s, e in amounts]
         if bspan:
             spans.append((*bspan, "monthly_budget"))
         days_said = [(n, s, e) for n, s, e in days if n is not None and valid_from <= s < valid_to]
+        every_amount = amounts
         amounts = [a for a in amounts if valid_from <= a[1] < valid_to]
         named = [m for m in mentions if valid_from <= m[1] < valid_to] or mentions
         slots: dict[str, Any] = {}
@@ -507,7 +533,34 @@ class SlotExtractor:
             if n and not self.contexts.overdue_verb.search(text[: m.start()].rstrip()):
                 elapsed = n
                 break
-        return Extraction(slots, tuple(spans), product, corrected, tuple(debts), elapsed)
+        numbers = list(roled)
+        numbers += [Number(role="days_overdue", value=n, start=st, end=e) for n, st, e in days]
+        numbers += [Number(role="amount", value=v, start=st, end=e) for v, st, e in every_amount]
+        if bspan and budget is not None:
+            numbers.append(Number(role="monthly_budget", value=budget, start=bspan[0], end=bspan[1]))
+        for m in _ELAPSED.finditer(text):
+            if elapsed is not None and to_int(m.group("n")) == elapsed:
+                numbers.append(Number(role="elapsed", value=elapsed, start=m.start(), end=m.end()))
+                break
+        denied: str | None = None
+        denied_values: dict[str, int] = {}
+        if corrected:
+            wrong = (0, valid_from) if corr else (valid_to, len(text))
+            denied = next((m[0] for m in mentions if wrong[0] <= m[1] < wrong[1]), None)
+            for num in numbers:
+                if wrong[0] <= num.start < wrong[1] and num.role in ("amount", "days_overdue") and num.value:
+                    denied_values.setdefault(num.role, num.value)
+        return Extraction(
+            slots,
+            tuple(spans),
+            product,
+            corrected,
+            tuple(debts),
+            elapsed,
+            tuple(sorted(numbers, key=lambda n: n.start)),
+            denied,
+            denied_values,
+        )
 
     def _debts(
         self,

@@ -1,0 +1,91 @@
+"""Every number in a message has a role, read from the words around it.
+
+The slot extractors in slots.py find the numbers that fill a slot (days overdue, the amount owed,
+the monthly budget).  This pass runs first and claims the numbers whose words say they are
+something else: income (工资6000, 退休金三千), a living cost (房租1500), a credit limit (额度一万五),
+a price (花800帮你修复), a year (19年在拍拍贷借的), a frequency (一天打十几个), a term (分60期), a rate
+(年化24%), a count of debts (5笔, 六个平台).  A claimed number never fills a slot, so a pension can
+never be written over a debt.  The words live in lexicon.yaml's ``number_roles``; see
+docs/number-roles.md for the rules and the order in which they are tried.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ..records import NUMBER_ROLES
+from .numerals import parse_number
+
+#: a number as people type it: digits (1.5, 6000), Chinese numerals (三千, 一万五, 十几), a unit
+#: (万/千/k/w), 多/来/几 after it; bounded runs keep the pattern linear on any input
+NUMBER = re.compile(
+    r"(?P<n>\d{1,9}(?:\.\d{1,4})?(?:[万千][\d一二两三四五六七八九]?)?"
+    r"|[零〇一二两俩三仨四五六七八九十百千万几]{1,12})"
+    r"(?P<u>万|千|k|w)?(?P<m>多|来|几)?(?P<cur>元|块钱|块|rmb)?"
+)
+#: what may stand between a role's word and its number: 工资才6000, 房租一个月1500, 额度是一万五
+_GAP = r"[是有才只就约大概差不多一共每个月月一:：\s]{0,5}"
+#: numbers read per message (a real message has a handful; a pasted table costs no more)
+MAX_NUMBERS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """One number of a message and what it is: a role of NUMBER_ROLES, or a slot's role
+    (``amount``, ``monthly_budget``, ``days_overdue``, ``elapsed``) given by slots.py."""
+
+    role: str
+    value: int | None
+    start: int
+    end: int
+
+
+def _words(words: Iterable[str]) -> str:
+    return "|".join(map(re.escape, sorted((w.lower() for w in words), key=len, reverse=True))) or "(?!)"
+
+
+def value_of(m: re.Match[str]) -> int | None:
+    """The value of a NUMBER match (几 and 十几 give the low end of what they say)."""
+    n = m.group("n").replace("几", "")
+    number = parse_number(n) if n else None
+    if number is None:
+        if m.group("n").startswith("十"):
+            number = 10.0  # 十几: more than ten
+        else:
+            return None
+    number *= {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(m.group("u") or "", 1)
+    return int(round(number))
+
+
+class RoleReader:
+    """Claims the numbers that are not slot values, by the words before and after them."""
+
+    def __init__(self, roles: Mapping[str, Mapping[str, Iterable[str]]]) -> None:
+        self._before: list[tuple[str, re.Pattern[str]]] = []
+        self._after: list[tuple[str, re.Pattern[str]]] = []
+        for role in NUMBER_ROLES:
+            words = roles.get(role, {})
+            if words.get("before"):
+                self._before.append((role, re.compile(f"(?:{_words(words['before'])}){_GAP}$")))
+            if words.get("after"):
+                self._after.append((role, re.compile(f"^(?:{_words(words['after'])})")))
+
+    def read(self, text: str) -> list[Number]:
+        """The numbers of the text that have a role here, in order."""
+        found: list[Number] = []
+        for k, m in enumerate(NUMBER.finditer(text)):
+            if k == MAX_NUMBERS:
+                break
+            start, end = m.span()
+            n = m.group("n")
+            if not n[0].isdigit() and n[0] not in "零〇一二两俩三仨四五六七八九十":
+                continue  # 百行, 千万别, 万一: words, not numbers
+            before, after = text[max(0, start - 12) : start], text[end : end + 8]
+            role = next((r for r, rx in self._after if rx.match(after)), None)
+            if role is None:
+                role = next((r for r, rx in self._before if rx.search(before)), None)
+            if role is not None:
+                found.append(Number(role=role, value=value_of(m), start=start, end=end))
+        return found

@@ -182,6 +182,9 @@ class Bot:
             points=self.nlu.point_scores(analysis),
             elapsed=analysis.elapsed,
             evidence=analysis.evidence,
+            numbers=analysis.numbers,
+            denied=analysis.denied,
+            denied_values=dict(analysis.denied_values),
         )
         before = session.last_intent
         session, turn = self.dialogue.step(session, message)

@@ -255,6 +255,12 @@ class Texts:
     next_idle: str
     #: a plan's arithmetic: {total_money}, {months}
     plan_total: str
+    #: income and living costs said, acknowledged ({means_label}: 每月收入6000元、房租1500元)
+    means_noted: str
+    #: in a plan: what is left of the income after the costs ({income_money}, {cost_label},
+    #: {left_money}), and the same when the budget said is more than that ({budget_money})
+    means_left: str
+    means_over: str
     #: the line of support that stays in reach after a distress turn
     support_line: str
     quick_replies: tuple[str, ...]

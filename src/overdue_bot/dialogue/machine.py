@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
 from ..kb.loader import BANK_PRODUCTS
+from ..nlu.roles import Number
 from ..nlu.slots import MASK_CHARS
 from ..records import Answer, Intent, Knowledge, Parse, Point
 from .render import choose, duration, fill, matches, money
@@ -122,6 +123,11 @@ class Message:
     #: how plainly it is about a debt on its own (nlu: 2 strong, 1 weak, 0 none): a follow-up such as
     #: 多长时间内要弄 names no topic, however confidently a topic matcher reads it
     evidence: int = 2
+    #: every number and its role (nlu.roles): income and living costs are kept, never a debt
+    numbers: tuple[Number, ...] = ()
+    #: a correction's wrong lender and values: 不是借呗是花呗 → 借呗; 是八万不是八千 → {amount: 8000}
+    denied: str | None = None
+    denied_values: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +159,8 @@ def debt_label(d: dict[str, Any]) -> str:
     """A debt as one phrase: 信用卡欠15万元，逾期半年 / 花呗欠5000元 / 借呗逾期12天 ("" for nothing known)."""
     said = [f"欠{money(d['amount'])}"] if isinstance(d.get("amount"), int) else []
     said += [f"逾期{duration(d['days_overdue'])}"] if isinstance(d.get("days_overdue"), int) else []
-    return (d.get("platform") or "") + "，".join(said) if said or d.get("platform") else ""
+    name = (d.get("platform") or "") + {"card": "信用卡", "loan": "贷款"}.get(d.get("product") or "", "")
+    return name + "，".join(said) if said or d.get("platform") else ""
 
 
 def _named(m: Message) -> tuple[str, ...]:
@@ -253,7 +260,9 @@ class Dialogue:
             "practical": self._practical,
             "any": lambda s, m, i: True,
             "human": lambda s, m, i: (
-                i == "human_agent" and (s.mode != "support" or bool(self._person.search(m.text)))
+                i == "human_agent"
+                and (s.mode != "support" or bool(self._person.search(m.text)))
+                and not ("monthly_budget" in m.parse.slots and not self._person.search(m.text))
             ),
             "goodbye": lambda s, m, i: i == "goodbye",
             "choice": lambda s, m, i: self._choice(s, m.parse) is not None,
@@ -343,7 +352,15 @@ class Dialogue:
                 in_focus == "credit_card" and self.kinds.get(d["platform"]) == "bank"
             )  # 是建行的: its bank
         ]
-        return intent in self.chat and bool(new) and any(d.get("platform") for d in s.debts)
+        cards = any(self.kinds.get(d.get("platform", "")) == "credit_card" for d in s.debts)
+        new = [
+            d for d in new if not (cards and d.get("product") == "card" and len(m.debts) == 1)
+        ]  # 信用卡是建行的
+        return (
+            intent in self.chat
+            and bool(new)
+            and (any(d.get("platform") for d in s.debts) or len(m.debts) > 1)
+        )
 
     def _ambiguous(self, parse: Parse) -> bool:
         topics = [(i, s) for i, s in parse.ranking if i not in self.chat]
@@ -508,6 +525,7 @@ class Dialogue:
         session = replace(merge(session, heard, self.kinds), cues=cues)
         after, turn = self._handlers[handler](session, message, event)
         after, turn = self._calm_first(after, message, turn)
+        after, turn = self._means_noted(after, message, turn)
         allowed = self._leaves[(event, handler)]
         if after.state.split(":")[0] not in allowed:  # the table would not tell the truth: say so, answer
             self.undeclared.append((event, handler, after.state))
@@ -515,6 +533,33 @@ class Dialogue:
                 "dialogue: %s/%s left the state %r, the table allows %s", event, handler, after.state, allowed
             )
         return after, turn
+
+    def _means_noted(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
+        """工资6000 房租1500: income and living costs said are acknowledged as what they are, in one
+        line before the answer (a plan states them itself; a crisis answer is left alone)."""
+        said = {
+            "income": next((n.value for n in m.numbers if n.role == "income" and n.value), None),
+            "costs": {n.word: n.value for n in m.numbers if n.role == "living_cost" and n.value},
+        }
+        facts = s.facts
+        income, budget = facts.get("income"), facts.get("monthly_budget")
+        if turn.intent == "distress":
+            return s, turn
+        if turn.intent in self.plan_intents and isinstance(income, int) and isinstance(budget, int):
+            # a plan with a budget: what the income leaves after the costs, and whether the budget fits
+            left = income - sum((facts.get("costs") or {}).values())
+            values = {
+                "means_label": self._means(facts),
+                "left_money": money(max(0, left - budget)),
+                "budget_money": money(budget),
+            }
+            line = fill(self.texts.means_over if budget > left else self.texts.means_left, values)
+        else:
+            label = self._means(said)
+            line = fill(self.texts.means_noted, {"means_label": label}) if label else ""
+        if not line or s.has_said(line):
+            return s, turn
+        return s.remember([line]), replace(turn, text=f"{line}\n{turn.text}")
 
     def _calm_first(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
         """我好慌，花呗和借呗都逾期了: fear said with a question or a fact is answered, and heard
@@ -544,6 +589,10 @@ class Dialogue:
             m.correction,
             elliptical=event == "follow_up",
             every=bool(values) and bool(self._every.search(m.text)),
+            income=next((n.value for n in m.numbers if n.role == "income" and n.value), None),
+            costs=tuple((n.word, n.value) for n in m.numbers if n.role == "living_cost" and n.value),
+            denied=m.denied,
+            denied_values=dict(m.denied_values),
         )
 
     def _cues(self, text: str) -> dict[str, str]:
@@ -840,6 +889,13 @@ class Dialogue:
             return fill(chosen.text, known) if chosen is not None else None
 
         return Values(values, snippet)
+
+    @staticmethod
+    def _means(slots: Mapping[str, Any]) -> str:
+        """每月收入6000元、房租1500元: the income and living costs heard of, as said."""
+        parts = [f"每月收入{money(slots['income'])}"] if isinstance(slots.get("income"), int) else []
+        parts += [f"{name}{money(v)}" for name, v in (slots.get("costs") or {}).items()]
+        return "、".join(parts)
 
     def note(self, slots: dict[str, Any]) -> str:
         """What the bot says of the lender in focus: its own note, its kind's, or its product's."""

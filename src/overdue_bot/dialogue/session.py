@@ -20,6 +20,8 @@ from typing import Any
 DEBT_FIELDS = ("platform", "days_overdue", "amount", "product")
 #: how many digests of said lines a session keeps (the oldest go first)
 MAX_SAID = 80
+#: how many living costs a session keeps by name (房租, 生活费 …; the oldest go first)
+MAX_COSTS = 8
 
 
 _STATE = re.compile(r"idle|ended|clarify|awaiting:[a-z_]+")
@@ -56,6 +58,10 @@ class Session:
     focus: int = -1
     #: what the person can pay per month, in yuan
     budget: int | None = None
+    #: what they said they earn a month (工资, 退休金), and their monthly living costs by name
+    #: (房租 → 1500): never a debt, they make a plan honest
+    income: int | None = None
+    costs: tuple[tuple[str, int], ...] = ()
     last_intent: str | None = None
     pending: str | None = None
     asks: int = 0
@@ -100,6 +106,10 @@ class Session:
         out = self.focused
         if self.budget is not None:
             out["monthly_budget"] = self.budget
+        if self.income is not None:
+            out["income"] = self.income
+        if self.costs:
+            out["costs"] = dict(self.costs)
         out["debts"] = [dict(d) for d in self.debts]
         return out
 
@@ -122,6 +132,8 @@ class Session:
             "debts": [dict(d) for d in self.debts],
             "focus": self.focus,
             "budget": self.budget,
+            "income": self.income,
+            "costs": dict(self.costs),
             "last_intent": self.last_intent,
             "pending": self.pending,
             "asks": self.asks,
@@ -173,6 +185,14 @@ class Session:
         budget = data.get("budget")
         if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool)):
             raise ValueError("budget is a number")
+        income = data.get("income")
+        if income is not None and (not isinstance(income, int) or isinstance(income, bool)):
+            raise ValueError("income is a number")
+        costs = _typed(data, "costs", dict, {})
+        if len(costs) > MAX_COSTS or not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in costs.items()
+        ):
+            raise ValueError(f"costs map at most {MAX_COSTS} names to numbers")
         strings = [_typed(data, key, list, []) for key in ("options", "said", "noted", "told")]
         cues = _typed(data, "cues", dict, {})
         if not all(isinstance(x, str) for xs in (*strings, list(cues), list(cues.values())) for x in xs):
@@ -185,6 +205,8 @@ class Session:
             debts=tuple(debts),
             focus=focus,
             budget=budget,
+            income=income,
+            costs=tuple(costs.items()),
             last_intent=last,
             pending=pending,
             asks=_typed(data, "asks", int, 0),
@@ -218,6 +240,11 @@ class Heard:
     elliptical: bool = False
     #: the days said hold for every debt (都逾期一个多月了, said of no lender)
     every: bool = False
+    income: int | None = None
+    costs: tuple[tuple[str, int], ...] = ()
+    #: a correction's wrong lender (不是借呗是花呗 → 借呗) and wrong values ({"amount": 8000})
+    denied: str | None = None
+    denied_values: Mapping[str, int] = field(default_factory=dict)
 
 
 def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
@@ -238,6 +265,16 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
         return next((i for i, d in enumerate(debts) if d.get("platform") == platform), -1)
 
     named = list(heard.debts)
+    if heard.correction:
+        # 是八万不是八千: the debt that held the wrong value; 不是借呗是花呗: the debt misnamed
+        wrong = next(
+            (i for i, d in enumerate(debts) for k, v in heard.denied_values.items() if d.get(k) == v), -1
+        )
+        if wrong < 0 and heard.denied:
+            wrong = find(heard.denied)
+        if wrong >= 0:
+            focus = wrong
+            before = dict(debts[focus])
     # a generic card after a bank in focus: which product of that bank (信用卡 → card)
     if (
         named
@@ -248,17 +285,29 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
         extra = {k: v for k, v in named[0].items() if k not in ("platform", "product")}
         named = []
         debts[focus] = {**debts[focus], **extra, "product": "card"}
+    card = next((i for i, d in enumerate(debts) if kinds.get(d.get("platform", "")) == "credit_card"), -1)
+    if kinds.get(before.get("platform", "")) == "credit_card":
+        card = focus
     if (
         named
         and len(named) == 1
         and kinds.get(named[0]["platform"]) == "bank"
-        and kinds.get(before.get("platform", "")) == "credit_card"
+        and card >= 0
+        and (card == focus or named[0].get("product") == "card")
         and find(named[0]["platform"]) < 0
     ):
-        # 信用卡逾期了 → 是建行的: the card spoken of is that bank's, not a second debt
-        debts[focus] = {**before, **named[0], "product": "card"}
+        # 信用卡逾期了 → 是建行的, or after five debts 信用卡是建行的: the card spoken of is that
+        # bank's, not a further debt
+        debts[card] = {**debts[card], **named[0], "product": "card"}
+        focus = card
         named = []
-    if named and heard.correction and before and find(named[0]["platform"]) < 0:
+    if (
+        named
+        and heard.correction
+        and before
+        and find(named[0]["platform"]) < 0
+        and (heard.denied or not heard.denied_values)  # 借呗是八千不是八百 corrects a value, not a name
+    ):
         # 不是借呗，是花呗: the debt in focus was misnamed
         first = dict(named[0])
         debts[focus] = {k: v for k, v in {**before, **first}.items() if k != "product" or "product" in first}
@@ -291,4 +340,16 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
     if heard.product and 0 <= focus < len(debts) and kinds.get(debts[focus].get("platform", "")) == "bank":
         debts[focus] = {**debts[focus], "product": heard.product}
     budget = heard.budget if heard.budget is not None else session.budget
-    return replace(session, debts=tuple(debts), focus=focus, budget=budget)
+    income = heard.income if heard.income is not None else session.income
+    costs = dict(session.costs)
+    for name, value in heard.costs:
+        costs.pop(name, None)
+        costs[name] = value  # 房租一千五 said again, or corrected: the newest value, once
+    return replace(
+        session,
+        debts=tuple(debts),
+        focus=focus,
+        budget=budget,
+        income=income,
+        costs=tuple(list(costs.items())[-MAX_COSTS:]),
+    )

@@ -761,6 +761,8 @@ TEMPLATE_VALUES = frozenset(
         "plan",
         "elapsed",
         "days_left",
+        "means_label",
+        "left_money",
     }
 )
 #: and what bot.yaml's texts may name

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from sys import intern
 from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
 from ..records import Knowledge, Parse
 from .matcher import Example, Matcher, features, ranked
+from .roles import Number
 from .slots import MASK_CHARS, MASKS, SlotExtractor
 from .text import CJK, CJK_CHAR, QuestionTest, Replacer, clean, strip_noise
 from .tokenizer import Tokenizer
@@ -54,6 +56,11 @@ class Analysis:
     elapsed: int | None = None
     #: the words a synonym group rewrote, as said (执行, 仲裁 under 起诉): points tell them apart
     rewritten: tuple[str, ...] = ()
+    #: every number of the message and its role (income, living_cost, count … and the slots')
+    numbers: tuple[Number, ...] = ()
+    #: a correction's wrong lender and values (不是借呗是花呗 → 借呗)
+    denied: str | None = None
+    denied_values: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def residue(self) -> str:
@@ -220,6 +227,9 @@ class Understanding:
             evidence,
             found.elapsed,
             tuple(t for t, c in zip(cut, tokens, strict=True) if t != c),
+            found.numbers,
+            found.denied,
+            found.denied_values,
         )
 
     def _features(self, a: Analysis) -> set[str]:

@@ -40,6 +40,8 @@ class Number:
     value: int | None
     start: int
     end: int
+    #: the word that gave the role (房租, 工资, 笔), '' for a slot's role
+    word: str = ""
 
 
 def _words(words: Iterable[str]) -> str:
@@ -68,9 +70,9 @@ class RoleReader:
         for role in NUMBER_ROLES:
             words = roles.get(role, {})
             if words.get("before"):
-                self._before.append((role, re.compile(f"(?:{_words(words['before'])}){_GAP}$")))
+                self._before.append((role, re.compile(f"(?P<w>{_words(words['before'])}){_GAP}$")))
             if words.get("after"):
-                self._after.append((role, re.compile(f"^(?:{_words(words['after'])})")))
+                self._after.append((role, re.compile(f"^(?P<w>{_words(words['after'])})")))
 
     def read(self, text: str) -> list[Number]:
         """The numbers of the text that have a role here, in order."""
@@ -83,9 +85,10 @@ class RoleReader:
             if not n[0].isdigit() and n[0] not in "零〇一二两俩三仨四五六七八九十":
                 continue  # 百行, 千万别, 万一: words, not numbers
             before, after = text[max(0, start - 12) : start], text[end : end + 8]
-            role = next((r for r, rx in self._after if rx.match(after)), None)
-            if role is None:
-                role = next((r for r, rx in self._before if rx.search(before)), None)
-            if role is not None:
-                found.append(Number(role=role, value=value_of(m), start=start, end=end))
+            said = next(((r, w) for r, rx in self._after if (w := rx.match(after))), None)
+            if said is None:
+                said = next(((r, w) for r, rx in self._before if (w := rx.search(before))), None)
+            if said is not None:
+                role, word = said[0], said[1].group("w")
+                found.append(Number(role=role, value=value_of(m), start=start, end=end, word=word))
         return found

@@ -263,6 +263,14 @@ class Texts:
     means_over: str
     #: the line of support that stays in reach after a distress turn
     support_line: str
+    #: in distress: hope that is true (我是不是完了), a warm close (谢谢你陪我说话), the first small
+    #: step (从哪开始; with the debts heard of: {debts_text}), and debts named heard as debts
+    #: ({debts_text}, {total_money})
+    support_hope: str
+    support_close: str
+    support_start: str
+    support_start_debts: str
+    support_debts: str
     quick_replies: tuple[str, ...]
     dialogue: Mapping[str, tuple[str, ...]]
     #: what the bot says, kindly and in turn, while the person is in distress

@@ -39,6 +39,12 @@ _BACKGROUND = "out_of_scope/answer"
 #: session in one of the next states (checked on every turn, see Dialogue.undeclared)
 TABLE: tuple[tuple[str, str, str, str, str], ...] = (
     ("*", "*", "distress", "comfort", "idle"),  # crisis words: help lines; the session turns supportive
+    # while in distress (the mode lasts): despair gets hope that is true, thanks a warm close with a
+    # help line, 从哪开始 the first small step, and debts named are heard as debts, not comforted away
+    ("*", "support", "despair", "hope", "idle"),  # 我是不是完了 / 没救了
+    ("*", "support", "closing", "warm_close", "idle"),  # 谢谢你陪我说话 / 好 我试试
+    ("*", "support", "where_start", "first_step", "idle"),  # 那我现在该从哪开始
+    ("*", "support", "debts_told", "support_debts", "idle"),  # 我欠了微粒贷两万 信用卡三万
     (
         "*",
         "support",
@@ -234,6 +240,9 @@ class Dialogue:
         self._every = re.compile(alternatives("every"))
         self._crisis = re.compile(alternatives("crisis"))
         self._person = re.compile(alternatives("person"))
+        self._despair = re.compile(alternatives("despair"))
+        self._closing = re.compile(alternatives("closing"))
+        self._start = re.compile(alternatives("start"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
         self._cue_words = [
             (it.name, [(c, tuple(w.lower() for w in ws)) for c, ws in it.cues.items()])
@@ -257,6 +266,15 @@ class Dialogue:
 
         self._events: dict[str, Callable[[Session, Message, str], bool]] = {
             "distress": lambda s, m, i: i == "distress",
+            "despair": lambda s, m, i: bool(self._despair.search(m.text)),
+            "closing": lambda s, m, i: (
+                i in ("thanks", "goodbye")
+                or (bool(self._closing.search(m.text)) and not self._person.search(m.text) and not m.question)
+            ),
+            "where_start": lambda s, m, i: (
+                bool(self._start.search(m.text)) or bool(self._what_now_rx.match(_bare(m.text)))
+            ),
+            "debts_told": lambda s, m, i: (bool(m.debts) or "amount" in m.parse.slots) and not m.question,
             "practical": self._practical,
             "any": lambda s, m, i: True,
             "human": lambda s, m, i: (
@@ -658,9 +676,37 @@ class Dialogue:
 
     def _answer_kindly(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         s, turn = self._answer(s, m, event, general=True)
+        return self._kindly(s, turn)
+
+    def _kindly(self, s: Session, turn: Turn, *, always: bool = False) -> tuple[Session, Turn]:
+        """The turn with the line of support after it (once a conversation, or ``always``); the
+        session stays in support mode: a person in distress is held to the end."""
         tail = self.texts.support_line
-        text = turn.text if s.has_said(tail) else f"{turn.text}\n{tail}"
-        return replace(s.remember([tail]), mode=""), replace(turn, text=text)
+        text = turn.text if s.has_said(tail) and not always else f"{turn.text}\n{tail}"
+        state = replace(s.remember([tail]), state="idle", pending=None, asks=0, options=(), mode="support")
+        return state, replace(turn, text=text)
+
+    def _debts_text(self, s: Session) -> str:
+        return "、".join(debt_label(d) for d in s.debts if d.get("platform") or d.get("amount"))
+
+    def _hope(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        return self._kindly(s, Turn(self.texts.support_hope, "distress", "hope", event), always=True)
+
+    def _warm_close(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        return self._kindly(s, Turn(self.texts.support_close, "distress", "close", event), always=True)
+
+    def _first_step(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        debts = self._debts_text(s)
+        text = fill(
+            self.texts.support_start_debts if debts else self.texts.support_start, {"debts_text": debts}
+        )
+        return self._kindly(s.remember([text]), Turn(text, "distress", "first_step", event))
+
+    def _support_debts(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        total = sum(d["amount"] for d in s.debts if isinstance(d.get("amount"), int))
+        values = {"debts_text": self._debts_text(s), "total_money": money(total) if total else ""}
+        text = fill(self.texts.support_debts, values)
+        return self._kindly(s.remember([text]), Turn(text, "distress", "debts", event))
 
     def _end(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         text, variant = self.render("goodbye", s.facts)

@@ -621,6 +621,11 @@ _FILLED_WITH: Mapping[str, frozenset[str]] = {
     "complain": TEMPLATE_VALUES,
     "plan_total": TEMPLATE_VALUES,
     "beyond": TEMPLATE_VALUES,
+    "means_noted": frozenset({"means_label"}),
+    "means_left": frozenset({"means_label", "budget_money", "left_money"}),
+    "means_over": frozenset({"means_label", "budget_money", "left_money"}),
+    "support_start_debts": frozenset({"debts_text"}),
+    "support_debts": frozenset({"debts_text", "total_money"}),
 }
 
 

@@ -763,6 +763,7 @@ TEMPLATE_VALUES = frozenset(
         "days_left",
         "means_label",
         "left_money",
+        "debts_text",
     }
 )
 #: and what bot.yaml's texts may name

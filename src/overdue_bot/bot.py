@@ -183,6 +183,7 @@ class Bot:
             elapsed=analysis.elapsed,
             evidence=analysis.evidence,
             numbers=analysis.numbers,
+            questions=self.nlu.questions(parse.text, analysis),
             denied=analysis.denied,
             denied_values=dict(analysis.denied_values),
         )

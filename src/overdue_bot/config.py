@@ -72,6 +72,9 @@ class MatcherConfig:
     question_share: float = 0.3
     #: inform only states facts: a message that asks something is the best topic within this of it
     inform_asked: float = 0.05
+    #: a second question in the same message (会上征信吗 会起诉吗) is answered too when its clause,
+    #: read alone, names another topic this well
+    second_question: float = 0.3
     # ---- the dialogue's reading of a ranking
     #: two topics this close, the best under clarify_below, are asked about (你是想问A还是B)
     clarify_below: float = 0.32

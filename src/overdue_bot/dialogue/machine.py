@@ -134,6 +134,8 @@ class Message:
     #: a correction's wrong lender and values: 不是借呗是花呗 → 借呗; 是八万不是八千 → {amount: 8000}
     denied: str | None = None
     denied_values: Mapping[str, int] = field(default_factory=dict)
+    #: each question of a message that asks several, read on its own: (intent, confidence)
+    questions: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -754,7 +756,36 @@ class Dialogue:
                 ),
                 Turn(ask, it.name, "ask", event),
             )
-        return self._answer(s, m, event, it.name)
+        s, turn = self._answer(s, m, event, it.name)
+        return self._also(s, m, turn)
+
+    def _also(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
+        """会上征信吗 会起诉吗: a second question of the message on another topic is answered too,
+        by that topic's first point; the shorter answer goes first and the disclaimer stays last."""
+        other = next(
+            (
+                i
+                for i, score in m.questions
+                if i != turn.intent and self._is_topic(i) and score >= self.config.second_question
+            ),
+            None,
+        )
+        if other is None or turn.variant == "ask" or not self._is_topic(turn.intent):
+            return s, turn
+        it = self.intents[other]
+        leads = self._leads(it, s.facts, s.cues.get(other))[:1]
+        s2, text, _, said = self.compose(s, other, s.facts, pick=leads)
+        if not text:
+            return s, turn
+        tail = self.texts.disclaimer
+        first = turn.text.replace(f"\n{tail}", "")
+        # the disclaimer is said once, after both; the short tag only where it was said before
+        tag = self.texts.tag if not (tail in turn.text or tail in text) else ""
+        second = text.replace(f"\n{tail}", "").replace(self.texts.tag, tag).removeprefix("· ")
+        parts = sorted((first, second), key=len)
+        joined = "\n".join(parts) + (f"\n{tail}" if tail in turn.text or tail in text else "")
+        s2 = replace(s2, last_intent=turn.intent)  # the topic asked first stays the one in focus
+        return s2, replace(turn, text=joined, points=(*turn.points, *said))
 
     def _answer_last(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         if not self._is_topic(s.last_intent):

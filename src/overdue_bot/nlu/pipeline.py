@@ -27,6 +27,12 @@ _RESIDUE = re.compile(f"[^{CJK}{MASK_CHARS}]")
 #: intents a parse ranks by name: the five it reports and one more, the best that is not
 #: out_of_scope when out_of_scope leads (naming all of a few hundred intents costs more than the rest)
 RANKED = 6
+#: the questions of one message read on their own (more are read as one: a pasted list costs no more)
+MAX_QUESTIONS = 3
+#: the text a message's questions are looked for in (a question is short; the rest is a story)
+MAX_TEXT = 400
+#: a question particle ends a clause when more follows (会上征信吗会起诉吗)
+_ASKED = re.compile(r"([吗呢么嘛])(?=[\u4e00-\u9fff])")
 _CLAUSE = re.compile(r"[，,。.！!？?；;~…\s]+")
 
 
@@ -313,6 +319,19 @@ class Understanding:
 
     def parse(self, text: str) -> Parse:
         return self.understand(text)[0]
+
+    def questions(self, text: str, a: Analysis) -> tuple[tuple[str, float], ...]:
+        """Each question of a message that asks several (会上征信吗 会起诉吗): the intent of every
+        asking clause, read on its own, in order; empty when it asks one thing or none.  Clauses
+        end at punctuation, at a space the person typed, and after a question particle."""
+        if not a.question:
+            return ()
+        parts = _CLAUSE.split(_ASKED.sub(r"\1 ", clean(text)[:MAX_TEXT]))
+        clauses = [c for c in parts if len(CJK_CHAR.findall(c)) >= 3]
+        asking = [c for c in clauses if self.has_question(c)][:MAX_QUESTIONS]
+        if len(asking) < 2:
+            return ()
+        return tuple((p.intent, p.confidence) for p in map(self.parse, asking))
 
     def understand(self, text: str) -> tuple[Parse, Analysis]:
         """The parse and the analysis it came from."""

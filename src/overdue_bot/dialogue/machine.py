@@ -267,7 +267,12 @@ class Dialogue:
             return (i in chat or m.parse.confidence < c.vague) and not m.parse.slots
 
         self._events: dict[str, Callable[[Session, Message, str], bool]] = {
-            "distress": lambda s, m, i: i == "distress",
+            # in support mode, a message the matcher reads as distress but with no crisis word in it
+            # (感觉这辈子没救了, 谢谢你陪我) is answered by the support rows, not the help lines again
+            "distress": lambda s, m, i: (
+                i == "distress"
+                and (s.mode != "support" or bool(self._crisis.search(m.text)) or not self._held(m))
+            ),
             "despair": lambda s, m, i: bool(self._despair.search(m.text)),
             "closing": lambda s, m, i: (
                 i in ("thanks", "goodbye")
@@ -679,6 +684,15 @@ class Dialogue:
     def _answer_kindly(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         s, turn = self._answer(s, m, event, general=True)
         return self._kindly(s, turn)
+
+    def _held(self, m: Message) -> bool:
+        """The message is one the support rows answer: despair, a close, where to start, debts."""
+        return bool(
+            self._despair.search(m.text)
+            or self._closing.search(m.text)
+            or self._start.search(m.text)
+            or m.debts
+        )
 
     def _kindly(self, s: Session, turn: Turn, *, always: bool = False) -> tuple[Session, Turn]:
         """The turn with the line of support after it (once a conversation, or ``always``); the

@@ -217,7 +217,8 @@ class Understanding:
         canonical = "".join(tokens)
         if set(found.slots) & {"days_overdue", "amount", "monthly_budget"} or self._strong.search(cleaned):
             evidence = 2
-        elif found.slots or self._weak.search(cleaned):
+        elif found.slots or self._weak.search(cleaned) or any(n.role == "frequency" for n in found.numbers):
+            # 一天打十几个: calls counted are a collector's calls
             evidence = 1
         else:
             evidence = 0

@@ -51,6 +51,8 @@ def _words(words: Iterable[str]) -> str:
 def value_of(m: re.Match[str]) -> int | None:
     """The value of a NUMBER match (几 and 十几 give the low end of what they say)."""
     n = m.group("n").replace("几", "")
+    if re.fullmatch(r"[一二两三四五六七八九][二两三四五六七八九]", n):
+        n = n[0]  # 三四次: a range, read by its low end
     number = parse_number(n) if n else None
     if number is None:
         if m.group("n").startswith("十"):

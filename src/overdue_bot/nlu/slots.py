@@ -188,6 +188,8 @@ def _days(
         n, unit = m.group("n"), m.group("u")
         if before.endswith("第") and ctx.overdue_verb.search(before[:-1]):
             verb = True  # 逾期第一天: the first day overdue
+        if re.match(r"了?(?:都)?还没(?:还|有还)", after):
+            verb = True  # 俩月了还没还: the time it has gone unpaid
         if unit in ("日", "月") and not verb and not (unit == "月" and n in ("俩", "两")):
             continue  # 15日, 3月8日: dates
         if unit == "年" and len(n) >= 3:

@@ -143,3 +143,23 @@ def test_a_lexicon_role_outside_the_known_roles_is_refused(tmp_path) -> None:
     )
     with pytest.raises(KnowledgeError, match="number_roles"):
         loader.load(kb)
+
+
+def test_income_and_costs_are_stored_and_bounded() -> None:
+    from overdue_bot.dialogue.session import MAX_COSTS, Session
+
+    s = Session(income=6000, costs=(("房租", 1500), ("生活费", 1000)))
+    again = Session.from_dict(s.to_dict())
+    assert again.income == 6000 and dict(again.costs) == {"房租": 1500, "生活费": 1000}
+    with pytest.raises(ValueError, match="costs"):
+        Session.from_dict({"costs": {f"c{i}": 1 for i in range(MAX_COSTS + 1)}})
+    with pytest.raises(ValueError, match="income"):
+        Session.from_dict({"income": "6000"})
+
+
+def test_a_cost_said_again_keeps_its_newest_value(fresh_bot: Bot) -> None:
+    fresh_bot.reply("房租一千五 花呗欠了三千", session_id="c")
+    r = fresh_bot.reply("房租其实是两千", session_id="c")
+    assert r.slots.get("amount") == 3000
+    facts = fresh_bot.store.get("c")
+    assert facts is not None and facts["costs"] == {"房租": 2000}

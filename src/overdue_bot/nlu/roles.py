@@ -26,7 +26,7 @@ NUMBER = re.compile(
     r"(?P<u>万|千|k|w)?(?P<m>多|来|几)?(?P<cur>元|块钱|块|rmb)?"
 )
 #: what may stand between a role's word and its number: 工资才6000, 房租一个月1500, 额度是一万五
-_GAP = r"[是有才只就约大概差不多一共每个月月一:：\s]{0,5}"
+_GAP = r"[是有才只就约大概差不多一共每个月月一其实应该现在也都要得:：\s]{0,6}"
 #: numbers read per message (a real message has a handful; a pasted table costs no more)
 MAX_NUMBERS = 24
 

@@ -74,6 +74,7 @@ NUMBER_ROLES = (
     "income",
     "living_cost",
     "credit_limit",
+    "savings",
     "price",
 )
 

@@ -92,6 +92,7 @@ TABLE: tuple[tuple[str, str, str, str, str], ...] = (
     ("*", "*", "ambiguous", "clarify", "clarify"),  # two intents too close to call
     ("*", "*", "question", "answer_or_ask", "idle|awaiting"),  # a topic question (asks for a needed slot)
     ("*", "*", "new_debt", "list_debts", "idle"),  # 花呗也欠了五千: a further lender, noted
+    ("*", "*", "refined", "note_change", "idle"),  # 信用卡是建行的: the card heard of gets its bank
     (
         "*",
         "*",
@@ -311,6 +312,7 @@ class Dialogue:
                 "monthly_budget" in m.parse.slots and (not m.question or i in chat or i in self.plan_intents)
             ),
             "new_debt": self._new_debt,
+            "refined": self._refined,
             "what_now": lambda s, m, i: (
                 self._is_topic(s.last_intent) and bool(self._what_now_rx.match(_bare(m.text)))
             ),
@@ -377,15 +379,31 @@ class Dialogue:
                 in_focus == "credit_card" and self.kinds.get(d["platform"]) == "bank"
             )  # 是建行的: its bank
         ]
-        cards = any(self.kinds.get(d.get("platform", "")) == "credit_card" for d in s.debts)
-        new = [
-            d for d in new if not (cards and d.get("product") == "card" and len(m.debts) == 1)
-        ]  # 信用卡是建行的
+        new = [d for d in new if not self._refines(s, m)]  # 信用卡是建行的
         return (
             intent in self.chat
             and bool(new)
             and (any(d.get("platform") for d in s.debts) or len(m.debts) > 1)
         )
+
+    def _refines(self, s: Session, m: Message) -> bool:
+        """信用卡是建行的 with a card of no bank heard of: that card's bank, not a further debt."""
+        cards = any(self.kinds.get(d.get("platform", "")) == "credit_card" for d in s.debts)
+        return (
+            cards
+            and len(m.debts) == 1
+            and m.debts[0].get("product") == "card"
+            and self.kinds.get(m.debts[0]["platform"]) == "bank"
+            and all(d.get("platform") != m.debts[0]["platform"] for d in s.debts)
+        )
+
+    def _refined(self, s: Session, m: Message, intent: str) -> bool:
+        return intent in self.chat and not m.question and self._refines(s, m)
+
+    def _note_change(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        line = fill(self.texts.noted, {"debt_label": debt_label(s.focused)})
+        text = f"{line}\n{self._next(s)}"
+        return replace(s.remember([line]), state="idle"), Turn(text, "inform", "noted", event)
 
     def _ambiguous(self, parse: Parse) -> bool:
         topics = [(i, s) for i, s in parse.ranking if i not in self.chat]
@@ -564,7 +582,7 @@ class Dialogue:
         line before the answer (a plan states them itself; a crisis answer is left alone)."""
         said = {
             "income": next((n.value for n in m.numbers if n.role == "income" and n.value), None),
-            "costs": {n.word: n.value for n in m.numbers if n.role == "living_cost" and n.value},
+            "costs": {n.word: n.value for n in m.numbers if n.role in ("living_cost", "savings") and n.value},
         }
         facts = s.facts
         income, budget = facts.get("income"), facts.get("monthly_budget")
@@ -584,6 +602,10 @@ class Dialogue:
             line = fill(self.texts.means_noted, {"means_label": label}) if label else ""
         if not line or s.has_said(line):
             return s, turn
+        if turn.intent == "out_of_scope" and s.debts:
+            # 一个月只有2千块工资: a fact of the person's means in a debt conversation, not off topic
+            text = f"{line}\n{self._next(s)}"
+            return s.remember([line]), replace(turn, text=text, intent="inform", variant="means")
         return s.remember([line]), replace(turn, text=f"{line}\n{turn.text}")
 
     def _calm_first(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
@@ -873,7 +895,7 @@ class Dialogue:
         lines += [self._snippet("debt_line", d) or "" for d in s.debts if d.get("platform")]
         lines.append(self._next(s))
         text = "\n".join(line for line in lines if line)
-        return s, Turn(text, "inform", "debts", event)
+        return s.remember(lines[-1:]), Turn(text, "inform", "debts", event)
 
     def _what_now(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         it = self.intents[s.last_intent or ""]

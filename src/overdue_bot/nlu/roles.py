@@ -29,6 +29,10 @@ NUMBER = re.compile(
 _GAP = r"[是有才只就约大概差不多一共每个月月一其实应该现在也都要得:：\s]{0,6}"
 #: numbers read per message (a real message has a handful; a pasted table costs no more)
 MAX_NUMBERS = 24
+#: the roles that are sums of money: never under 10 yuan, never a number of months or days
+#: (退休金一个月3200: the 一 of 一个月 is no pension)
+MONEY_ROLES = frozenset({"income", "living_cost", "credit_limit", "savings", "price"})
+_NOT_MONEY_AFTER = re.compile(r"^(?:个|[天月年周号日期次笔家张岁])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,10 @@ class RoleReader:
             said = next(((r, w) for r, rx in self._after if (w := rx.match(after))), None)
             if said is None:
                 said = next(((r, w) for r, rx in self._before if (w := rx.search(before))), None)
+            if said is not None and said[0] in MONEY_ROLES:
+                value = value_of(m)
+                if value is None or value < 10 or _NOT_MONEY_AFTER.match(after):
+                    continue
             if said is not None:
                 role, word = said[0], said[1].group("w")
                 found.append(Number(role=role, value=value_of(m), start=start, end=end, word=word))

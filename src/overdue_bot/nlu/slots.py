@@ -284,7 +284,7 @@ def _amounts(text: str, taken: list[tuple[int, int]], ctx: Contexts) -> list[tup
 _MONTH = r"(?:每个月|每月|一个月|一月|月)"
 _BUDGET_BEFORE = re.compile(
     _MONTH + r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,3})"
-    r"(?:最多|顶多|至多|只能|就能|能|可以|也就|大概能|最多能|顶多能)"
+    r"(?:最多|顶多|至多|只能|就能|能|可以|也就|大概能|最多能|顶多能|还|还款|拿出|拿)"
     r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
     r"(?:元|块钱|块)?"
 )
@@ -303,7 +303,7 @@ def _find_budget(text: str) -> tuple[int | None, tuple[int, int] | None]:
     month = re.search(_MONTH, text)
     for rx in (_BUDGET_BEFORE, _BUDGET_AFTER, _BUDGET_LATER):
         m = rx.search(text)
-        if not m or (rx is _BUDGET_LATER and not (month and month.start() < m.start())):
+        if not m or (rx is _BUDGET_LATER and not (month and month.start() < m.end())):
             continue
         raw = m.group("amt")
         unit = raw[-1] if raw[-1] in "万千kw" and len(raw) > 1 and raw[-2].isdigit() else None
@@ -547,10 +547,15 @@ class SlotExtractor:
         denied: str | None = None
         denied_values: dict[str, int] = {}
         if corrected:
-            wrong = (0, valid_from) if corr else (valid_to, len(text))
-            denied = next((m[0] for m in mentions if wrong[0] <= m[1] < wrong[1]), None)
+            # the wrong part: before the marker (不是A，是B / 不对，…) and after 不是 at the end (是B不是A)
+            def wrong(pos: int) -> bool:
+                return pos < (
+                    valid_from if corr and not corr.group().startswith(("不对", "说错")) else 0
+                ) or (pos >= valid_to)
+
+            denied = next((m[0] for m in mentions if wrong(m[1])), None)
             for num in numbers:
-                if wrong[0] <= num.start < wrong[1] and num.role in ("amount", "days_overdue") and num.value:
+                if wrong(num.start) and num.role in ("amount", "days_overdue") and num.value:
                     denied_values.setdefault(num.role, num.value)
         return Extraction(
             slots,

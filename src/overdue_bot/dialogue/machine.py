@@ -244,6 +244,14 @@ class Dialogue:
         self._crisis = re.compile(alternatives("crisis"))
         self._person = re.compile(alternatives("person"))
         self._despair = re.compile(alternatives("despair"))
+        self._budget_question = re.compile(alternatives("budget_question"))
+        #: the topics with an answer for a monthly budget (a point or wording that needs one)
+        self._budget_plans = frozenset(
+            it.name
+            for it in kb.intents
+            for p in it.points
+            if any("monthly_budget" in w.get("has", ()) for w in (p.when, *(v.when for v in p.variants)))
+        )
         self._closing = re.compile(alternatives("closing"))
         self._start = re.compile(alternatives("start"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
@@ -306,10 +314,17 @@ class Dialogue:
                 and self._ambiguous(m.parse)
                 and max(m.points.values(), default=0.0) < c.point_direct
                 and self._pointed(m, i) == i
+                and not self._settled(m)
             ),
             "question": lambda s, m, i: self._is_topic(i),
             "budget": lambda s, m, i: (
-                "monthly_budget" in m.parse.slots and (not m.question or i in chat or i in self.plan_intents)
+                "monthly_budget" in m.parse.slots
+                and (
+                    not m.question
+                    or i in chat
+                    or i in self.plan_intents
+                    or bool(self._budget_question.search(m.text))  # 每个月拿出1500还 够不够
+                )
             ),
             "new_debt": self._new_debt,
             "refined": self._refined,
@@ -433,10 +448,10 @@ class Dialogue:
         """
         intent = m.parse.intent
         text = m.text.lower()
+        if self._crisis.search(text):
+            return "distress"  # 欠了十几个平台 我真的撑不下去了: a crisis word is answered first, whatever else is said
         if intent == "distress" and self._worried.search(text) and not self._crisis.search(text):
             return "out_of_scope"  # afraid, not in crisis (我真的好怕 only looks like 我真的好想去死): calmed
-        if intent != "distress" and self._crisis.search(text):
-            return "distress"  # 欠了十几个平台 我真的撑不下去了: a crisis word is answered first, whatever else is said
         ranking = dict(m.parse.ranking)
         top = m.parse.ranking[0][1] if m.parse.ranking else 0.0
         best = m.parse.ranking[0][0] if m.parse.ranking else intent
@@ -479,9 +494,9 @@ class Dialogue:
         if len(ranked) == 2 and intent == ranked[0][0]:
             (first, s1), (second, s2) = ranked
             if self._ambiguous(m.parse) or s1 - s2 < c.point_margin:
-                a, b = self._best(m, first), self._best(m, second)
-                if abs(a - b) >= c.point_lead and max(a, b) >= c.point_rescue:
-                    return first if a > b else second
+                side = self._tie_break(m, first, second)
+                if side is not None:
+                    return side
         if m.parse.confidence >= c.point_switch:
             return intent
         label, score = max(
@@ -496,6 +511,19 @@ class Dialogue:
         ):
             return topic
         return intent
+
+    def _settled(self, m: Message) -> bool:
+        """The points settle a close call between the two best topics: no need to ask which."""
+        ranked = [i for i, _ in m.parse.ranking if i not in self.chat][:2]
+        return len(ranked) == 2 and self._tie_break(m, ranked[0], ranked[1]) is not None
+
+    def _tie_break(self, m: Message, first: str, second: str) -> str | None:
+        """Of two topics scored within a hair, the one whose point the message plainly asks for."""
+        c = self.config
+        a, b = self._best(m, first), self._best(m, second)
+        if abs(a - b) >= c.point_lead and max(a, b) >= c.point_rescue:
+            return first if a > b else second
+        return None
 
     def _best(self, m: Message, topic: str) -> float:
         """How well the message asks for the topic's best point (0 when points were not scored)."""
@@ -586,8 +614,8 @@ class Dialogue:
         }
         facts = s.facts
         income, budget = facts.get("income"), facts.get("monthly_budget")
-        if turn.intent == "distress":
-            return s, turn
+        if turn.event == "distress":
+            return s, turn  # the crisis answer is left as it is
         if turn.intent in self.plan_intents and isinstance(income, int) and isinstance(budget, int):
             # a plan with a budget: what the income leaves after the costs, and whether the budget fits
             left = income - sum((facts.get("costs") or {}).values())
@@ -883,8 +911,11 @@ class Dialogue:
 
     def _plan(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         several = sum(1 for d in s.debts if d.get("platform")) > 1
+        asked = self.resolve(m, s.last_intent) if m.question else None
         name = (
-            "repayment_priority"
+            asked  # 欠了三家 每月能拿出两千 先还哪个: the plan the message asks for
+            if asked in self.plan_intents and asked in self._budget_plans
+            else "repayment_priority"
             if several or s.last_intent == "repayment_priority"
             else "negotiate_repayment"
         )

@@ -90,7 +90,10 @@ class RoleReader:
             n = m.group("n")
             if not n[0].isdigit() and n[0] not in "零〇一二两俩三仨四五六七八九十":
                 continue  # 百行, 千万别, 万一: words, not numbers
-            before, after = text[max(0, start - 12) : start], text[end : end + 8]
+            # what follows the number itself, its currency word included: 两千块工资 is income,
+            # 欠八千(space)工资六千 is not (spaces are gone by now)
+            core = max(m.end(g) for g in ("n", "u", "m") if m.group(g))
+            before, after = text[max(0, start - 12) : start], text[core : core + 8]
             said = next(((r, w) for r, rx in self._after if (w := rx.match(after))), None)
             if said is None:
                 said = next(((r, w) for r, rx in self._before if (w := rx.search(before))), None)

@@ -37,8 +37,14 @@ class Route:
         return self.got_intent == self.intent and f"{self.intent}/{self.point}" in self.got_points
 
 
-def opener(it: Intent, p: Point) -> str:
-    """A first question on the topic whose case fits the point (one naming its cue, if it has one)."""
+def opener(it: Intent, p: Point, bot: Bot | None = None) -> str:
+    """A first question on the topic whose case fits the point: one naming its cue, if it has one,
+    or one stating the facts it needs (``when: {has: [monthly_budget, amount]}``)."""
+    needs = set(p.when.get("has", ()))
+    if needs and bot is not None:
+        found = next((ex for ex in it.examples if needs <= set(bot.parse(ex).slots)), None)
+        if found:
+            return found
     cues = [c for w in (p.when, *(v.when for v in p.variants)) for c in w.get("cue", ())]
     for cue in cues:
         words = it.cues.get(cue, ())
@@ -54,7 +60,7 @@ def routes(bot: Bot, topics: Sequence[str] | None = None) -> Iterator[Route]:
         if topics and it.name not in topics:
             continue
         for p in it.points:
-            first = opener(it, p)
+            first = opener(it, p, bot)
             for follow_up, forms in ((False, p.examples), (True, p.follow_ups)):
                 for form in forms:
                     sid = f"route-{uuid.uuid4().hex}"

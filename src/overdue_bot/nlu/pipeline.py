@@ -27,6 +27,7 @@ _RESIDUE = re.compile(f"[^{CJK}{MASK_CHARS}]")
 #: intents a parse ranks by name: the five it reports and one more, the best that is not
 #: out_of_scope when out_of_scope leads (naming all of a few hundred intents costs more than the rest)
 RANKED = 6
+_MASK_RUN = re.compile(f"[{MASK_CHARS}]{{2,}}")
 #: the questions of one message read on their own (more are read as one: a pasted list costs no more)
 MAX_QUESTIONS = 3
 #: the text a message's questions are looked for in (a question is short; the rest is a story)
@@ -87,7 +88,8 @@ class Understanding:
     def __init__(self, kb: Knowledge, *, config: MatcherConfig = DEFAULT, state: Any | None = None) -> None:
         self.kb = kb
         self.config = config
-        self.typos = Replacer(kb.typos)
+        # a typo is corrected only where it is whole words (点算 is 怎么办, not in 几点算逾期)
+        self.typos = Replacer(kb.typos, words=lambda text: self.tokenizer.cut(text))
         # synonyms rewrite whole words only: Latin phrases at letter boundaries before punctuation
         # goes, Chinese ones as jieba tokens (男朋友 is no 男+朋友 → 联系人, 亲戚 no 亲+戚)
         latin = {k: v for k, v in kb.synonyms.items() if re.search(r"[a-z]", k)}
@@ -212,7 +214,12 @@ class Understanding:
         if len(rest) >= 5 or (len(rest) >= 2 and self.has_question(polite_free)):
             masked = polite_free
         text = strip_noise(self.latin_synonyms(masked))
-        cut = self.tokenizer.cut(text) if text else []
+        # placeholders never glue into one unseen token (花呗3000 is P A, not PA)
+        cut = (
+            [p for w in self.tokenizer.cut(text) for p in (w if _MASK_RUN.fullmatch(w) else (w,))]
+            if text
+            else []
+        )
         tokens = self._canonical(cut)
         canonical = "".join(tokens)
         if set(found.slots) & {"days_overdue", "amount", "monthly_budget"} or self._strong.search(cleaned):

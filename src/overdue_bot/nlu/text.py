@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -107,13 +107,49 @@ class QuestionTest:
 class Replacer:
     """Replace many phrases at once, longest first, in one regex pass."""
 
-    def __init__(self, mapping: Mapping[str, str], *, prefix: str = "", suffix: str = "") -> None:
+    def __init__(
+        self,
+        mapping: Mapping[str, str],
+        *,
+        prefix: str = "",
+        suffix: str = "",
+        words: Callable[[str], Iterable[str]] | None = None,
+    ) -> None:
         self.mapping = dict(mapping)
         keys = sorted(self.mapping, key=len, reverse=True)
         alternatives = "|".join(map(re.escape, keys))
         self._rx = re.compile(f"{prefix}(?P<key>{alternatives}){suffix}") if keys else None
+        #: with a segmenter, a phrase is replaced only where it is whole words of the text: the typo
+        #: 点算 (Cantonese 怎么办) in 几点算逾期 straddles 几点|算 and stays as it is
+        self._words = words
 
     def __call__(self, text: str) -> str:
         if self._rx is None:
             return text
-        return self._rx.sub(lambda m: self.mapping[m.group("key")], text)
+        if self._words is None:
+            return self._rx.sub(lambda m: self.mapping[m.group("key")], text)
+        found = list(self._rx.finditer(text))
+        if not found:
+            return text
+        spans = _spans(text, self._words(text))
+        out, last = [], 0
+        for m in found:
+            a, b = m.span()
+            if not any(s < edge < e for s, e in spans for edge in (a, b)):
+                out += [text[last:a], self.mapping[m.group("key")]]
+                last = b
+        return "".join(out) + text[last:]
+
+
+def _spans(text: str, words: Iterable[str]) -> list[tuple[int, int]]:
+    """Where the words of two characters or more of a segmentation of text stand in it (a word
+    that a phrase's edge cuts through is a word the phrase is not)."""
+    spans, pos = [], 0
+    for w in words:
+        at = text.find(w, pos)
+        if at < 0:
+            break
+        if len(w) > 1:
+            spans.append((at, at + len(w)))
+        pos = at + len(w)
+    return spans

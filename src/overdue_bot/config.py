@@ -72,6 +72,9 @@ class MatcherConfig:
     question_share: float = 0.3
     #: inform only states facts: a message that asks something is the best topic within this of it
     inform_asked: float = 0.05
+    #: below this, distress is taken only with a word of distress in the message (bot.yaml crisis,
+    #: worried, despair): a low reading alone is too weak to answer with help lines
+    distress_floor: float = 0.3
     #: a second question in the same message (会上征信吗 会起诉吗) is answered too when its clause,
     #: read alone, names another topic this well
     second_question: float = 0.3

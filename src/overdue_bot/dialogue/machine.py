@@ -450,6 +450,20 @@ class Dialogue:
         text = m.text.lower()
         if self._crisis.search(text):
             return "distress"  # 欠了十几个平台 我真的撑不下去了: a crisis word is answered first, whatever else is said
+        if (
+            intent == "distress"
+            and m.parse.confidence < self.config.distress_floor
+            and not (self._worried.search(text) or self._despair.search(text))
+        ):
+            # read as distress only faintly, and no word of it: the next reading, or not understood
+            intent = next(
+                (
+                    i
+                    for i, v in m.parse.ranking
+                    if i != "distress" and self._is_topic(i) and v >= self.config.threshold
+                ),
+                "out_of_scope",
+            )
         if intent == "distress" and self._worried.search(text) and not self._crisis.search(text):
             return "out_of_scope"  # afraid, not in crisis (我真的好怕 only looks like 我真的好想去死): calmed
         ranking = dict(m.parse.ranking)

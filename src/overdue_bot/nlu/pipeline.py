@@ -101,7 +101,9 @@ class Understanding:
         self.after_number = Replacer(kb.after_number, prefix=r"(?<=\d)\s*", suffix=r"(?![a-z])")
         self._strong = _any_of(kb.domain.get("strong", ()))
         self._weak = _any_of(kb.domain.get("weak", ()))
-        self.politeness = Replacer(dict.fromkeys(kb.politeness, ""))
+        self.politeness = Replacer(
+            dict.fromkeys(kb.politeness, ""), words=lambda text: self.tokenizer.cut(text)
+        )
         self.slots = SlotExtractor(
             kb.platforms,
             kb.not_lender_after,

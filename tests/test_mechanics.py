@@ -1,0 +1,41 @@
+"""Mechanical faults fixed at their shared mechanism (issue 24): placeholders never glue, a typo is
+corrected only where it is whole words, courtesy words go only as whole words, and a faint
+reading of distress needs a word of distress."""
+
+from __future__ import annotations
+
+from overdue_bot import Bot
+
+
+def test_adjacent_placeholders_stay_apart(bot: Bot) -> None:
+    tokens = bot.nlu.analyse("花呗3000逾期了怎么办").tokens
+    assert tokens[:2] == ("P", "A")
+    assert "DP" not in bot.nlu.analyse("借呗逾期3天 花呗逾期5天").tokens
+
+
+def test_a_typo_is_corrected_only_as_whole_words(bot: Bot) -> None:
+    assert "怎么办" not in bot.nlu.analyse("几点算逾期").canonical  # 几点|算: no 点算 here
+    assert "怎么办" in bot.nlu.analyse("怎么点算").canonical  # 点算 on its own: 怎么办
+    assert "逾期" in bot.nlu.analyse("逾其了会怎样").canonical
+
+
+def test_the_typo_fix_keeps_the_question(bot: Bot) -> None:
+    assert bot.parse("几点算逾期").intent == "grace_period"
+
+
+def test_a_faint_distress_reading_without_a_distress_word_is_not_distress(bot: Bot) -> None:
+    from overdue_bot.dialogue.session import Session
+    from overdue_bot.records import Parse
+
+    faint = Parse("这个东西怎么弄", "distress", 0.2, {}, [("distress", 0.2), ("how_to_repay", 0.19)])
+    _, turn = bot.dialogue.step(Session(), faint)
+    assert turn.intent == "how_to_repay"
+    worded = Parse("活着好难", "distress", 0.2, {}, [("distress", 0.2), ("how_to_repay", 0.19)])
+    _, turn = bot.dialogue.step(Session(), worded)
+    assert turn.intent == "distress" and "12356" in turn.text
+
+
+def test_life_is_hard_is_heard_as_distress(fresh_bot: Bot) -> None:
+    for i, text in enumerate(("人生好难", "活着好难", "我该怎么活")):
+        r = fresh_bot.reply(text, session_id=f"h{i}")
+        assert r.intent == "distress" and "12356" in r.text, text

@@ -170,3 +170,18 @@ def test_a_cost_said_again_keeps_its_newest_value(fresh_bot: Bot) -> None:
     assert r.slots.get("amount") == 3000
     facts = fresh_bot.store.get("c")
     assert facts is not None and facts["costs"] == {"房租": 2000}
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("网贷欠了四五万", 45000), ("花呗欠了两三千", 2500), ("借呗欠了七八千", 7500), ("欠了一二十万", 150000)],
+)
+def test_a_range_of_money_is_read_by_its_middle(bot: Bot, text: str, amount: int) -> None:
+    assert bot.parse(text).slots.get("amount") == amount
+
+
+@pytest.mark.parametrize(
+    "text", ["卡里有1万2 这1万2怎么分", "每个月光利息就要三千多", "工资卡里面一万多 卡被冻结了"]
+)
+def test_savings_and_interest_costs_fill_no_amount(bot: Bot, text: str) -> None:
+    assert "amount" not in bot.parse(text).slots

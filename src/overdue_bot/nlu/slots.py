@@ -230,8 +230,21 @@ _AMOUNT = re.compile(
 )
 
 
+#: 四五万, 两三千, 五六百: two neighbouring digits and their unit
+_RANGE_MONEY = re.compile(r"^([一二两三四五六七八九])([二三四五六七八九])([十百千万]*)$")
+_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
 def _money(n: str, unit: str | None) -> int | None:
-    """The value of one matched money expression, or None when it names no number (几万)."""
+    """The value of one matched money expression, or None when it names no number (几万).
+
+    Two neighbouring digits are a range, read by its middle: 四五万 → 45000, 两三千 → 2500."""
+    pair = _RANGE_MONEY.match(n)
+    if pair and _DIGIT[pair.group(2)] == _DIGIT[pair.group(1)] + 1:
+        mid = (_DIGIT[pair.group(1)] + _DIGIT[pair.group(2)]) / 2
+        for ch in pair.group(3):
+            mid *= {"十": 10, "百": 100, "千": 1000, "万": 10000}[ch]
+        return int(round(mid * {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(unit or "", 1)))
     number = parse_number(n)
     if number is None:
         return None
@@ -472,6 +485,11 @@ class SlotExtractor:
         if bspan and any(bspan[0] <= n.start < bspan[1] for n in roled):
             budget, bspan = None, None  # 每月工资四千: the month's number is income, not what is paid
         taken = [(n.start, n.end) for n in roled] + ([bspan] if bspan else [])
+        # a number said again is what it was the first time (卡里有1万2 这1万2怎么分: savings twice)
+        said = {text[n.start : n.end] for n in roled}
+        for m in _AMOUNT.finditer(text):
+            if m.group() in said and not any(s < m.end() and m.start() < e for s, e in taken):
+                taken.append(m.span())
         corr = _CORRECTION.search(text)
         valid_from = corr.end() if corr else 0
         valid_to = len(text)

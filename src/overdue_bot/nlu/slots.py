@@ -486,9 +486,9 @@ class SlotExtractor:
             budget, bspan = None, None  # 每月工资四千: the month's number is income, not what is paid
         taken = [(n.start, n.end) for n in roled] + ([bspan] if bspan else [])
         # a number said again is what it was the first time (卡里有1万2 这1万2怎么分: savings twice)
-        said = {text[n.start : n.end] for n in roled}
+        again = {text[n.start : n.end] for n in roled}
         for m in _AMOUNT.finditer(text):
-            if m.group() in said and not any(s < m.end() and m.start() < e for s, e in taken):
+            if m.group() in again and not any(s < m.end() and m.start() < e for s, e in taken):
                 taken.append(m.span())
         corr = _CORRECTION.search(text)
         valid_from = corr.end() if corr else 0

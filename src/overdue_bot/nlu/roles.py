@@ -90,6 +90,8 @@ class RoleReader:
             n = m.group("n")
             if not n[0].isdigit() and n[0] not in "零〇一二两俩三仨四五六七八九十":
                 continue  # 百行, 千万别, 万一: words, not numbers
+            if text[max(0, start - 1) : start] == "第":
+                continue  # 第一次, 第10天: an ordinal (a deadline's day is slots.py's)
             # what follows the number itself, its currency word included: 两千块工资 is income,
             # 欠八千(space)工资六千 is not (spaces are gone by now)
             core = max(m.end(g) for g in ("n", "u", "m") if m.group(g))

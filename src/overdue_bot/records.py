@@ -262,6 +262,8 @@ class Texts:
     #: {left_money}), and the same when the budget said is more than that ({budget_money})
     means_left: str
     means_over: str
+    #: a debt said to be repaid in full, taken out of the plan ({platform})
+    paid_noted: str
     #: the line of support that stays in reach after a distress turn
     support_line: str
     #: in distress: hope that is true (我是不是完了), a warm close (谢谢你陪我说话), the first small

@@ -244,6 +244,7 @@ class Dialogue:
         self._crisis = re.compile(alternatives("crisis"))
         self._person = re.compile(alternatives("person"))
         self._despair = re.compile(alternatives("despair"))
+        self._paid = re.compile(alternatives("paid"))
         self._budget_question = re.compile(alternatives("budget_question"))
         #: the topics with an answer for a monthly budget (a point or wording that needs one)
         self._budget_plans = frozenset(
@@ -607,8 +608,13 @@ class Dialogue:
         message = replace(
             message, every=heard.every, recase=topic in said and kept.get(topic) not in (None, said[topic])
         )
+        owed = {d.get("platform") for d in session.debts}
         session = replace(merge(session, heard, self.kinds), cues=cues)
         after, turn = self._handlers[handler](session, message, event)
+        gone = [p for p in heard.paid if p in owed and all(d.get("platform") != p for d in session.debts)]
+        if gone and turn.event != "distress":
+            line = fill(self.texts.paid_noted, {"platform": "、".join(gone)})
+            after, turn = after.remember([line]), replace(turn, text=f"{line}\n{turn.text}")
         after, turn = self._calm_first(after, message, turn)
         after, turn = self._means_noted(after, message, turn)
         allowed = self._leaves[(event, handler)]
@@ -682,6 +688,12 @@ class Dialogue:
             costs=tuple((n.word, n.value) for n in m.numbers if n.role == "living_cost" and n.value),
             denied=m.denied,
             denied_values=dict(m.denied_values),
+            # 微粒贷已经还清了: that debt is no longer owed (a part paid, 还了一半, names an amount)
+            paid=tuple(
+                d["platform"]
+                for d in m.debts
+                if "amount" not in d and not m.question and self._paid.search(m.text)
+            ),
         )
 
     def _cues(self, text: str) -> dict[str, str]:

@@ -245,6 +245,8 @@ class Heard:
     #: a correction's wrong lender (不是借呗是花呗 → 借呗) and wrong values ({"amount": 8000})
     denied: str | None = None
     denied_values: Mapping[str, int] = field(default_factory=dict)
+    #: lenders said to be repaid in full (微粒贷已经还清了): their debts are no longer owed
+    paid: tuple[str, ...] = ()
 
 
 def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
@@ -339,6 +341,11 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
             debts = [{**d, "days_overdue": heard.values["days_overdue"]} for d in debts]
     if heard.product and 0 <= focus < len(debts) and kinds.get(debts[focus].get("platform", "")) == "bank":
         debts[focus] = {**debts[focus], "product": heard.product}
+    if heard.paid and len(debts) > 1:
+        # 微粒贷已经还清了: the plan is for what is still owed (a single debt stays: it is the topic)
+        focused = debts[focus] if 0 <= focus < len(debts) else None
+        debts = [d for d in debts if d.get("platform") not in heard.paid] or debts
+        focus = next((i for i, d in enumerate(debts) if d is focused), -1)  # none, if it was the one repaid
     budget = heard.budget if heard.budget is not None else session.budget
     income = heard.income if heard.income is not None else session.income
     costs = dict(session.costs)

@@ -622,6 +622,7 @@ _FILLED_WITH: Mapping[str, frozenset[str]] = {
     "plan_total": TEMPLATE_VALUES,
     "beyond": TEMPLATE_VALUES,
     "means_noted": frozenset({"means_label"}),
+    "paid_noted": frozenset({"platform"}),
     "means_left": frozenset({"means_label", "budget_money", "left_money"}),
     "means_over": frozenset({"means_label", "budget_money", "left_money"}),
     "support_start_debts": frozenset({"debts_text"}),

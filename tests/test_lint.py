@@ -149,3 +149,18 @@ def test_the_shipped_knowledge_base_is_clean() -> None:
     """Only the left-out examples remain (a measure, not a mistake); everything else was fixed."""
     report = check(None, LintConfig(folds=0))
     assert [f.describe() for f in report.findings] == []
+
+
+def test_a_synonym_group_that_erases_a_distinction_is_reported(tmp_path: Path) -> None:
+    """法院 (court papers) and 坐牢 (a lawsuit's risk) in one group: the taxonomy's two intents merge."""
+    kb = tmp_path / "kb"
+    shutil.copytree(default_path(), kb)
+    lex = kb / "lexicon.yaml"
+    text = lex.read_text(encoding="utf-8")
+    text = text.replace("  法院: [法院,", "  法院: [坐牢, 判刑, 刑事, 法院,", 1).replace(
+        "  坐牢: [坐牢, 判刑, 刑事,", "  坐牢: [", 1
+    )
+    lex.write_text(text, encoding="utf-8")
+    report = check(kb, LintConfig(folds=0, routes=False))
+    merged = [f for f in report.findings if f.kind == "synonyms_merge"]
+    assert merged and merged[0].field.startswith("synonyms.") and "court_papers" in merged[0].message

@@ -473,6 +473,17 @@ class Dialogue:
         c = self.config
         if intent == "out_of_scope" and self._is_topic(last) and self._is_topic(best) and top >= c.in_context:
             intent = best
+        if intent == "out_of_scope" and self._is_topic(best) and top >= c.in_context:
+            # 老婆会不会被牵连: too little sign of a debt on its own, but words that plainly ask a case
+            asked = next(
+                (
+                    r.target
+                    for r in self.texts.reported
+                    if r.asked and best in r.sources and any(w in m.text for w in r.words)
+                ),
+                None,
+            )
+            intent = asked or intent
         if (
             self._is_topic(last)
             and last != intent

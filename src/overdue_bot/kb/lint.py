@@ -56,6 +56,11 @@ class LintConfig:
     span: int = 20
     #: whether to ask every form of every point as a follow-up (``routes``: a few seconds)
     routes: bool = True
+    #: a word of a synonym group tells an intent apart when at least this many topic examples use
+    #: it and at least this share of them are that intent's (two such words of two intents in one
+    #: group: the group erases a distinction of the taxonomy)
+    synonym_support: int = 4
+    synonym_share: float = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +169,7 @@ def lint(kb: Knowledge, config: LintConfig = LintConfig(), *, path: str = "") ->
     forms = {(text, label): nlu.analyse(text) for text, label in nlu.point_examples}
     findings += _idle_lexicon(kb, nlu, {**forms, **analysed})
     findings += _topic_points(kb, dialogue, config)
+    findings += _merged_synonyms(kb, nlu, config)
     if config.routes:
         findings += _unreached(kb, built)
     figures: dict[str, Any] = {
@@ -669,6 +675,42 @@ def _unfilled_texts(kb: Knowledge) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------------- lexicon
+
+
+def _merged_synonyms(kb: Knowledge, nlu: Any, config: LintConfig) -> list[Finding]:
+    """A synonym group whose words tell different intents apart erases the taxonomy's distinction
+    (法院 and 坐牢 both read as 起诉: court papers and a lawsuit's risk look alike to the matcher)."""
+    chat = set(kb.texts.roles.get("chat", ())) | set(kb.texts.roles.get("social", ()))
+    texts = [(text.lower(), intent) for text, intent in nlu.examples if intent not in chat]
+    groups: dict[str, list[str]] = {}
+    for word, canonical in kb.synonyms.items():
+        if len(word) > 1 and not re.search(r"[a-z]", word):
+            groups.setdefault(canonical, []).append(word)
+    out = []
+    lex_file = kb.sources.get("lexicon", "lexicon.yaml")
+    for canonical, words in sorted(groups.items()):
+        marks: dict[str, tuple[str, int, int]] = {}  # intent → (word, its examples, all with the word)
+        for word in words:
+            found = Counter(intent for text, intent in texts if word in text)
+            total = sum(found.values())
+            if total < config.synonym_support:
+                continue
+            intent, n = found.most_common(1)[0]
+            if n / total >= config.synonym_share and n > marks.get(intent, ("", 0, 0))[1]:
+                marks[intent] = (word, n, total)
+        if len(marks) > 1:
+            told = "; ".join(f"{w} ({i}: {n} of {t})" for i, (w, n, t) in sorted(marks.items()))
+            out.append(
+                Finding(
+                    WARNING,
+                    "synonyms_merge",
+                    f"the group {canonical} joins words that tell intents apart: {told}",
+                    lex_file,
+                    "",
+                    f"synonyms.{canonical}",
+                )
+            )
+    return out
 
 
 def _idle_lexicon(kb: Knowledge, nlu: Any, analysed: Mapping[tuple[str, str], Any]) -> list[Finding]:

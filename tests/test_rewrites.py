@@ -14,7 +14,7 @@ def _tokens(bot: Bot, text: str) -> tuple[str, ...]:
 
 # (sentence, word the rewrite must produce) / (sentence, word it must not produce)
 FIRES = [
-    ("逾期会不会打给我老婆", "联系人"),
+    ("逾期会不会打给我老婆", "配偶"),  # a spouse is its own word: family_liability tells it apart
     ("会联系我的紧急联系人吗", "联系人"),
     ("催收会找我领导吗", "单位"),
     ("逾期会影响信用记录吗", "征信"),

@@ -119,8 +119,8 @@ class Replacer:
         keys = sorted(self.mapping, key=len, reverse=True)
         alternatives = "|".join(map(re.escape, keys))
         self._rx = re.compile(f"{prefix}(?P<key>{alternatives}){suffix}") if keys else None
-        #: with a segmenter, a phrase is replaced only where it is whole words of the text: the typo
-        #: 点算 (Cantonese 怎么办) in 几点算逾期 straddles 几点|算 and stays as it is
+        #: with a segmenter, a phrase is replaced only where no word of the text crosses its edge: the
+        #: typo 点算 (Cantonese 怎么办) in 几点算逾期 cuts 几点 and stays as it is
         self._words = words
 
     def __call__(self, text: str) -> str:
@@ -135,7 +135,10 @@ class Replacer:
         out, last = [], 0
         for m in found:
             a, b = m.span()
-            if not any(s < edge < e for s, e in spans for edge in (a, b)):
+            # a word that holds the phrase (正信会) is fine, one the phrase cuts through (几点|算) is not
+            if not any(
+                s < b and a < e and not (s <= a and b <= e) and not (a <= s and e <= b) for s, e in spans
+            ):
                 out += [text[last:a], self.mapping[m.group("key")]]
                 last = b
         return "".join(out) + text[last:]

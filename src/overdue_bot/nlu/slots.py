@@ -610,9 +610,13 @@ class SlotExtractor:
         for slot, values in (("days_overdue", days), ("amount", amounts)):
             for value, start, _ in values:
                 debts[owner(start)].setdefault(slot, value)
-        # 花呗借呗都逾期两个月了: one duration said of all of them
+        # 花呗借呗都逾期两个月了: one duration said of all of them; 借呗和花呗各欠五千: one amount each
         said = [d for d in debts.values() if "days_overdue" in d]
         if len(order) > 1 and len(said) == 1 and "都" in text:
             for d in debts.values():
                 d.setdefault("days_overdue", said[0]["days_overdue"])
+        owed = [d for d in debts.values() if "amount" in d]
+        if len(order) > 1 and len(owed) == 1 and re.search(r"各|每家|每个都|每笔都", text):
+            for d in debts.values():
+                d.setdefault("amount", owed[0]["amount"])
         return [debts[name] for name in order]

@@ -82,6 +82,7 @@ TABLE: tuple[tuple[str, str, str, str, str], ...] = (
     ),  # 这样合法吗 / 真的吗: about what was just said
     ("idle", "*", "complain", "complain", "idle"),  # 去哪投诉: where, for the lender and topic at hand
     ("*", "*", "budget", "plan", "idle"),  # 每个月最多能拿出一千五: a plan for the debts heard of
+    ("*", "*", "means_told", "note_means", "idle"),  # 房租六百 / 退休金两千八: noted, never a debt or a topic
     (
         "*",
         "*",
@@ -329,6 +330,13 @@ class Dialogue:
             ),
             "new_debt": self._new_debt,
             "refined": self._refined,
+            # only income, living costs or savings said, nothing asked, no debt fact
+            "means_told": lambda s, m, i: (
+                not m.question
+                and not m.debts
+                and not set(m.parse.slots) & {"days_overdue", "amount", "monthly_budget"}
+                and any(n.role in ("income", "living_cost", "savings") for n in m.numbers)
+            ),
             "what_now": lambda s, m, i: (
                 self._is_topic(s.last_intent) and bool(self._what_now_rx.match(_bare(m.text)))
             ),
@@ -401,6 +409,11 @@ class Dialogue:
             and bool(new)
             and (any(d.get("platform") for d in s.debts) or len(m.debts) > 1)
         )
+
+    def _note_means(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        """The turn is the acknowledgement _means_noted puts first, and the next useful step."""
+        step = self._next(s)
+        return replace(s.remember([step]), state="idle"), Turn(step, "inform", "means", event)
 
     def _refines(self, s: Session, m: Message) -> bool:
         """信用卡是建行的 with a card of no bank heard of: that card's bank, not a further debt."""
@@ -663,8 +676,10 @@ class Dialogue:
             return s, turn
         if turn.intent == "out_of_scope" and s.debts:
             # 一个月只有2千块工资: a fact of the person's means in a debt conversation, not off topic
-            text = f"{line}\n{self._next(s)}"
-            return s.remember([line]), replace(turn, text=text, intent="inform", variant="means")
+            step = self._next(s)
+            return s.remember([line, step]), replace(
+                turn, text=f"{line}\n{step}", intent="inform", variant="means"
+            )
         return s.remember([line]), replace(turn, text=f"{line}\n{turn.text}")
 
     def _calm_first(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:

@@ -983,8 +983,21 @@ class Dialogue:
     def _what_now(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         it = self.intents[s.last_intent or ""]
         point, score = self._asked(s, m.points, it, s.facts, self.config.point_follow)
-        if point is not None:
+        if point is not None and f"{it.name}/{point.name}" not in s.told:
             return self._answer_last(s, m, event)  # the topic's own next step (收到支付令 → 怎么办)
+        unsaid = [
+            p
+            for p, label in zip(it.points, self._labels.get(it.name, ()), strict=False)
+            if label not in s.told and self._wording(p, s.facts, s.cues.get(it.name)) is not None
+        ]
+        if (
+            point is not None
+            and not unsaid
+            and s.last_intent != "what_to_do"
+            and "what_to_do" in self.intents
+        ):
+            # the topic's steps were all said: what to do about the debt itself, for the facts known
+            return self._answer(s, m, event, "what_to_do")
         if (
             s.last_intent in self._own_steps
             or s.last_intent == "what_to_do"

@@ -488,15 +488,7 @@ class Dialogue:
             intent = best
         if intent == "out_of_scope" and self._is_topic(best) and top >= c.in_context:
             # 老婆会不会被牵连: too little sign of a debt on its own, but words that plainly ask a case
-            asked = next(
-                (
-                    r.target
-                    for r in self.texts.reported
-                    if r.asked and best in r.sources and any(w in m.text for w in r.words)
-                ),
-                None,
-            )
-            intent = asked or intent
+            intent = self._reported(m, best, asked_only=True) or intent
         if (
             self._is_topic(last)
             and last != intent
@@ -512,9 +504,12 @@ class Dialogue:
             intent = self._pointed(m, intent, focused=self._is_topic(last))
         return self._reported(m, intent) or intent
 
-    def _reported(self, m: Message, intent: str) -> str | None:
-        """The case a report of what already happened is (bot.yaml ``reported``), or None."""
+    def _reported(self, m: Message, intent: str, *, asked_only: bool = False) -> str | None:
+        """The case a report of what already happened is (bot.yaml ``reported``), or None; with
+        ``asked_only``, only the rules whose words plainly ask (牵连, 替我还)."""
         for rule in self.texts.reported:
+            if asked_only and not rule.asked:
+                continue
             if intent in rule.sources and any(w in m.text for w in rule.words):
                 if not rule.asked and self._will.search(m.text) and "已经" not in m.text:
                     continue  # 会不会打给我妈: still a question about what may happen

@@ -96,7 +96,7 @@ _UNIT_DAYS = {
 #: numbers read per message for durations and for amounts (a real message has a handful)
 MAX_MENTIONS = 24
 #: a count is no duration (一天打几次, 催了三遍): grammar, not vocabulary, so it stays here
-_COUNT = r"(?:会|要|能|都|就|得)?(?:打|催|发|收|来|响|改)?(?:了|过)?(?:多少|\d+|[一二两三四五六七八九十几]+)多?(?:次|个|遍|条|通|回)"
+_COUNT = r"(?:会|要|能|都|就|得)?(?:被|给我|给)?(?:打|催|发|收|来|响|改)?(?:了|过)?(?:多少|\d+|[一二两三四五六七八九十几]+)多?(?:次|个|遍|条|通|回)"
 
 
 def _alternatives(words: Iterable[str]) -> str:
@@ -183,7 +183,7 @@ def _days(
         if any(s < end and start < e for s, e in taken):
             continue
         before = ctx.filler.sub("", text[max(0, start - 8) : start])
-        after = text[end : end + 6]
+        after = text[end : end + 10]
         verb = bool(ctx.overdue_verb.search(before))
         n, unit = m.group("n"), m.group("u")
         if before.endswith("第") and ctx.overdue_verb.search(before[:-1]):
@@ -318,6 +318,8 @@ def _find_budget(text: str) -> tuple[int | None, tuple[int, int] | None]:
         m = rx.search(text)
         if not m or (rx is _BUDGET_LATER and not (month and month.start() < m.end())):
             continue
+        if re.search(r"(?:要|得|需要|应该?|必须)还", m.group()):
+            continue  # 每个月要还一万二: what is due each month, not what the person can pay
         raw = m.group("amt")
         unit = raw[-1] if raw[-1] in "万千kw" and len(raw) > 1 and raw[-2].isdigit() else None
         value = _money(raw[:-1] if unit else raw, unit)
@@ -492,6 +494,12 @@ class SlotExtractor:
                 taken.append(m.span())
         corr = _CORRECTION.search(text)
         valid_from = corr.end() if corr else 0
+        if (
+            corr
+            and corr.group().startswith(("其实", "应该", "准确", "我是说", "更正"))
+            and not any(st == corr.end() for _, st, _, _ in mentions)
+        ):
+            valid_from = 0  # 中国银行那张其实是三万: the value is said of the lender before the marker
         valid_to = len(text)
         tail = _NOT_AFTER.search(text, valid_from)
         if tail and tail.start() > valid_from:
@@ -567,9 +575,10 @@ class SlotExtractor:
         if corrected:
             # the wrong part: before the marker (不是A，是B / 不对，…) and after 不是 at the end (是B不是A)
             def wrong(pos: int) -> bool:
-                return pos < (
-                    valid_from if corr and not corr.group().startswith(("不对", "说错")) else 0
-                ) or (pos >= valid_to)
+                # only 不是A是B names a wrong value before its marker; 说错了/其实是 name none
+                return (
+                    pos < (valid_from if corr and corr.group().startswith("不是") else 0) or pos >= valid_to
+                )
 
             denied = next((m[0] for m in mentions if wrong(m[1])), None)
             for num in numbers:

@@ -554,11 +554,11 @@ class SlotExtractor:
                 debt["product"] = product
         # a card only compared with (像信用卡那样分期) says nothing of which product is owed
         plain = self._compared.sub(lambda m: "_" * len(m.group()), text)
-        for n in roled:
+        for num in roled:
             # 房贷四千二 is a monthly cost: its word says nothing of which product of a bank is owed
-            at = text.rfind(n.word, 0, n.start) if n.word else -1
+            at = text.rfind(num.word, 0, num.start) if num.word else -1
             if at >= 0:
-                plain = plain[:at] + "_" * len(n.word) + plain[at + len(n.word) :]
+                plain = plain[:at] + "_" * len(num.word) + plain[at + len(num.word) :]
         product = debts[0].get("product") if debts else self._product(plain, None, [], [])
         elapsed = None
         for m in _ELAPSED.finditer(text):

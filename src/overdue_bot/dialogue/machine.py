@@ -246,6 +246,7 @@ class Dialogue:
         self._person = re.compile(alternatives("person"))
         self._despair = re.compile(alternatives("despair"))
         self._paid = re.compile(alternatives("paid"))
+        self._kin = re.compile(alternatives("kin"))
         self._budget_question = re.compile(alternatives("budget_question"))
         #: the topics with an answer for a monthly budget (a point or wording that needs one)
         self._budget_plans = frozenset(
@@ -644,12 +645,20 @@ class Dialogue:
             )
         return after, turn
 
+    def _own(self, m: Message, role: str) -> list[Number]:
+        """The person's own numbers of a role: 我爸退休金两千六 is the father's, not theirs."""
+        return [
+            n
+            for n in m.numbers
+            if n.role == role and n.value and not self._kin.search(m.text[max(0, n.start - 10) : n.start])
+        ]
+
     def _means_noted(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
         """工资6000 房租1500: income and living costs said are acknowledged as what they are, in one
         line before the answer (a plan states them itself; a crisis answer is left alone)."""
         said = {
-            "income": next((n.value for n in m.numbers if n.role == "income" and n.value), None),
-            "costs": {n.word: n.value for n in m.numbers if n.role in ("living_cost", "savings") and n.value},
+            "income": next((n.value for n in self._own(m, "income")), None),
+            "costs": {n.word: n.value for role in ("living_cost", "savings") for n in self._own(m, role)},
         }
         facts = s.facts
         income, budget = facts.get("income"), facts.get("monthly_budget")
@@ -705,8 +714,8 @@ class Dialogue:
             m.correction,
             elliptical=event == "follow_up",
             every=bool(values) and bool(self._every.search(m.text)),
-            income=next((n.value for n in m.numbers if n.role == "income" and n.value), None),
-            costs=tuple((n.word, n.value) for n in m.numbers if n.role == "living_cost" and n.value),
+            income=next((n.value for n in self._own(m, "income")), None),
+            costs=tuple((n.word, n.value) for n in self._own(m, "living_cost")),
             denied=m.denied,
             denied_values=dict(m.denied_values),
             # 微粒贷已经还清了: that debt is no longer owed (a part paid, 还了一半, names an amount)

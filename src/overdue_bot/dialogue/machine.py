@@ -715,7 +715,7 @@ class Dialogue:
             elliptical=event == "follow_up",
             every=bool(values) and bool(self._every.search(m.text)),
             income=next((n.value for n in self._own(m, "income")), None),
-            costs=tuple((n.word, n.value) for n in self._own(m, "living_cost")),
+            costs=tuple((n.word, n.value) for n in self._own(m, "living_cost") if n.value is not None),
             denied=m.denied,
             denied_values=dict(m.denied_values),
             # 微粒贷已经还清了: that debt is no longer owed (a part paid, 还了一半, names an amount)

@@ -490,6 +490,10 @@ class Dialogue:
         if intent == "out_of_scope" and self._is_topic(best) and top >= c.in_context:
             # 老婆会不会被牵连: too little sign of a debt on its own, but words that plainly ask a case
             intent = self._reported(m, best, asked_only=True) or intent
+            if intent == "out_of_scope" and any(
+                r.target == best and any(w in m.text for w in r.words) for r in self.texts.reported
+            ):
+                intent = best  # 他们说下周要上门: the report's own words confirm the best reading
         if (
             self._is_topic(last)
             and last != intent

@@ -44,6 +44,9 @@ SWEEP: dict[str, tuple[Any, ...]] = {
     "centroid_weight": (0.3, 0.4, 0.5),
     "fuzzy_weight": (0.1, 0.2, 0.3),
     "learned_weight": (0.03, 0.05, 0.08),
+    # the naive-Bayes scorer (off as shipped: 2026-12-07 it won at most one dev case, 0.2 at 2.0)
+    "bayes_weight": (0.0, 0.1, 0.2, 0.3),
+    "bayes_temperature": (0.5, 1.0, 2.0),
     "temperature": (2.0, 3.0, 4.0),
     "epochs": (4, 8),
     "shortlist": (5, 8, 12),

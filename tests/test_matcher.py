@@ -88,3 +88,33 @@ def test_a_parse_names_only_the_best_intents_and_out_of_scope(bot: Bot) -> None:
     # features are interned: the index's keys and a message's are one object, not equal strings
     key = next(f for f in nlu._features(a) if f in nlu.matcher.table)
     assert any(k is key for k in nlu.matcher.table) and sys.intern(key) is key
+
+
+def test_the_naive_bayes_scorer_is_trained_deterministically_and_votes_only_when_on() -> None:
+    """Off as shipped (benchmarks/tune.py measures it); when on, two builds give the same table and
+    a message scores higher for the intent whose words it shares."""
+    from overdue_bot.config import MatcherConfig
+    from overdue_bot.nlu import matcher as m
+
+    rows = [
+        ("逾期会上征信吗", "credit_report"),
+        ("征信会有记录吗", "credit_report"),
+        ("会起诉我吗", "lawsuit_risk"),
+        ("会被法院起诉吗", "lawsuit_risk"),
+    ]
+    examples = [(m.Example(t, i), m.features(t, list(t), True)) for t, i in rows]
+    on = MatcherConfig().with_(bayes_weight=0.3, seeds=0, learned_weight=0.0)
+    a, b = m.Matcher(examples, config=on), m.Matcher(examples, config=on)
+    assert a.bayes == b.bayes and a.bayes_base == b.bayes_base and a.bayes
+    off = m.Matcher(examples, config=on.with_(bayes_weight=0.0))
+    assert off.bayes == {} and off.bayes_base == []
+    text = "征信会受影响吗"
+    feats = m.features(text, list(text), True)
+    with_nb = dict(zip(a.intents, a.scores(text, feats), strict=True))
+    without = dict(zip(off.intents, off.scores(text, feats), strict=True))
+    assert (
+        with_nb["credit_report"] - without["credit_report"]
+        > with_nb["lawsuit_risk"] - without["lawsuit_risk"]
+    )
+    again = m.Matcher.from_state(a.state(), on)
+    assert again.scores(text, feats) == a.scores(text, feats)

@@ -31,6 +31,12 @@ class MatcherConfig:
     #: the averaged perceptron's vote (a softmax probability at ``temperature``)
     learned_weight: float = 0.05
     temperature: float = 3.0
+    #: a trained linear scorer: naive Bayes over the same features (per feature and intent, the
+    #: log share of that intent's feature mass, smoothed by ``bayes_alpha``), built with the index;
+    #: its vote is a softmax at ``bayes_temperature`` over the per-feature mean (benchmarks/tune.py)
+    bayes_weight: float = 0.0
+    bayes_alpha: float = 0.5
+    bayes_temperature: float = 0.5
     #: passes over the examples, and shuffled orders averaged, when training the perceptron
     epochs: int = 8
     seeds: int = 6

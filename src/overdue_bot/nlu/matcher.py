@@ -22,7 +22,7 @@ import heapq
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from sys import intern
@@ -156,6 +156,9 @@ class Matcher:
             for f, w in idf.items()
         }
         self.texts = [ex.text for ex in exs]
+        self.bayes, self.bayes_base = (
+            _bayes(examples, index, k, c.bayes_alpha) if c.bayes_weight else ({}, [])
+        )
         #: per intent, the perceptron's weight of each feature: it is read only for a message's
         #: shortlist, and trained only against each example's shortlist (see ``train``)
         self.learned: list[dict[str, float]] = [{} for _ in self.intents]
@@ -172,18 +175,30 @@ class Matcher:
 
     def state(self) -> tuple[Any, ...]:
         """Everything ranking needs, as plain data (for the on-disk cache)."""
-        return (self.intents, self.oov, self.example_intent, self.texts, self.table, self.learned)
+        return (
+            self.intents,
+            self.oov,
+            self.example_intent,
+            self.texts,
+            self.table,
+            self.learned,
+            self.bayes,
+            self.bayes_base,
+        )
 
     @classmethod
     def from_state(cls, state: Any, config: MatcherConfig = DEFAULT) -> Matcher:
         """A matcher from ``state()``, without analysing or training anything (built with ``config``)."""
-        intents, oov, example_intent, texts, table, learned = state
+        intents, oov, example_intent, texts, table, learned, bayes, bayes_base = state
         if not (
             len(example_intent) == len(texts)
             and isinstance(table, dict)
             and isinstance(intents, list)
             and isinstance(learned, list)
             and len(learned) == len(intents)
+            and isinstance(bayes, dict)
+            and isinstance(bayes_base, list)
+            and len(bayes_base) in (0, len(intents))
         ):
             raise ValueError("not a matcher state")
         m = cls.__new__(cls)
@@ -195,6 +210,7 @@ class Matcher:
             table,
             learned,
         )
+        m.bayes, m.bayes_base = bayes, bayes_base
         m.config, m.type_weight = config, _type_weights(config)
         return m
 
@@ -286,6 +302,19 @@ class Matcher:
             if taken[i] >= 0:
                 taken[i] = -1  # the closest example of the intent counts, once
                 scores[i] += c.fuzzy_weight * score / 100.0
+        # naive Bayes' vote, a softmax over every intent of the mean log share per known feature
+        if c.bayes_weight and self.bayes_base:
+            known = [f for f in feats if f in self.bayes]
+            if known:
+                nb = [b * len(known) for b in self.bayes_base]
+                for f in known:
+                    for i, delta in self.bayes[f]:
+                        nb[i] += delta
+                top_nb = max(nb)
+                exp_nb = [math.exp((v - top_nb) / (len(known) * c.bayes_temperature)) for v in nb]
+                z_nb = sum(exp_nb)
+                for i, e in enumerate(exp_nb):
+                    scores[i] += c.bayes_weight * e / z_nb
         # the perceptron's vote, a softmax over the shortlist (the others get no vote)
         if short:
             order = sorted(feats)
@@ -296,6 +325,28 @@ class Matcher:
             for i, e in zip(short, exp, strict=True):
                 scores[i] += c.learned_weight * e / z
         return scores
+
+
+def _bayes(
+    examples: Sequence[tuple[Example, set[str]]], index: Mapping[str, int], k: int, alpha: float
+) -> tuple[dict[str, list[tuple[int, float]]], list[float]]:
+    """Multinomial naive Bayes over binary features, trained by counting (deterministic): per
+    intent the log of a feature's smoothed share of the intent's feature mass, stored as the
+    difference from an unseen feature's (``base``), so a message costs only its features' rows."""
+    counts: dict[str, dict[int, int]] = defaultdict(dict)
+    mass = [0] * k
+    for ex, feats in examples:
+        i = index[ex.intent]
+        for f in feats:
+            counts[f][i] = counts[f].get(i, 0) + 1
+            mass[i] += 1
+    vocab = len(counts)
+    base = [math.log(alpha / (m + alpha * vocab)) for m in mass]
+    rows = {
+        f: [(i, math.log((c + alpha) / (mass[i] + alpha * vocab)) - base[i]) for i, c in sorted(row.items())]
+        for f, row in counts.items()
+    }
+    return rows, base
 
 
 def ranked(

@@ -465,7 +465,8 @@ class SlotExtractor:
         # 我信用卡逾期了三个月了 招行的: one card and one bank in a message are that bank's card
         names = {m[0] for m in out}
         banks = names & self._banks
-        if len(names) == 2 and len(banks) == 1 and names - banks <= self._generic_card:
+        two = len(out) == 2 and re.search(r"还有|另一|另外|和|跟|以及", text[out[0][2] : out[1][1]])
+        if len(names) == 2 and len(banks) == 1 and names - banks <= self._generic_card and not two:
             bank = next(iter(banks))
             out = [(bank, s, e, a) for _, s, e, a in out]
         return out

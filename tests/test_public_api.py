@@ -45,3 +45,11 @@ def test_parse_contract(bot) -> None:
 def test_out_of_scope(bot) -> None:
     assert bot.parse("今天天气怎么样").intent == "out_of_scope"
     assert bot.parse("推荐一部好看的电影吧").intent == "out_of_scope"
+
+
+def test_an_empty_message_reads_back_no_debts(fresh_bot) -> None:
+    fresh_bot.reply("借呗欠了两万 逾期一个月 工资五千", session_id="e")
+    for text in ("", "   ", "🙂"):
+        r = fresh_bot.reply(text, session_id="e")
+        assert r.slots == {}, (text, r.slots)
+    assert fresh_bot.reply("会上征信吗", session_id="e").slots["amount"] == 20000  # the session kept them

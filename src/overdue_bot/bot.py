@@ -161,11 +161,13 @@ class Bot:
             session = replace(session, handed_until=0.0, handoff_reason="", returned=True)
         if not analysis.cleaned or not analysis.canonical:
             key = "empty" if not analysis.cleaned else "not_text"
+            # nothing said, nothing shown: an empty message must not read back a session's debts
+            # (whoever guessed its id would otherwise see them, issue 25)
             reply = Reply(
                 getattr(self.knowledge.texts, key),
                 None,
                 0.0,
-                dict(session.slots),
+                {},
                 session.state,
                 key,
                 parse,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..records import NUMBER_ROLES
-from .numerals import parse_number
+from .numerals import SUFFIX_UNITS, parse_number
 
 #: a number as people type it: digits (1.5, 6000), Chinese numerals (三千, 一万五, 十几), a unit
 #: (万/千/k/w), 多/来/几 after it; bounded runs keep the pattern linear on any input
@@ -63,7 +63,7 @@ def value_of(m: re.Match[str]) -> int | None:
             number = 10.0  # 十几: more than ten
         else:
             return None
-    number *= {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(m.group("u") or "", 1)
+    number *= SUFFIX_UNITS.get(m.group("u") or "", 1)
     return int(round(number))
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..records import CONTEXTS, Platform
-from .numerals import parse_number, to_int
+from .numerals import SUFFIX_UNITS, UNITS, parse_number, to_int
 from .roles import Number, RoleReader
 from .text import CJK_CHAR
 
@@ -44,10 +44,6 @@ class Extraction:
     #: wrong (是八万不是八千 → {"amount": 8000})
     denied: str | None = None
     denied_values: dict[str, int] = field(default_factory=dict)
-
-    def role(self, name: str) -> list[int]:
-        """The values of the numbers of one role, in order."""
-        return [n.value for n in self.numbers if n.role == name and n.value is not None]
 
     def masked(self, text: str) -> str:
         """The text with every slot span replaced by its placeholder."""
@@ -243,12 +239,12 @@ def _money(n: str, unit: str | None) -> int | None:
     if pair and _DIGIT[pair.group(2)] == _DIGIT[pair.group(1)] + 1:
         mid = (_DIGIT[pair.group(1)] + _DIGIT[pair.group(2)]) / 2
         for ch in pair.group(3):
-            mid *= {"十": 10, "百": 100, "千": 1000, "万": 10000}[ch]
-        return int(round(mid * {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(unit or "", 1)))
+            mid *= UNITS[ch]
+        return int(round(mid * SUFFIX_UNITS.get(unit or "", 1)))
     number = parse_number(n)
     if number is None:
         return None
-    number *= {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(unit or "", 1)
+    number *= SUFFIX_UNITS.get(unit or "", 1)
     return int(round(number))
 
 
@@ -561,21 +557,19 @@ class SlotExtractor:
             if at >= 0:
                 plain = plain[:at] + "_" * len(num.word) + plain[at + len(num.word) :]
         product = debts[0].get("product") if debts else self._product(plain, None, [], [])
-        elapsed = None
+        elapsed, elapsed_at = None, None
         for m in _ELAPSED.finditer(text):
             n = to_int(m.group("n"))
             if n and not self.contexts.overdue_verb.search(text[: m.start()].rstrip()):
-                elapsed = n
+                elapsed, elapsed_at = n, m.span()
                 break
         numbers = list(roled)
         numbers += [Number(role="days_overdue", value=n, start=st, end=e) for n, st, e in days]
         numbers += [Number(role="amount", value=v, start=st, end=e) for v, st, e in every_amount]
         if bspan and budget is not None:
             numbers.append(Number(role="monthly_budget", value=budget, start=bspan[0], end=bspan[1]))
-        for m in _ELAPSED.finditer(text):
-            if elapsed is not None and to_int(m.group("n")) == elapsed:
-                numbers.append(Number(role="elapsed", value=elapsed, start=m.start(), end=m.end()))
-                break
+        if elapsed_at is not None:
+            numbers.append(Number(role="elapsed", value=elapsed, start=elapsed_at[0], end=elapsed_at[1]))
         denied: str | None = None
         denied_values: dict[str, int] = {}
         if corrected:

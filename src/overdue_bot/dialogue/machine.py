@@ -301,7 +301,8 @@ class Dialogue:
                 and (s.mode != "support" or bool(self._person.search(m.text)))
                 and not ("monthly_budget" in m.parse.slots and not self._person.search(m.text))
             ),
-            "goodbye": lambda s, m, i: i == "goodbye",
+            # a goodbye says nothing else: 我老伴走了 退休金两千六 tells facts, and ends nothing
+            "goodbye": lambda s, m, i: i == "goodbye" and not (m.debts or m.parse.slots or m.numbers),
             "choice": lambda s, m, i: self._choice(s, m.parse) is not None,
             "slot_filled": lambda s, m, i: s.state.split(":", 1)[1] in m.parse.slots,
             "dont_know": lambda s, m, i: bool(self._dont_know.search(m.text)),
@@ -334,6 +335,7 @@ class Dialogue:
             # only income, living costs or savings said, nothing asked, no debt fact
             "means_told": lambda s, m, i: (
                 not m.question
+                and not self._hardship.search(m.text)  # 老伴走了: heard first (the hardship row)
                 and not m.debts
                 and not set(m.parse.slots) & {"days_overdue", "amount", "monthly_budget"}
                 and any(n.role in ("income", "living_cost", "savings") for n in m.numbers)
@@ -688,6 +690,9 @@ class Dialogue:
             return s.remember([line, step]), replace(
                 turn, text=f"{line}\n{step}", intent="inform", variant="means"
             )
+        if turn.event == "hardship":  # 老伴走了: the kind line first, then the facts noted
+            kind, _, rest = turn.text.partition("\n")
+            return s.remember([line]), replace(turn, text="\n".join(x for x in (kind, line, rest) if x))
         return s.remember([line]), replace(turn, text=f"{line}\n{turn.text}")
 
     def _calm_first(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:

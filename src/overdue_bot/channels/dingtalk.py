@@ -41,7 +41,8 @@ def sign(secret: str, timestamp: str) -> str:
 
 def check(secret: str, timestamp: str, signature: str, now_ms: float | None = None) -> str:
     """'' when the headers are good, else why not (the app answers 403)."""
-    if not timestamp.isdigit() or len(timestamp) > 16:
+    # ASCII digits only: '²' and '١' are digits to str.isdigit but not to int()
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 16:
         return "the timestamp header is missing or not a number"
     now = time.time() * 1000 if now_ms is None else now_ms
     if abs(now - int(timestamp)) > WINDOW_MS:

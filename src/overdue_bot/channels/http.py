@@ -195,6 +195,15 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise BodyError(400, f"malformed JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BodyError(422, f"the body must be a JSON object (got {type(data).__name__})")
+    if b"\\u" in raw:
+        # JSON may escape half of a surrogate pair alone ("\ud800"): valid JSON, but no text, and
+        # every later encode (a signature, a store, a log line) would fail on it
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BodyError(
+                400, "malformed JSON: a lone surrogate escape (\\ud800-\\udfff) is not text"
+            ) from None
     return data
 
 
@@ -592,15 +601,7 @@ class Service:
         The de-dup marker and the nonce memory live in the session store under the channel's own
         prefix.  A signed query seen before with another body is a replay and is refused.
         """
-        store = self.bot.store
-        space = SPACE[channel]
-        digest = hashlib.sha256(body).hexdigest()[:16]
-        seen_key = f"{space}nonce:{ts}:{nonce}"
-        with store.lock(seen_key):
-            seen = store.get(seen_key)
-            if seen and seen.get("body") != digest:
-                raise BodyError(403, "this signed request was already used")
-            store.set(seen_key, {"body": digest})
+        self._signed_once(channel, f"{ts}:{nonce}", body)
         if msg.msg_type == "event":
             return self.bot.knowledge.texts.greeting if msg.event == "subscribe" else ""
         content = (
@@ -611,6 +612,25 @@ class Service:
         text, handoff = self._once(channel, msg.msg_id, msg.from_user, content)
         # the Official Account hands over with its own transfer (WeChat's 客服 then has the person)
         return TRANSFER if handoff and channel == "wechat" else text
+
+    def _signed_once(self, channel: str, signed: str, body: bytes) -> None:
+        """Refuse a signature seen before with another body: a replay.
+
+        DingTalk signs only the timestamp, WeChat the timestamp and a nonce, so one captured
+        header pair would otherwise carry any message for the whole window.  The first body seen
+        with it is remembered (as a digest, in the store, so every worker knows it); the same body
+        again is a platform retry and goes on to the de-dup marker.
+        """
+        store = self.bot.store
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        seen_key = (
+            f"{SPACE[channel]}nonce:{hashlib.sha256(signed.encode('utf-8', 'replace')).hexdigest()[:32]}"
+        )
+        with store.lock(seen_key):
+            seen = store.get(seen_key)
+            if seen and seen.get("body") != digest:
+                raise BodyError(403, "this signed request was already used")
+            store.set(seen_key, {"body": digest})
 
     def _once(self, channel: str, msg_id: str, user: str, content: str) -> tuple[str, str]:
         """The reply to one platform message, computed once: a retry gets the stored reply.
@@ -677,6 +697,7 @@ class Service:
             msg = dingtalk.parse_message(data)
         except dingtalk.DingTalkError as exc:
             raise BodyError(422, str(exc)) from None
+        await asyncio.to_thread(self._signed_once, "dingtalk", f"{ts}:{sig}", body)
         text = await asyncio.to_thread(self._dingtalk_turn, msg)
         return JSONResponse(dingtalk.reply(text) if text else {})  # '' while a person has the chat
 

@@ -1,0 +1,130 @@
+"""An outsider's requests (issue 25), in process: each input that gave a 500 or was accepted
+when it should not be, sent through the ASGI app with httpx's ASGI transport (no server start;
+the slow lane's tests/test_hardening.py sends the like to a real server)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette")
+httpx = pytest.importorskip("httpx")
+
+from overdue_bot import Bot  # noqa: E402
+from overdue_bot.channels.http import create_app  # noqa: E402
+
+SECRET = "ding-secret-outsider"
+WECOM_TOKEN = "wecom-token-outsider"
+WECOM_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeCom gives it
+FEISHU_TOKEN = "feishu-token-outsider"
+
+
+class Client:
+    """Requests into the ASGI app, one event loop each."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def post(self, path: str, *, content: bytes, headers: dict[str, Any] | None = None) -> Any:
+        async def send() -> Any:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                return await c.post(path, content=content, headers=headers or {})
+
+        return asyncio.run(send())
+
+
+@pytest.fixture(scope="module")
+def client(bot: Bot) -> Client:
+    from overdue_bot.stores import MemoryStore
+
+    app = create_app(
+        bot.with_store(MemoryStore()),
+        dingtalk_app_secret=SECRET,
+        wecom_token=WECOM_TOKEN,
+        wecom_aes_key=WECOM_KEY,
+        feishu_verification_token=FEISHU_TOKEN,
+        feishu_app_id="cli_outsider",
+        feishu_app_secret="outsider-secret",
+    )
+    return Client(app)
+
+
+def _ding(ts: str) -> dict[str, str]:
+    mac = hmac.new(SECRET.encode(), f"{ts}\n{SECRET}".encode(), hashlib.sha256).digest()
+    return {"timestamp": ts, "sign": base64.b64encode(mac).decode(), "Content-Type": "application/json"}
+
+
+def _ding_message(text: str, msg_id: str, staff: str) -> bytes:
+    return json.dumps(
+        {
+            "msgtype": "text",
+            "text": {"content": text},
+            "msgId": msg_id,
+            "conversationType": "1",
+            "conversationId": "cid-outsider",
+            "senderId": "$:LWCP:" + staff,
+            "senderStaffId": staff,
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+@pytest.mark.parametrize("ts", ["²³", "١٢٣٤٥٦٧٨٩٠١٢٣", "１２３"])
+def test_a_non_ascii_dingtalk_timestamp_is_a_403(client: Client, ts: str) -> None:
+    r = client.post(
+        "/dingtalk",
+        content=_ding_message("你好", "m-ts", "s-ts"),
+        headers={"timestamp": ts.encode(), "sign": "x", "Content-Type": "application/json"},
+    )
+    assert r.status_code == 403 and "timestamp" in r.text
+
+
+def test_a_captured_dingtalk_signature_carries_no_other_message(client: Client) -> None:
+    headers = _ding(str(int(time.time() * 1000)))
+    first = client.post(
+        "/dingtalk", content=_ding_message("花呗逾期三天 欠五千", "m-real", "real-user"), headers=headers
+    )
+    assert first.status_code == 200
+    retry = client.post(
+        "/dingtalk", content=_ding_message("花呗逾期三天 欠五千", "m-real", "real-user"), headers=headers
+    )
+    assert retry.status_code == 200 and retry.json() == first.json()  # the platform's retry
+    forged = client.post(
+        "/dingtalk", content=_ding_message("我欠了多少", "m-forged", "real-user"), headers=headers
+    )
+    assert forged.status_code == 403 and "already used" in forged.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/wecom/bot?timestamp={ts}&nonce=n&msg_signature=x", '{"encrypt": "\\ud800"}'),
+        ("/feishu", '{"type": "url_verification", "token": "\\ud800", "challenge": "c"}'),
+        ("/feishu", '{"schema": "2.0", "header": {"token": "\\udfff", "event_id": "e"}}'),
+        ("/v1/chat", '{"session_id": "\\ud800", "text": "hi"}'),
+        ("/dingtalk", '{"msgtype": "text", "text": {"content": "\\ud800"}}'),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_not_a_500(client: Client, path: str, body: str) -> None:
+    ts = str(int(time.time()))
+    headers = {"Content-Type": "application/json"}
+    if path == "/dingtalk":
+        headers = _ding(str(int(time.time() * 1000)))
+    r = client.post(path.format(ts=ts), content=body.encode(), headers=headers)
+    assert r.status_code < 500, r.text
+    assert r.status_code in (400, 403), r.text
+
+
+def test_a_valid_surrogate_pair_is_still_text(client: Client) -> None:
+    r = client.post(
+        "/v1/chat", content=b'{"session_id": "emoji-1", "text": "\\ud83d\\ude2d \\u903e\\u671f\\u4e86"}'
+    )
+    assert r.status_code == 200, r.text

@@ -39,3 +39,20 @@ def test_life_is_hard_is_heard_as_distress(fresh_bot: Bot) -> None:
     for i, text in enumerate(("人生好难", "活着好难", "我该怎么活")):
         r = fresh_bot.reply(text, session_id=f"h{i}")
         assert r.intent == "distress" and "12356" in r.text, text
+
+
+def test_courtesy_stays_when_the_rest_neither_asks_nor_tells_of_a_debt(bot: Bot) -> None:
+    assert bot.parse("谢谢你，讲得很清楚").intent == "thanks"
+    assert bot.parse("謝謝你，講得很清楚").intent == "thanks"
+    assert bot.parse("谢谢你，花呗逾期三天会上征信吗").intent == "credit_report"  # the question decides
+
+
+def test_the_a_not_a_form_asks_anywhere_in_a_clause(bot: Bot) -> None:
+    assert bot.nlu.has_question("上不上征信啊") and bot.nlu.has_question("影不影响以后贷款")
+    assert bot.parse("白条晚还了3天 上不上征信啊").intent == "credit_report"
+    assert not bot.nlu.has_question("逾期三天了")
+
+
+def test_a_latin_alias_is_a_whole_word(bot: Bot) -> None:
+    assert bot.parse("hb逾期三天").slots == {"platform": "花呗", "days_overdue": 3}
+    assert "platform" not in bot.parse("hbase是什么").slots

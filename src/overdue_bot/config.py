@@ -31,12 +31,14 @@ class MatcherConfig:
     #: the averaged perceptron's vote (a softmax probability at ``temperature``)
     learned_weight: float = 0.05
     temperature: float = 3.0
-    #: a trained linear scorer: naive Bayes over the same features (per feature and intent, the
-    #: log share of that intent's feature mass, smoothed by ``bayes_alpha``), built with the index;
-    #: its vote is a softmax at ``bayes_temperature`` over the per-feature mean (benchmarks/tune.py)
-    bayes_weight: float = 0.0
-    bayes_alpha: float = 0.5
-    bayes_temperature: float = 0.5
+    #: a trained linear scorer (fastText-style softmax regression over the mean of the message's
+    #: feature rows, nlu/linear.py), trained with numpy when the index is built: ``linear_epochs``
+    #: SGD passes at a rate falling from ``linear_rate``; its vote is a softmax at
+    #: ``linear_temperature``.  Off as shipped: benchmarks/tune.py measured it (see its table)
+    linear_weight: float = 0.0
+    linear_temperature: float = 8.0
+    linear_epochs: int = 10
+    linear_rate: float = 20.0
     #: passes over the examples, and shuffled orders averaged, when training the perceptron
     epochs: int = 8
     seeds: int = 6

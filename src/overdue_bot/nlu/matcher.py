@@ -7,6 +7,7 @@ of evidence, each aggregated per intent:
   words matter is learnt from how rarely they occur across the examples);
 * the intent's centroid over the same features (what the intent's examples share);
 * rapidfuzz's normalised edit similarity of the whole masked text to the closest examples;
+* (off as shipped) a fastText-style linear model's vote over every intent (nlu/linear.py);
 * a small vote of an averaged perceptron trained on the examples, which learns which features
   separate intents that share most of their words (还清后能用吗 / 逾期了还能用吗).  It decides
   only among the few intents the first two find closest (``MatcherConfig.shortlist``): each
@@ -22,7 +23,7 @@ import heapq
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from sys import intern
@@ -31,6 +32,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from ..config import DEFAULT, MatcherConfig
+from . import linear
 from .slots import MASK_CHARS
 from .text import CJK
 
@@ -156,8 +158,15 @@ class Matcher:
             for f, w in idf.items()
         }
         self.texts = [ex.text for ex in exs]
-        self.bayes, self.bayes_base = (
-            _bayes(examples, index, k, c.bayes_alpha) if c.bayes_weight else ({}, [])
+        self.linear: linear.Table = (
+            linear.train(
+                [(feats, index[ex.intent]) for ex, feats in examples],
+                k,
+                epochs=c.linear_epochs,
+                rate=c.linear_rate,
+            )
+            if c.linear_weight
+            else {}
         )
         #: per intent, the perceptron's weight of each feature: it is read only for a message's
         #: shortlist, and trained only against each example's shortlist (see ``train``)
@@ -182,23 +191,20 @@ class Matcher:
             self.texts,
             self.table,
             self.learned,
-            self.bayes,
-            self.bayes_base,
+            self.linear,
         )
 
     @classmethod
     def from_state(cls, state: Any, config: MatcherConfig = DEFAULT) -> Matcher:
         """A matcher from ``state()``, without analysing or training anything (built with ``config``)."""
-        intents, oov, example_intent, texts, table, learned, bayes, bayes_base = state
+        intents, oov, example_intent, texts, table, learned, linear_table = state
         if not (
             len(example_intent) == len(texts)
             and isinstance(table, dict)
             and isinstance(intents, list)
             and isinstance(learned, list)
             and len(learned) == len(intents)
-            and isinstance(bayes, dict)
-            and isinstance(bayes_base, list)
-            and len(bayes_base) in (0, len(intents))
+            and isinstance(linear_table, dict)
         ):
             raise ValueError("not a matcher state")
         m = cls.__new__(cls)
@@ -210,7 +216,7 @@ class Matcher:
             table,
             learned,
         )
-        m.bayes, m.bayes_base = bayes, bayes_base
+        m.linear = linear_table
         m.config, m.type_weight = config, _type_weights(config)
         return m
 
@@ -302,19 +308,12 @@ class Matcher:
             if taken[i] >= 0:
                 taken[i] = -1  # the closest example of the intent counts, once
                 scores[i] += c.fuzzy_weight * score / 100.0
-        # naive Bayes' vote, a softmax over every intent of the mean log share per known feature
-        if c.bayes_weight and self.bayes_base:
-            known = [f for f in feats if f in self.bayes]
-            if known:
-                nb = [b * len(known) for b in self.bayes_base]
-                for f in known:
-                    for i, delta in self.bayes[f]:
-                        nb[i] += delta
-                top_nb = max(nb)
-                exp_nb = [math.exp((v - top_nb) / (len(known) * c.bayes_temperature)) for v in nb]
-                z_nb = sum(exp_nb)
-                for i, e in enumerate(exp_nb):
-                    scores[i] += c.bayes_weight * e / z_nb
+        # the linear model's vote, a softmax over every intent
+        if c.linear_weight and self.linear:
+            vote = linear.vote(self.linear, feats, k, c.linear_temperature)
+            if vote is not None:
+                for i, p in enumerate(vote):
+                    scores[i] += c.linear_weight * p
         # the perceptron's vote, a softmax over the shortlist (the others get no vote)
         if short:
             order = sorted(feats)
@@ -325,28 +324,6 @@ class Matcher:
             for i, e in zip(short, exp, strict=True):
                 scores[i] += c.learned_weight * e / z
         return scores
-
-
-def _bayes(
-    examples: Sequence[tuple[Example, set[str]]], index: Mapping[str, int], k: int, alpha: float
-) -> tuple[dict[str, list[tuple[int, float]]], list[float]]:
-    """Multinomial naive Bayes over binary features, trained by counting (deterministic): per
-    intent the log of a feature's smoothed share of the intent's feature mass, stored as the
-    difference from an unseen feature's (``base``), so a message costs only its features' rows."""
-    counts: dict[str, dict[int, int]] = defaultdict(dict)
-    mass = [0] * k
-    for ex, feats in examples:
-        i = index[ex.intent]
-        for f in feats:
-            counts[f][i] = counts[f].get(i, 0) + 1
-            mass[i] += 1
-    vocab = len(counts)
-    base = [math.log(alpha / (m + alpha * vocab)) for m in mass]
-    rows = {
-        f: [(i, math.log((c + alpha) / (mass[i] + alpha * vocab)) - base[i]) for i, c in sorted(row.items())]
-        for f, row in counts.items()
-    }
-    return rows, base
 
 
 def ranked(

@@ -211,9 +211,16 @@ class Understanding:
         masked = self.clause_end(found.masked(cleaned))
         polite_free = self.politeness(masked)
         # 你好，逾期会上征信吗 / …，谢谢: keep only what asks; but 好的谢谢你 is a thank-you, and
-        # 师傅您好 a greeting: courtesy words go only where the rest carries a question of its own
+        # 师傅您好 a greeting, 谢谢你，讲得很清楚 thanks with praise: courtesy words go only where the
+        # rest asks something or tells of a debt
         rest = CJK_CHAR.findall(polite_free)
-        if len(rest) >= 5 or (len(rest) >= 2 and self.has_question(polite_free)):
+        if len(rest) >= 2 and (
+            self.has_question(polite_free)
+            or (
+                len(rest) >= 5
+                and (found.slots or self._strong.search(polite_free) or self._weak.search(polite_free))
+            )
+        ):
             masked = polite_free
         text = strip_noise(self.latin_synonyms(masked))
         # placeholders never glue into one unseen token (花呗3000 is P A, not PA)

@@ -339,6 +339,16 @@ _NOT_AFTER = re.compile(r"[，,\s]*(?:而)?不是(?P<not>[^，。,.!！？?]{1,1
 # ---------------------------------------------------------------- platform
 
 
+def _whole_latin(alias: str) -> str:
+    """An alias as a pattern; a Latin one only as a whole word (hb, but not the hb of hbase)."""
+    rx = re.escape(alias)
+    if alias[:1].isascii() and alias[:1].isalpha():
+        rx = "(?<![a-z])" + rx
+    if alias[-1:].isascii() and alias[-1:].isalpha():
+        rx += "(?![a-z])"
+    return rx
+
+
 class SlotExtractor:
     """Finds slot values; built once from the platform catalogue."""
 
@@ -377,7 +387,7 @@ class SlotExtractor:
                 + "|".join(map(re.escape, sorted(prefix_to, key=len, reverse=True)))
                 + r")(?=的?(?:银行|信用卡|卡))"
             )
-        parts.append("(?P<alias>" + "|".join(map(re.escape, alts)) + ")")
+        parts.append("(?P<alias>" + "|".join(map(_whole_latin, alts)) + ")")
         self._rx = re.compile("|".join(parts))
         self._stop_after = {k.lower(): tuple(v) for k, v in (not_lender_after or {}).items()}
         # the product words of platforms.yaml, anywhere in the message (信用卡; 快贷, 消费贷, 贷款);

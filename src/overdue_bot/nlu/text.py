@@ -93,12 +93,12 @@ def _is_latin(ch: str) -> bool:
 
 class QuestionTest:
     """Whether a message asks something: a question mark, a question word, or the A不A form
-    (好不好, 行不行 at the end); the words come from lexicon.yaml."""
+    (好不好, 行不行 at the end; 上不上征信, 影不影响 anywhere); the words come from lexicon.yaml."""
 
     def __init__(self, words: Iterable[str], english: Iterable[str] = ()) -> None:
         chinese = "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
         latin = "|".join(map(re.escape, english)) or "(?!)"
-        self._rx = re.compile(rf"[?？]|{chinese}|[^\s]不[^\s]?$|^(?:{latin})\b")
+        self._rx = re.compile(rf"[?？]|{chinese}|[^\s]不[^\s]?$|([{CJK}])不\1|^(?:{latin})\b")
 
     def __call__(self, text: str) -> bool:
         return bool(self._rx.search(text))

@@ -49,7 +49,7 @@ def browser():
 
 
 def test_chat_page_end_to_end(browser) -> None:
-    server = Server()
+    server = Server("--debug")  # the debug panel shows the slots only then
     try:
         page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="zh-CN")
         page.goto(f"http://127.0.0.1:{server.port}/")

@@ -29,7 +29,7 @@ TOKEN = "hard-token"
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server("--wechat-token", TOKEN, "--header-timeout", "2", "--limit-concurrency", "60")
+    s = Server("--wechat-token", TOKEN, "--header-timeout", "2", "--limit-concurrency", "60", "--debug")
     yield s
     s.stop()
 

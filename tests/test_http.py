@@ -19,7 +19,7 @@ TOKEN = "test-token"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     db = tmp_path_factory.mktemp("http") / "sessions.db"
-    s = Server("--store", f"sqlite:///{db}", "--wechat-token", TOKEN)
+    s = Server("--store", f"sqlite:///{db}", "--wechat-token", TOKEN, "--debug")
     yield s
     s.stop()
 
@@ -157,12 +157,12 @@ def test_wechat_non_text_and_hostile_xml(server: Server) -> None:
 
 def test_sqlite_session_survives_a_restart(tmp_path) -> None:
     db = tmp_path / "s.db"
-    s = Server("--store", f"sqlite:///{db}")
+    s = Server("--store", f"sqlite:///{db}", "--debug")
     try:
         s.chat("restart", "借呗逾期十天了")
     finally:
         s.stop()
-    s = Server("--store", f"sqlite:///{db}")
+    s = Server("--store", f"sqlite:///{db}", "--debug")
     try:
         r = s.chat("restart", "会上征信吗")
         assert (r["slots"]["platform"], r["slots"]["days_overdue"]) == ("借呗", 10) and r[
@@ -174,7 +174,7 @@ def test_sqlite_session_survives_a_restart(tmp_path) -> None:
 
 def test_session_moves_between_processes_through_redis(redis_url: str) -> None:
     """Two server processes, one redis-server: a conversation continues on the other process."""
-    a, b = Server("--store", redis_url), Server("--store", redis_url)
+    a, b = Server("--store", redis_url, "--debug"), Server("--store", redis_url, "--debug")
     try:
         a.chat("shared", "好分期逾期两天会联系我的联系人吗")
         r = b.chat("shared", "那会上征信吗")

@@ -113,14 +113,14 @@ def test_a_captured_dingtalk_signature_carries_no_other_message(client: Client) 
         ("/dingtalk", '{"msgtype": "text", "text": {"content": "\\ud800"}}'),
     ],
 )
-def test_a_lone_surrogate_is_a_400_not_a_500(client: Client, path: str, body: str) -> None:
+def test_a_lone_surrogate_is_a_4xx_not_a_500(client: Client, path: str, body: str) -> None:
     ts = str(int(time.time()))
     headers = {"Content-Type": "application/json"}
     if path == "/dingtalk":
         headers = _ding(str(int(time.time() * 1000)))
     r = client.post(path.format(ts=ts), content=body.encode(), headers=headers)
     assert r.status_code < 500, r.text
-    assert r.status_code in (400, 403), r.text
+    assert r.status_code in (403, 422), r.text
 
 
 def test_a_valid_surrogate_pair_is_still_text(client: Client) -> None:
@@ -128,3 +128,49 @@ def test_a_valid_surrogate_pair_is_still_text(client: Client) -> None:
         "/v1/chat", content=b'{"session_id": "emoji-1", "text": "\\ud83d\\ude2d \\u903e\\u671f\\u4e86"}'
     )
     assert r.status_code == 200, r.text
+
+
+def _chat(app: Any, sid: str, text: str, headers: dict[str, str] | None = None) -> Any:
+    body = json.dumps({"session_id": sid, "text": text}, ensure_ascii=False).encode()
+    return Client(app).post(
+        "/v1/chat", content=body, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+def test_a_session_id_is_no_credential(bot: Bot) -> None:
+    """Issue 25, defect 1: without a token the reply carries no slots, so guessing an id reads no
+    debts; with --api-token only a caller with the token gets in, and gets them."""
+    from overdue_bot.stores import MemoryStore
+
+    open_app = create_app(bot.with_store(MemoryStore()))
+    said = _chat(open_app, "victim", "借呗逾期十天 欠两万")
+    assert said.status_code == 200 and "slots" not in said.json()
+    probe = _chat(open_app, "victim", "")
+    assert probe.status_code == 200 and "slots" not in probe.json() and "两万" not in probe.text
+
+    locked = create_app(bot.with_store(MemoryStore()), api_token="tok-123")
+    assert _chat(locked, "v", "你好").status_code == 401
+    assert _chat(locked, "v", "你好", {"Authorization": "Bearer wrong"}).status_code == 401
+    ok = _chat(locked, "v", "借呗逾期十天", {"Authorization": "Bearer tok-123"})
+    assert ok.status_code == 200 and ok.json()["slots"]["platform"] == "借呗"
+    rasa = Client(locked).post("/webhooks/rest/webhook", content=b'{"sender": "v", "message": "hi"}')
+    assert rasa.status_code == 401
+
+    debug = create_app(bot.with_store(MemoryStore()), debug=True)
+    assert _chat(debug, "d", "花呗逾期三天").json()["slots"]["platform"] == "花呗"
+
+
+def test_serve_beyond_loopback_needs_a_token() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("API_TOKEN", "OVERDUE_BOT_API_TOKEN")}
+    out = subprocess.run(
+        [sys.executable, "-m", "overdue_bot", "serve", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "--api-token" in out.stderr and "Traceback" not in out.stderr

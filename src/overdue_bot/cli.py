@@ -123,6 +123,15 @@ def _serve(args: argparse.Namespace) -> int:
     from .channels import logs
     from .stores import open_store
 
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not (
+        args.api_token or os.environ.get("API_TOKEN") or os.environ.get("OVERDUE_BOT_API_TOKEN")
+    ):
+        print(
+            f"error: serve --host {args.host} listens beyond this machine: set --api-token TOKEN "
+            "(or OVERDUE_BOT_API_TOKEN) so that only your callers reach /v1/chat and the sessions' debts",
+            file=sys.stderr,
+        )
+        return 2
     if args.workers is None:
         shared = (args.store or "").startswith(("redis", "sqlite", "rediss", "unix"))
         args.workers = min(4, os.cpu_count() or 1) if shared else 1
@@ -154,9 +163,14 @@ def _serve(args: argparse.Namespace) -> int:
         "handoff_token",
         "review",
         "admin_token",
+        "api_token",
     ):
-        os.environ[f"OVERDUE_BOT_{name.upper()}"] = getattr(args, name) or os.environ.get(name.upper(), "")
+        key = name.upper()
+        os.environ[f"OVERDUE_BOT_{key}"] = (
+            getattr(args, name) or os.environ.get(f"OVERDUE_BOT_{key}") or os.environ.get(key, "")
+        )
     os.environ["OVERDUE_BOT_LOG_MESSAGES"] = "1" if args.log_messages else ""
+    os.environ["OVERDUE_BOT_DEBUG"] = "1" if args.debug else ""
     for name in ("rate_session", "burst_session", "rate_client", "burst_client"):
         os.environ[f"OVERDUE_BOT_{name.upper()}"] = str(getattr(args, name))
     if args.review:
@@ -379,6 +393,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--review",
         default=None,
         help="record turns the bot was unsure about, redacted, in this folder or redis:// URL",
+    )
+    serve.add_argument(
+        "--api-token",
+        default=None,
+        help="/v1/chat and the Rasa webhook then need 'Authorization: Bearer TOKEN' and answer with "
+        "the session's slots (or OVERDUE_BOT_API_TOKEN); required to listen beyond 127.0.0.1",
+    )
+    serve.add_argument(
+        "--debug",
+        action="store_true",
+        help="answer /v1/chat with the session's slots without a token (development only)",
     )
     serve.add_argument(
         "--admin-token",

@@ -109,6 +109,10 @@ class Settings:
     review: str = ""
     #: enables POST /v1/admin/reload with 'Authorization: Bearer <token>'
     admin_token: str = ""
+    #: when set, /v1/chat and the Rasa webhook need 'Authorization: Bearer <token>' (and answer with
+    #: the session's slots); without it they answer without slots, unless ``debug``
+    api_token: str = ""
+    debug: bool = False
     #: messages per minute (and at once) one session may send; 0 turns the limit off
     rate_session: float = 30.0
     burst_session: int = 20
@@ -142,6 +146,8 @@ class Settings:
             intents=get("INTENTS"),
             review=get("REVIEW"),
             admin_token=get("ADMIN_TOKEN"),
+            api_token=get("API_TOKEN"),
+            debug=get("DEBUG") == "1",
             rate_session=float(get("RATE_SESSION") or 30.0),
             burst_session=int(get("BURST_SESSION") or 20),
             rate_client=float(get("RATE_CLIENT") or 0.0),
@@ -201,9 +207,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise BodyError(
-                400, "malformed JSON: a lone surrogate escape (\\ud800-\\udfff) is not text"
-            ) from None
+            raise BodyError(422, "a lone surrogate escape (\\ud800-\\udfff) is not text") from None
     return data
 
 
@@ -356,6 +360,11 @@ class Service:
     async def turn(self, request: Request, kind: str, id_field: str, text_field_name: str) -> tuple[str, Any]:
         """One conversation turn from a JSON body, raising BodyError for a body it cannot take."""
         started = time.perf_counter()
+        token = self.settings.api_token
+        if token:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+                raise BodyError(401, "a valid 'Authorization: Bearer <api token>' header is required")
         data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
         sid = text_field(data, id_field, MAX_ID, number_ok=True)
         text = text_field(data, text_field_name, self.settings.max_text, allow_empty=True, too_long=413)
@@ -379,7 +388,11 @@ class Service:
     # ------------------------------------------------------------------ routes
     async def chat(self, request: Request) -> Response:
         sid, r = await self.turn(request, "chat", "session_id", "text")
-        return JSONResponse({"session_id": sid, **r.to_dict()})
+        body = {"session_id": sid, **r.to_dict()}
+        if not (self.settings.api_token or self.settings.debug):
+            # a session id is no credential: whoever knows or guesses one must not read the debts
+            body.pop("slots", None)
+        return JSONResponse(body)
 
     async def handoff(self, request: Request) -> Response:
         """The desk's side of a hand-off: ``start`` gives a session to a person, ``release`` gives it back.

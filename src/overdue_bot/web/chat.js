@@ -43,7 +43,7 @@
       var d = document.createElement("div");
       d.className = "debug";
       d.textContent = "intent=" + debug.intent + "  confidence=" + Number(debug.confidence).toFixed(2) +
-        "  state=" + debug.state + "  slots=" + JSON.stringify(debug.slots);
+        "  state=" + debug.state + (debug.slots ? "  slots=" + JSON.stringify(debug.slots) : "");
       d.hidden = !debugBox.checked;
       div.appendChild(d);
     }

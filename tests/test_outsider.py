@@ -174,3 +174,56 @@ def test_serve_beyond_loopback_needs_a_token() -> None:
         timeout=120,
     )
     assert out.returncode == 2 and "--api-token" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_hand_offs_share_one_small_pool(bot: Bot) -> None:
+    """Issue 25, defect 8: 300 hand-offs start no thread each (1,500 requests once made 1,476)."""
+    import socket
+    import threading
+    from types import SimpleNamespace
+
+    from overdue_bot.channels import http
+    from overdue_bot.stores import MemoryStore
+
+    with socket.socket() as s:  # a port nobody listens on: each call fails at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(bot.with_store(MemoryStore()), handoff_webhook=f"http://127.0.0.1:{port}/desk")
+    service = app.state.service
+    reply = SimpleNamespace(handoff="asked", slots={})
+    for n in range(300):
+        service.notify_desk("web", f"web:s{n}", reply)
+    workers = [t for t in threading.enumerate() if t.name.startswith("overdue-bot-handoff")]
+    assert 0 < len(workers) <= http.HANDOFF_THREADS
+    service._desk_pool.shutdown(wait=True)
+    # past HANDOFF_PENDING waiting calls the rest were dropped and counted, and every slot came back
+    assert 0 <= service.desk_dropped < 300 and service._desk_slots._value == http.HANDOFF_PENDING
+
+
+def test_an_outage_is_logged_as_one_line_a_minute_with_a_count() -> None:
+    """Issue 25, defect 9: a store outage once wrote 494 lines in 6 s."""
+    import logging
+
+    from overdue_bot.channels.logs import Throttle
+
+    throttle = Throttle(seconds=60)
+
+    def record(level: int, msg: str) -> logging.LogRecord:
+        return logging.LogRecord("overdue_bot.http", level, __file__, 1, msg, None, None)
+
+    passed = [throttle.filter(record(logging.ERROR, "session store failed: %s")) for _ in range(494)]
+    assert passed.count(True) == 1
+    turns = [throttle.filter(record(logging.INFO, "turn %s")) for _ in range(50)]
+    assert all(turns)  # the per-turn lines are never held back
+
+
+def test_sqlite_session_files_are_private(tmp_path: Any) -> None:
+    import os
+
+    from overdue_bot.stores import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'sessions.db'}")
+    store.set("web:someone", {"debts": [{"platform": "花呗", "amount": 5000}]})
+    files = sorted(os.listdir(tmp_path))
+    assert "sessions.db" in files
+    assert all(os.stat(tmp_path / f).st_mode & 0o077 == 0 for f in files), files

@@ -4,6 +4,7 @@ and adding an example without disturbing the file."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,36 @@ def test_an_added_example_keeps_the_file_as_it_was(tmp_path: Path) -> None:
     assert add_example(kb, "greet", "早安: 在吗") is None  # already there
     with pytest.raises(Exception, match="no intent 'nonesuch'"):
         add_example(kb, "nonesuch", "你好")
+
+
+def test_the_folder_queue_is_bounded_in_size_and_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25, defect 8: one client cannot fill the disk through the queue, and old items go."""
+    from overdue_bot import review
+
+    monkeypatch.setattr(review, "MAX_ITEMS", 10)
+    queue = FolderQueue(tmp_path)
+    for n in range(200):
+        queue.record(Item(f"问题{n}", "out_of_scope", None, (), "api", "2026-12-07T10:00Z"))
+    lines = (tmp_path / "queue.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) < 200 and lines[-1].count("问题199") == 1  # pruned, the newest kept
+    assert (tmp_path / "queue.jsonl").stat().st_mode & 0o077 == 0
+    old = Item("很久以前的问题", "out_of_scope", None, (), "api", "2020-01-01T00:00Z")
+    queue.record(old)
+    assert all(item.text != old.text for item, _ in queue.pending())
+    queue.prune()
+    assert "很久以前" not in (tmp_path / "queue.jsonl").read_text(encoding="utf-8")
+
+
+def test_the_redis_queue_is_trimmed(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from overdue_bot import review
+
+    monkeypatch.setattr(review, "MAX_ITEMS", 5)
+    queue = RedisQueue(redis_url)
+    queue.client.delete("overdue_bot:review", "overdue_bot:review:done")
+    for n in range(12):
+        queue.record(
+            Item(f"问{n}", "out_of_scope", None, (), "api", time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()))
+        )
+    assert queue.client.llen("overdue_bot:review") == 5
+    assert 0 < queue.client.ttl("overdue_bot:review") <= review.MAX_AGE_DAYS * 86400
+    assert {i.text for i, _ in queue.pending()} == {f"问{n}" for n in range(7, 12)}  # the newest five

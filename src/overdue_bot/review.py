@@ -35,6 +35,10 @@ QUEUE_FILE = "queue.jsonl"
 DONE_FILE = "reviewed.txt"
 #: a message longer than this is cut in the queue (a pasted contract is no example)
 MAX_TEXT = 300
+#: the queue is bounded: at most this many items (the oldest go first) and none older than this;
+#: one client sending unsure turns all day fills it, and then it stays this size
+MAX_ITEMS = 20_000
+MAX_AGE_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +115,37 @@ class FolderQueue:
 
     def record(self, item: Item) -> None:
         line = (item.to_json() + "\n").encode("utf-8")
+        path = self.folder / QUEUE_FILE
         with self._mutex:
-            fd = os.open(self.folder / QUEUE_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                full = path.stat().st_size > MAX_ITEMS * (MAX_TEXT * 3 + 400)  # bytes an item may take
+            except FileNotFoundError:
+                full = False
+            if full:
+                self.prune()
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)
             finally:
                 os.close(fd)
+
+    def prune(self) -> int:
+        """Rewrite the queue without reviewed or expired items, the newest MAX_ITEMS // 2 at most;
+        how many lines went.  (A line another worker appends meanwhile may be lost: it is a
+        review queue, not a record.)"""
+        path = self.folder / QUEUE_FILE
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return 0
+        done = self._done()
+        keep = [line for line in lines if _fresh(line, done)][-(MAX_ITEMS // 2) :]
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in keep))
+        os.replace(tmp, path)
+        return len(lines) - len(keep)
 
     def _done(self) -> set[str]:
         try:
@@ -147,7 +176,11 @@ class RedisQueue:
         self.client = redis.Redis.from_url(url, socket_timeout=2)
 
     def record(self, item: Item) -> None:
-        self.client.rpush(QUEUE_KEY, item.to_json())
+        pipe = self.client.pipeline()
+        pipe.rpush(QUEUE_KEY, item.to_json())
+        pipe.ltrim(QUEUE_KEY, -MAX_ITEMS, -1)
+        pipe.expire(QUEUE_KEY, MAX_AGE_DAYS * 86400)
+        pipe.execute()
 
     def pending(self) -> list[tuple[Item, int]]:
         lines = [_str(b) for b in self.client.lrange(QUEUE_KEY, 0, -1)]
@@ -162,15 +195,31 @@ def _str(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
+def _expired(at: str, now: float | None = None) -> bool:
+    try:
+        when = time.mktime(time.strptime(at, "%Y-%m-%dT%H:%MZ")) - time.timezone
+    except ValueError:
+        return False  # an item of an older format: kept
+    return (time.time() if now is None else now) - when > MAX_AGE_DAYS * 86400
+
+
+def _fresh(line: str, done: set[str]) -> bool:
+    try:
+        item = Item.from_json(line)
+    except (ValueError, KeyError, TypeError):
+        return False
+    return item.id not in done and not _expired(item.at)
+
+
 def _grouped(lines: list[str], done: set[str]) -> list[tuple[Item, int]]:
-    """Unreviewed items, one per text, most asked first (then oldest first)."""
+    """Unreviewed items younger than MAX_AGE_DAYS, one per text, most asked first (then oldest first)."""
     seen: dict[str, tuple[Item, int]] = {}
     for line in lines:
         try:
             item = Item.from_json(line)
         except (ValueError, KeyError, TypeError):
             continue  # a line cut by a crash is skipped, not fatal
-        if item.id in done:
+        if item.id in done or _expired(item.at):
             continue
         first, n = seen.get(item.id, (item, 0))
         seen[item.id] = (first, n + 1)

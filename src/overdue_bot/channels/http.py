@@ -26,6 +26,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -60,6 +61,9 @@ MAX_ID = 128
 BODY_TIMEOUT = 10.0
 #: seconds a signed WeChat request stays valid (a captured query replayed later is refused)
 WECHAT_WINDOW = 300.0
+#: the threads that call the hand-off webhook, and how many calls may wait for them
+HANDOFF_THREADS = 2
+HANDOFF_PENDING = 200
 
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
 #: what _wechat_turn returns when the turn hands the person to WeChat's customer service
@@ -250,6 +254,11 @@ class Service:
         self.session_limit = Limiter(settings.rate_session, settings.burst_session)
         self.client_limit = Limiter(settings.rate_client, settings.burst_client)
         self._reloading = threading.Lock()
+        self._desk_pool = ThreadPoolExecutor(
+            max_workers=HANDOFF_THREADS, thread_name_prefix="overdue-bot-handoff"
+        )
+        self._desk_slots = threading.BoundedSemaphore(HANDOFF_PENDING)
+        self.desk_dropped = 0
         self.knowledge_digest = knowledge_digest(settings.intents or None)
         self.reload_error = ""
         self.web = resources.files("overdue_bot") / "web"
@@ -669,7 +678,9 @@ class Service:
     def notify_desk(self, channel: str, session_id: str, r: Any) -> None:
         """Tell the deployment's desk (``--handoff-webhook``) that a session needs a person.
 
-        Sent from a daemon thread so no turn waits on the desk; a failure is logged, never raised.
+        Sent by one small pool of threads (HANDOFF_THREADS), so no turn waits on the desk and a
+        flood of hand-offs starts no thread each; past HANDOFF_PENDING waiting calls a new one is
+        dropped and counted.  A failure is logged, never raised.
         """
         url = self.settings.handoff_webhook
         if not url:
@@ -692,8 +703,18 @@ class Service:
                     resp.read(1024)
             except (OSError, ValueError) as exc:
                 log.error("hand-off webhook failed for a %s session: %s", channel, exc)
+            finally:
+                self._desk_slots.release()
 
-        threading.Thread(target=send, name="overdue-bot-handoff", daemon=True).start()
+        if not self._desk_slots.acquire(blocking=False):
+            self.desk_dropped += 1
+            log.error(
+                "hand-off webhook: %d calls waiting, this one dropped (%d so far)",
+                HANDOFF_PENDING,
+                self.desk_dropped,
+            )
+            return
+        self._desk_pool.submit(send)
 
     async def dingtalk_callback(self, request: Request) -> Response:
         """DingTalk robot, HTTP outgoing mode: signed headers, JSON in, the answer in the response."""

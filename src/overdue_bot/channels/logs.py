@@ -20,8 +20,10 @@ THROTTLE = 60.0
 class Throttle(logging.Filter):
     """Lets a message template through once per ``seconds``; counts the rest.
 
-    What a client can trigger (uvicorn's warnings about bad requests, our warnings about bad
-    records) is throttled; per-turn lines and errors of our own always pass.
+    Whatever a client or an outage can repeat (uvicorn's warnings about bad requests, our
+    warnings about bad records, a session store or a hand-off desk that is down) is throttled:
+    the first line passes at once, the rest as one count a minute.  Only the per-turn lines
+    (INFO and below of our own) always pass.
     """
 
     def __init__(self, seconds: float = THROTTLE) -> None:
@@ -31,8 +33,8 @@ class Throttle(logging.Filter):
         self._mutex = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("overdue_bot") and record.levelno != logging.WARNING:
-            return True  # the turns, and our own errors, are never held back
+        if record.name.startswith("overdue_bot") and record.levelno < logging.WARNING:
+            return True  # the turns are never held back
         key = f"{record.name}:{record.msg}"
         now = time.monotonic()
         with self._mutex:

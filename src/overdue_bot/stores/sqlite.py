@@ -16,6 +16,7 @@ rows are purged as the store goes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -110,6 +111,11 @@ class SQLiteStore:
             conn = None
         if conn is None:
             try:
+                if self.path != ":memory:" and not self.path.startswith("file:"):
+                    # made private before SQLite makes it (0644 under the usual umask): its WAL and
+                    # shm files take the database file's mode
+                    with contextlib.suppress(OSError):
+                        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
                 # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE in lock())
                 conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
                 conn.execute("PRAGMA busy_timeout=30000")

@@ -227,3 +227,15 @@ def test_sqlite_session_files_are_private(tmp_path: Any) -> None:
     files = sorted(os.listdir(tmp_path))
     assert "sessions.db" in files
     assert all(os.stat(tmp_path / f).st_mode & 0o077 == 0 for f in files), files
+
+
+def test_channel_session_keys_never_join_two_people() -> None:
+    """Issue 25, defect 9: ids joined with ':' and cut at 200 characters let two people share one."""
+    from overdue_bot.channels.delivery import MAX_KEY, bounded_key, user_session
+
+    assert user_session("dingtalk", "a:b", "c") != user_session("dingtalk", "a", "b:c")
+    assert user_session("dingtalk", "cid-1", "staff") == "dingtalk:user:cid-1:staff"  # plain ids as before
+    long_a, long_b = "x" * 300 + "A", "x" * 300 + "B"
+    a, b = user_session("feishu", "chat", long_a), user_session("feishu", "chat", long_b)
+    assert a != b and len(a) <= MAX_KEY and len(b) <= MAX_KEY
+    assert bounded_key("wechat:msg:", long_a) != bounded_key("wechat:msg:", long_b)

@@ -7,6 +7,8 @@ process (no HTTP server) uses the same rules as the HTTP channels.
 
 from __future__ import annotations
 
+import hashlib
+
 from ..bot import session_key
 from ..stores import SessionStore
 
@@ -19,16 +21,33 @@ SPACE = {
     "feishu": "feishu:",
     "wecom_bot": "wecombot:",
 }
+#: a store key made of a platform's ids is at most this long (a longer one becomes a digest)
+MAX_KEY = 200
 
 
-def user_session(channel: str, user: str) -> str:
-    """The session id of one person on a channel (a chat and a person, where the platform has both)."""
-    return session_key(f"{SPACE[channel]}user:{user}"[:200])
+def user_session(channel: str, *parts: str) -> str:
+    """The session id of one person on a channel (a chat and a person, where the platform has both).
+
+    Each part is escaped (':' and '%'), so chat 'a:b' with person 'c' is not chat 'a' with person
+    'b:c'; an id too long to keep whole is replaced by its digest, never cut, so two long ids that
+    share a beginning stay two people."""
+    joined = ":".join(p.replace("%", "%25").replace(":", "%3A") for p in parts)
+    key = f"{SPACE[channel]}user:{joined}"
+    if len(key) > MAX_KEY:
+        key = f"{SPACE[channel]}user:#{hashlib.sha256(joined.encode('utf-8', 'replace')).hexdigest()[:40]}"
+    return session_key(key)
+
+
+def bounded_key(prefix: str, delivery_id: str) -> str:
+    """A marker key for a platform's id: whole when short, its digest when long (never cut)."""
+    if len(prefix) + len(delivery_id) <= MAX_KEY:
+        return prefix + delivery_id
+    return prefix + "#" + hashlib.sha256(delivery_id.encode("utf-8", "replace")).hexdigest()[:40]
 
 
 def first_delivery(store: SessionStore, channel: str, delivery_id: str) -> bool:
     """True the first time a platform delivers this id, False for every retry or redelivery."""
-    key = f"{SPACE[channel]}event:{delivery_id[:200]}"
+    key = bounded_key(f"{SPACE[channel]}event:", delivery_id)
     with store.lock(key):
         if store.get(key):
             return False

@@ -24,7 +24,7 @@ log = logging.getLogger("overdue_bot.dingtalk")
 def answer(bot: Bot, conversation: str, sender: str, text: str) -> str:
     if not text:
         return bot.knowledge.texts.not_text
-    return bot.reply(text, session_id=user_session("dingtalk", f"{conversation}:{sender}")).text
+    return bot.reply(text, session_id=user_session("dingtalk", conversation, sender)).text
 
 
 def client(bot: Bot, client_id: str, client_secret: str) -> Any:

@@ -48,7 +48,7 @@ from ..bot import Bot, session_key
 from ..redact import redact
 from ..review import Recorder, open_queue
 from . import dingtalk, feishu, wechat, wxcrypt
-from .delivery import SPACE, first_delivery, user_session
+from .delivery import SPACE, bounded_key, first_delivery, user_session
 from .limits import Limiter
 from .metrics import Metrics
 
@@ -557,9 +557,9 @@ class Service:
             content = re.sub(r"^\s*@\S+\s*", "", content).strip()[
                 : wechat.MAX_CONTENT
             ]  # the bot's @name in a group
-        chat = data.get("chatid") if isinstance(data.get("chatid"), str) else "single"
+        chat = str(data["chatid"]) if isinstance(data.get("chatid"), str) else "single"
         answer = (
-            self._once("wecom_bot", msg_id[:200], f"{chat}:{user}", content)[0]
+            self._once("wecom_bot", msg_id, (chat, user), content)[0]
             if content
             else self.bot.knowledge.texts.not_text
         )
@@ -631,7 +631,7 @@ class Service:
         )
         if not content:
             return self.bot.knowledge.texts.not_text
-        text, handoff = self._once(channel, msg.msg_id, msg.from_user, content)
+        text, handoff = self._once(channel, msg.msg_id, (msg.from_user,), content)
         # the Official Account hands over with its own transfer (WeChat's 客服 then has the person)
         return TRANSFER if handoff and channel == "wechat" else text
 
@@ -654,15 +654,15 @@ class Service:
                 raise BodyError(403, "this signed request was already used")
             store.set(seen_key, {"body": digest})
 
-    def _once(self, channel: str, msg_id: str, user: str, content: str) -> tuple[str, str]:
+    def _once(self, channel: str, msg_id: str, user: tuple[str, ...], content: str) -> tuple[str, str]:
         """The reply to one platform message, computed once: a retry gets the stored reply.
 
         The marker lives in the session store under the channel's prefix, so a retry that
         reaches another worker (sharing Redis or SQLite) is answered with the same text.
         """
         space, store = SPACE[channel], self.bot.store
-        key = f"{space}msg:{msg_id}"
-        sid = user_session(channel, user)
+        key = bounded_key(f"{space}msg:", msg_id)
+        sid = user_session(channel, *user)
         started = time.perf_counter()
         with store.lock(key):
             done = store.get(key)
@@ -786,7 +786,7 @@ class Service:
         try:
             content = event.text if event.msg_type == "text" else ""
             text = (
-                self._once("feishu", event.message_id, f"{event.chat_id}:{event.sender}", content)[0]
+                self._once("feishu", event.message_id, (event.chat_id, event.sender), content)[0]
                 if content
                 else self.bot.knowledge.texts.not_text
             )
@@ -803,7 +803,7 @@ class Service:
         if not msg.content:
             return self.bot.knowledge.texts.not_text
         # one conversation per person per chat: a group and a 1:1 chat are kept apart
-        return self._once("dingtalk", msg.msg_id, f"{msg.conversation_id}:{msg.sender}", msg.content)[0]
+        return self._once("dingtalk", msg.msg_id, (msg.conversation_id, msg.sender), msg.content)[0]
 
     async def page(self, request: Request) -> Response:
         return HTMLResponse(

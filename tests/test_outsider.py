@@ -239,3 +239,18 @@ def test_channel_session_keys_never_join_two_people() -> None:
     a, b = user_session("feishu", "chat", long_a), user_session("feishu", "chat", long_b)
     assert a != b and len(a) <= MAX_KEY and len(b) <= MAX_KEY
     assert bounded_key("wechat:msg:", long_a) != bounded_key("wechat:msg:", long_b)
+
+
+def test_a_flood_of_new_sessions_evicts_no_marker() -> None:
+    """Issue 25, defect 3: 105,000 new session ids evicted WeChat's duplicate-message marker, and a
+    retried message was answered twice."""
+    from overdue_bot.channels.delivery import first_delivery, marker_key
+    from overdue_bot.stores import MemoryStore
+
+    store = MemoryStore(max_sessions=50)
+    assert first_delivery(store, "wechat", "7301")
+    for n in range(500):
+        store.set(f"web:flood-{n}", {"state": "idle"})
+    assert len(store) == 50  # the sessions stay bounded
+    assert not first_delivery(store, "wechat", "7301")  # the retry is still known
+    assert store.get(marker_key("wechat", "event", "7301")) is not None

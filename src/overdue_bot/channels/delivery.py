@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from ..bot import session_key
-from ..stores import SessionStore
+from ..stores import MARKER, SessionStore
 
 #: each channel's prefix in the store: no channel (nor a /v1/chat session id) reaches another's keys
 SPACE = {
@@ -45,9 +45,15 @@ def bounded_key(prefix: str, delivery_id: str) -> str:
     return prefix + "#" + hashlib.sha256(delivery_id.encode("utf-8", "replace")).hexdigest()[:40]
 
 
+def marker_key(channel: str, kind: str, ident: str) -> str:
+    """The store key of a once-only marker: under MARKER (kept apart from sessions by the memory
+    store) and the channel's own space, the id whole or as its digest."""
+    return bounded_key(f"{MARKER}{SPACE[channel]}{kind}:", ident)
+
+
 def first_delivery(store: SessionStore, channel: str, delivery_id: str) -> bool:
     """True the first time a platform delivers this id, False for every retry or redelivery."""
-    key = bounded_key(f"{SPACE[channel]}event:", delivery_id)
+    key = marker_key(channel, "event", delivery_id)
     with store.lock(key):
         if store.get(key):
             return False

@@ -48,7 +48,7 @@ from ..bot import Bot, session_key
 from ..redact import redact
 from ..review import Recorder, open_queue
 from . import dingtalk, feishu, wechat, wxcrypt
-from .delivery import SPACE, bounded_key, first_delivery, user_session
+from .delivery import SPACE, first_delivery, marker_key, user_session
 from .limits import Limiter
 from .metrics import Metrics
 
@@ -645,8 +645,8 @@ class Service:
         """
         store = self.bot.store
         digest = hashlib.sha256(body).hexdigest()[:16]
-        seen_key = (
-            f"{SPACE[channel]}nonce:{hashlib.sha256(signed.encode('utf-8', 'replace')).hexdigest()[:32]}"
+        seen_key = marker_key(
+            channel, "nonce", hashlib.sha256(signed.encode("utf-8", "replace")).hexdigest()[:32]
         )
         with store.lock(seen_key):
             seen = store.get(seen_key)
@@ -660,8 +660,8 @@ class Service:
         The marker lives in the session store under the channel's prefix, so a retry that
         reaches another worker (sharing Redis or SQLite) is answered with the same text.
         """
-        space, store = SPACE[channel], self.bot.store
-        key = bounded_key(f"{space}msg:", msg_id)
+        store = self.bot.store
+        key = marker_key(channel, "msg", msg_id)
         sid = user_session(channel, *user)
         started = time.perf_counter()
         with store.lock(key):

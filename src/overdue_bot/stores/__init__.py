@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import StoreError
-from .memory import MemoryStore
+from .memory import MARKER, MemoryStore
 
 
 @runtime_checkable
@@ -61,4 +61,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["MemoryStore", "RedisStore", "SQLiteStore", "SessionStore", "open_store"]
+__all__ = ["MARKER", "MemoryStore", "RedisStore", "SQLiteStore", "SessionStore", "open_store"]

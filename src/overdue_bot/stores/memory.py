@@ -9,11 +9,18 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+#: the prefix of once-only markers (a platform message seen, a signature used): the channels
+#: write them, and a store may keep them apart from the sessions
+MARKER = "marker:"
+
 
 class MemoryStore:
     """Sessions in memory, least recently used first out, each expiring after ``ttl`` seconds.
 
     Bounded by ``max_sessions`` so that a long-running process does not grow without limit.
+    Markers (keys under MARKER) are kept apart, bounded by ``max_markers``: a flood of new
+    session ids evicts sessions, never the markers that keep a retried message from being
+    answered twice.
     """
 
     def __init__(
@@ -21,42 +28,53 @@ class MemoryStore:
         *,
         ttl: float = 24 * 3600,
         max_sessions: int = 100_000,
+        max_markers: int = 200_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_sessions < 1:
             raise ValueError(f"max_sessions must be at least 1 (got {max_sessions})")
         self.ttl = ttl
         self.max_sessions = max_sessions
+        self.max_markers = max(1, max_markers)
         self._clock = clock
         self._data: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._markers: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._mutex = threading.Lock()
         self._locks = SessionLocks()
 
     def __len__(self) -> int:
         return len(self._data)
 
+    def _pool(self, key: str) -> tuple[OrderedDict[str, tuple[float, dict[str, Any]]], int]:
+        if key.startswith(MARKER):
+            return self._markers, self.max_markers
+        return self._data, self.max_sessions
+
     def get(self, session_id: str) -> dict[str, Any] | None:
+        pool, _ = self._pool(session_id)
         with self._mutex:
-            item = self._data.get(session_id)
+            item = pool.get(session_id)
             if item is None:
                 return None
             stamp, data = item
             if self._clock() - stamp > self.ttl:
-                del self._data[session_id]
+                del pool[session_id]
                 return None
-            self._data.move_to_end(session_id)
+            pool.move_to_end(session_id)
             return dict(data)
 
     def set(self, session_id: str, data: dict[str, Any]) -> None:
+        pool, limit = self._pool(session_id)
         with self._mutex:
-            self._data[session_id] = (self._clock(), dict(data))
-            self._data.move_to_end(session_id)
-            while len(self._data) > self.max_sessions:
-                self._data.popitem(last=False)
+            pool[session_id] = (self._clock(), dict(data))
+            pool.move_to_end(session_id)
+            while len(pool) > limit:
+                pool.popitem(last=False)
 
     def delete(self, session_id: str) -> None:
+        pool, _ = self._pool(session_id)
         with self._mutex:
-            self._data.pop(session_id, None)
+            pool.pop(session_id, None)
 
     def ping(self) -> None:
         """A store in this process is always there."""

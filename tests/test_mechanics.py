@@ -56,3 +56,12 @@ def test_the_a_not_a_form_asks_anywhere_in_a_clause(bot: Bot) -> None:
 def test_a_latin_alias_is_a_whole_word(bot: Bot) -> None:
     assert bot.parse("hb逾期三天").slots == {"platform": "花呗", "days_overdue": 3}
     assert "platform" not in bot.parse("hbase是什么").slots
+
+
+def test_a_legal_word_alone_is_no_debt(bot: Bot) -> None:
+    """起诉, 仲裁, 律师函 are weak evidence: a neighbour, a divorce or a labour case is no debt
+    question, while 会被起诉吗 still is (the matcher decides) and a lender or 逾期 makes it strong."""
+    for text in ("邻居占了我的车位能起诉吗", "劳动仲裁怎么申请", "离婚起诉要多久"):
+        assert bot.parse(text).intent == "out_of_scope", text
+    assert bot.parse("会被起诉吗").intent == "lawsuit_risk"
+    assert bot.parse("网贷逾期会被仲裁吗").intent == "lawsuit_risk"

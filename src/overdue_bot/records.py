@@ -258,6 +258,8 @@ class Texts:
     plan_total: str
     #: income and living costs said, acknowledged ({means_label}: 每月收入6000元、房租1500元)
     means_noted: str
+    #: a death in the family said with the debt's facts (老伴前年走了 留下…): heard before they are noted
+    condolence: str
     #: in a plan: what is left of the income after the costs ({income_money}, {cost_label},
     #: {left_money}), and the same when the budget said is more than that ({budget_money})
     means_left: str

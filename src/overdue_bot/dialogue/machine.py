@@ -240,7 +240,11 @@ class Dialogue:
         self._own_steps = set(words.get("own_steps") or ())
         self._same = re.compile(f"^(?:{alternatives('same_topic')})$")
         self._worried = re.compile(alternatives("worried"))
-        self._hardship = re.compile(alternatives("hardship"))
+        self._passed_away = tuple(str(w) for w in words.get("passed_away") or ())
+        # 老伴前年走了: a death in the family is a hardship, whatever stands between the two words
+        self._hardship = re.compile(
+            f"{alternatives('hardship')}|(?:{alternatives('kin')})[^，。,.!！?？]{{0,4}}(?:{alternatives('passed_away')})"
+        )
         self._every = re.compile(alternatives("every"))
         self._crisis = re.compile(alternatives("crisis"))
         self._person = re.compile(alternatives("person"))
@@ -642,6 +646,7 @@ class Dialogue:
             line = fill(self.texts.paid_noted, {"platform": "、".join(gone)})
             after, turn = after.remember([line]), replace(turn, text=f"{line}\n{turn.text}")
         after, turn = self._calm_first(after, message, turn)
+        after, turn = self._loss_heard(after, message, turn)
         after, turn = self._means_noted(after, message, turn)
         allowed = self._leaves[(event, handler)]
         if after.state.split(":")[0] not in allowed:  # the table would not tell the truth: say so, answer
@@ -658,6 +663,24 @@ class Dialogue:
             for n in m.numbers
             if n.role == role and n.value and not self._kin.search(m.text[max(0, n.start - 10) : n.start])
         ]
+
+    def _loss_heard(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
+        """我老伴前年走了 留下一张信用卡欠了三万多: a hardship said with the debt's facts is heard
+        before they are noted (said alone, the hardship row answers it)."""
+        if turn.event in ("hardship", "distress") or turn.intent != "inform":
+            return s, turn
+        found = self._hardship.search(m.text)
+        if not found:
+            return s, turn
+        loss = any(w in found.group(0) for w in self._passed_away)
+        heard = (
+            self.texts.condolence
+            if loss and not s.has_said(self.texts.condolence)
+            else next((t for t in self.texts.hardship if not s.has_said(t)), "")
+        )
+        if not heard:
+            return s, turn
+        return s.remember([heard]), replace(turn, text=f"{heard}\n{turn.text}")
 
     def _means_noted(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
         """工资6000 房租1500: income and living costs said are acknowledged as what they are, in one

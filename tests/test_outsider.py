@@ -254,3 +254,32 @@ def test_a_flood_of_new_sessions_evicts_no_marker() -> None:
     assert len(store) == 50  # the sessions stay bounded
     assert not first_delivery(store, "wechat", "7301")  # the retry is still known
     assert store.get(marker_key("wechat", "event", "7301")) is not None
+
+
+def test_healthz_is_503_when_a_turn_could_not_be_stored() -> None:
+    """Issue 25, defect 9: /healthz said 200 while every turn answered 503 (a server refusing writes)."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    pytest.importorskip("redis")
+    from overdue_bot.stores import RedisStore
+
+    from .conftest import start_redis
+
+    proc, url = start_redis(binary)
+    try:
+        store = RedisStore(url)
+        store.ping()  # writes work
+        store._client.config_set("maxmemory-policy", "noeviction")
+        store._client.config_set("maxmemory", 1)  # every write refused from now on, reads still fine
+        from overdue_bot.errors import StoreError
+
+        with pytest.raises(StoreError):
+            store.ping()
+        store._client.config_set("maxmemory", 0)
+        store.ping()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

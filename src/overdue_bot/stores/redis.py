@@ -43,9 +43,11 @@ class RedisStore:
             raise StoreError(f"cannot reach the Redis session store at {url}: {exc}") from exc
 
     def ping(self) -> None:
-        """Raise StoreError unless the server answers."""
+        """Raise StoreError unless a turn could be stored now: a ping and one small write, so a
+        server refusing writes (a failed snapshot, maxmemory) makes /healthz say 503."""
         try:
             self._client.ping()
+            self._client.set(f"{self.prefix}healthz", b"1", ex=60)
         except self._redis_errors as exc:
             raise StoreError(f"Redis session store {self.url}: {exc}") from exc
 

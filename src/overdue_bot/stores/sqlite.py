@@ -193,9 +193,15 @@ class SQLiteStore:
         return cur.rowcount
 
     def ping(self) -> None:
-        """Raise StoreError unless the file can be read."""
+        """Raise StoreError unless a turn could be stored now: one small write, so a read-only
+        file or a full disk makes /healthz say 503 instead of every turn failing behind a 200."""
         try:
-            self._conn().execute("SELECT 1 FROM sessions LIMIT 1").fetchall()
+            conn = self._conn()
+            conn.execute("SELECT 1 FROM sessions LIMIT 1").fetchall()
+            conn.execute(
+                "INSERT OR REPLACE INTO locks (id, owner, expires) VALUES ('~healthz', 'ping', ?)",
+                (self._clock(),),
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite session store {self.path!r}: {exc}") from exc
 

@@ -564,3 +564,16 @@ def test_12_there_is_no_shared_default_session() -> None:
         with pytest.raises(SessionIdError):
             bot.reply("逾期会上征信吗", session_id=bad)  # type: ignore[arg-type]
     assert bot.reply("逾期会上征信吗", session_id=42).intent == "credit_report"  # type: ignore[arg-type]
+
+
+def test_x_forwarded_for_is_believed_only_from_a_named_proxy() -> None:
+    """Issue 25, defect 9: --rate-client trusted any X-Forwarded-For from 127.0.0.1."""
+    s = Server("--rate-client", "2", "--burst-client", "2")
+    try:
+        statuses = []
+        for n in range(4):  # four "different clients" through a header nobody vouches for
+            body = json.dumps({"session_id": f"xff-{n}", "text": "你好"})
+            statuses.append(s.request("POST", "/v1/chat", body, {"X-Forwarded-For": f"10.9.9.{n}"})[0])
+        assert 429 in statuses  # one client after all: 127.0.0.1
+    finally:
+        s.stop()

@@ -212,6 +212,10 @@ def _serve(args: argparse.Namespace) -> int:
         limit_concurrency=args.limit_concurrency,
         backlog=args.backlog,
         timeout_graceful_shutdown=10,
+        # a client's address from X-Forwarded-For only when the proxy is named (uvicorn would
+        # otherwise trust any header from 127.0.0.1, and --rate-client with it)
+        proxy_headers=bool(args.forwarded_allow_ips),
+        forwarded_allow_ips=args.forwarded_allow_ips or None,
     )
     if args.workers > 1:
         from .channels.supervisor import Supervisor
@@ -399,6 +403,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="/v1/chat and the Rasa webhook then need 'Authorization: Bearer TOKEN' and answer with "
         "the session's slots (or OVERDUE_BOT_API_TOKEN); required to listen beyond 127.0.0.1",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="",
+        metavar="IPS",
+        help="the reverse proxies (comma-separated addresses, or '*') whose X-Forwarded-For gives the "
+        "client's address; by default none is trusted",
     )
     serve.add_argument(
         "--debug",

@@ -51,7 +51,10 @@ def browser():
 def test_chat_page_end_to_end(browser) -> None:
     server = Server("--debug")  # the debug panel shows the slots only then
     try:
-        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="zh-CN")
+        # bypass_csp: wait_for_function below evaluates strings; the page itself runs under it (next test)
+        page = browser.new_page(
+            bypass_csp=True, viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="zh-CN"
+        )
         page.goto(f"http://127.0.0.1:{server.port}/")
         page.wait_for_selector(".msg.bot")  # the greeting
         assert "逾期" in page.inner_text(".msg.bot")
@@ -137,6 +140,24 @@ def test_chat_page_end_to_end(browser) -> None:
         page.wait_for_selector(".msg.error")
         assert "连接不上服务器" in page.inner_text(".msg.error")
         assert page.is_enabled("#send")
+        page.close()
+    finally:
+        server.stop()
+
+
+def test_the_page_works_under_its_content_security_policy(browser) -> None:
+    server = Server()
+    try:
+        page = browser.new_page(locale="zh-CN")
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"http://127.0.0.1:{server.port}/")
+        page.wait_for_selector(".msg.bot")
+        page.fill("#text", "逾期会上征信吗")
+        page.press("#text", "Enter")
+        page.wait_for_selector(".msg.bot >> nth=1")
+        assert "征信" in page.locator(".msg.bot").nth(1).inner_text()
+        assert not [e for e in errors if "Content Security Policy" in e], errors
         page.close()
     finally:
         server.stop()

@@ -32,6 +32,14 @@ class Client:
     def __init__(self, app: Any) -> None:
         self.app = app
 
+    def get(self, path: str) -> Any:
+        async def send() -> Any:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                return await c.get(path)
+
+        return asyncio.run(send())
+
     def post(self, path: str, *, content: bytes, headers: dict[str, Any] | None = None) -> Any:
         async def send() -> Any:
             transport = httpx.ASGITransport(app=self.app)
@@ -283,3 +291,11 @@ def test_healthz_is_503_when_a_turn_could_not_be_stored() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_page_carries_security_headers(client: Client) -> None:
+    for path in ("/", "/static/chat.js"):
+        r = client.get(path)
+        assert r.status_code == 200
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"

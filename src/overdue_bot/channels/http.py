@@ -61,6 +61,15 @@ MAX_ID = 128
 BODY_TIMEOUT = 10.0
 #: seconds a signed WeChat request stays valid (a captured query replayed later is refused)
 WECHAT_WINDOW = 300.0
+#: the page and its files: only its own scripts and styles, calls only to this server, in no
+#: other site's frame, no address of it sent elsewhere
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 #: the threads that call the hand-off webhook, and how many calls may wait for them
 HANDOFF_THREADS = 2
 HANDOFF_PENDING = 200
@@ -807,7 +816,8 @@ class Service:
 
     async def page(self, request: Request) -> Response:
         return HTMLResponse(
-            self.web.joinpath("index.html").read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"}
+            self.web.joinpath("index.html").read_text(encoding="utf-8"),
+            headers={"Cache-Control": "no-cache", **PAGE_HEADERS},
         )
 
     async def asset(self, request: Request) -> Response:
@@ -818,7 +828,7 @@ class Service:
         return Response(
             self.web.joinpath(name).read_text(encoding="utf-8"),
             media_type=static[name],
-            headers={"Cache-Control": "no-cache"},
+            headers={"Cache-Control": "no-cache", **PAGE_HEADERS},
         )
 
     async def web_config(self, request: Request) -> Response:

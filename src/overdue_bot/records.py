@@ -272,6 +272,7 @@ class Texts:
     #: step (从哪开始; with the debts heard of: {debts_text}), and debts named heard as debts
     #: ({debts_text}, {total_money})
     support_hope: str
+    support_alone: str
     support_close: str
     support_start: str
     support_start_debts: str

@@ -44,6 +44,7 @@ TABLE: tuple[tuple[str, str, str, str, str], ...] = (
     ("*", "support", "despair", "hope", "idle"),  # 我是不是完了 / 没救了
     ("*", "support", "closing", "warm_close", "idle"),  # 谢谢你陪我说话 / 好 我试试
     ("*", "support", "where_start", "first_step", "idle"),  # 那我现在该从哪开始
+    ("*", "support", "alone", "hear_alone", "idle"),  # 我也不知道该找谁说: listened to, and the lines again
     ("*", "support", "debts_told", "support_debts", "idle"),  # 我欠了微粒贷两万 信用卡三万
     (
         "*",
@@ -261,6 +262,7 @@ class Dialogue:
         )
         self._closing = re.compile(alternatives("closing"))
         self._start = re.compile(alternatives("start"))
+        self._alone = re.compile(alternatives("alone"))
         self._complain_rx = re.compile(f"^(?:{alternatives('complain')})$")
         self._cue_words = [
             (it.name, [(c, tuple(w.lower() for w in ws)) for c, ws in it.cues.items()])
@@ -297,6 +299,7 @@ class Dialogue:
             "where_start": lambda s, m, i: (
                 bool(self._start.search(m.text)) or bool(self._what_now_rx.match(_bare(m.text)))
             ),
+            "alone": lambda s, m, i: bool(self._alone.search(m.text)),
             "debts_told": lambda s, m, i: (bool(m.debts) or "amount" in m.parse.slots) and not m.question,
             "practical": self._practical,
             "any": lambda s, m, i: True,
@@ -827,6 +830,7 @@ class Dialogue:
         """The message is one the support rows answer: despair, a close, where to start, debts."""
         return bool(
             self._despair.search(m.text)
+            or self._alone.search(m.text)
             or self._closing.search(m.text)
             or self._start.search(m.text)
             or m.debts
@@ -845,6 +849,9 @@ class Dialogue:
 
     def _hope(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         return self._kindly(s, Turn(self.texts.support_hope, "distress", "hope", event), always=True)
+
+    def _hear_alone(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        return self._kindly(s, Turn(self.texts.support_alone, "distress", "alone", event), always=True)
 
     def _warm_close(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         return self._kindly(s, Turn(self.texts.support_close, "distress", "close", event), always=True)

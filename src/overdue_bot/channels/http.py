@@ -70,6 +70,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+#: different messages one DingTalk signature may carry (it signs only a millisecond timestamp)
+DINGTALK_BODIES = 4
 #: the threads that call the hand-off webhook, and how many calls may wait for them
 HANDOFF_THREADS = 2
 HANDOFF_PENDING = 200
@@ -644,13 +646,16 @@ class Service:
         # the Official Account hands over with its own transfer (WeChat's 客服 then has the person)
         return TRANSFER if handoff and channel == "wechat" else text
 
-    def _signed_once(self, channel: str, signed: str, body: bytes) -> None:
-        """Refuse a signature seen before with another body: a replay.
+    def _signed_once(self, channel: str, signed: str, body: bytes, bodies: int = 1) -> None:
+        """Refuse a signature seen before with other bodies: a replay.
 
-        DingTalk signs only the timestamp, WeChat the timestamp and a nonce, so one captured
-        header pair would otherwise carry any message for the whole window.  The first body seen
-        with it is remembered (as a digest, in the store, so every worker knows it); the same body
-        again is a platform retry and goes on to the de-dup marker.
+        WeChat signs the timestamp and a random nonce, so one signature is one request. DingTalk
+        signs only the timestamp (in milliseconds): two real callbacks in the same millisecond
+        share their headers, so a DingTalk signature may carry ``bodies`` different bodies
+        (DINGTALK_BODIES) and no more; without this, one captured header pair carried any number
+        of forged messages for the whole hour.  The bodies seen are remembered as digests, in the
+        store, so every worker knows them; a body seen before is a platform retry and goes on to
+        the de-dup marker.
         """
         store = self.bot.store
         digest = hashlib.sha256(body).hexdigest()[:16]
@@ -658,10 +663,13 @@ class Service:
             channel, "nonce", hashlib.sha256(signed.encode("utf-8", "replace")).hexdigest()[:32]
         )
         with store.lock(seen_key):
-            seen = store.get(seen_key)
-            if seen and seen.get("body") != digest:
+            seen = store.get(seen_key) or {}
+            known = [str(d) for d in seen.get("bodies", [seen["body"]] if "body" in seen else [])]
+            if digest in known:
+                return
+            if len(known) >= bodies:
                 raise BodyError(403, "this signed request was already used")
-            store.set(seen_key, {"body": digest})
+            store.set(seen_key, {"bodies": [*known, digest]})
 
     def _once(self, channel: str, msg_id: str, user: tuple[str, ...], content: str) -> tuple[str, str]:
         """The reply to one platform message, computed once: a retry gets the stored reply.
@@ -740,7 +748,7 @@ class Service:
             msg = dingtalk.parse_message(data)
         except dingtalk.DingTalkError as exc:
             raise BodyError(422, str(exc)) from None
-        await asyncio.to_thread(self._signed_once, "dingtalk", f"{ts}:{sig}", body)
+        await asyncio.to_thread(self._signed_once, "dingtalk", f"{ts}:{sig}", body, DINGTALK_BODIES)
         text = await asyncio.to_thread(self._dingtalk_turn, msg)
         return JSONResponse(dingtalk.reply(text) if text else {})  # '' while a person has the chat
 

@@ -308,3 +308,31 @@ def test_the_page_carries_security_headers(client: Client) -> None:
         assert r.status_code == 200
         assert "default-src 'self'" in r.headers["content-security-policy"]
         assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+
+
+def test_one_persons_data_can_be_forgotten(
+    bot: Bot, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25, point 6: overdue-bot forget SESSION, and DELETE /v1/admin/sessions/{id}."""
+    from overdue_bot.cli import main
+    from overdue_bot.stores import MemoryStore, open_store
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = open_store(url)
+    store.set("web:u1", {"debts": [{"platform": "花呗", "amount": 5000}]})
+    assert main(["forget", "web:u1", "--store", url]) == 0 and "forgot web:u1" in capsys.readouterr().out
+    assert open_store(url).get("web:u1") is None
+    assert main(["forget", "web:u1", "--store", url]) == 1
+
+    app = create_app(bot.with_store(MemoryStore()), admin_token="adm-1")
+    _chat(app, "p1", "花呗逾期三天 欠五千")
+
+    async def delete(path: str, token: str) -> Any:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return await c.delete(path, headers={"Authorization": f"Bearer {token}"})
+
+    assert asyncio.run(delete("/v1/admin/sessions/web:p1", "wrong")).status_code == 401
+    gone = asyncio.run(delete("/v1/admin/sessions/web:p1", "adm-1"))
+    assert gone.status_code == 200 and gone.json() == {"session_id": "web:p1", "forgotten": True}
+    assert asyncio.run(delete("/v1/admin/sessions/web:p1", "adm-1")).json()["forgotten"] is False

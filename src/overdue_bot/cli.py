@@ -228,6 +228,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0 if server.started else 1  # a port in use, an app that would not start: uvicorn logged why
 
 
+def _forget(args: argparse.Namespace) -> int:
+    from .bot import session_key
+    from .stores import forget, open_store
+
+    key = session_key(args.session)
+    if forget(open_store(args.store), key):
+        print(f"forgot {key}")
+        return 0
+    print(f"no session {key} in this store", file=sys.stderr)
+    return 1
+
+
 def _bounded(low: int, high: int) -> Any:
     """An argparse type: an integer in [low, high], or a clear usage error."""
 
@@ -452,6 +464,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="text",
         help="log lines as text (default) or one JSON object per line",
     )
+    fg = sub.add_parser("forget", help="delete one person's session from a store")
+    fg.add_argument(
+        "session",
+        help="the id as the store keeps it: web:<id> for /v1/chat and the page, wechat:user:<openid> …",
+    )
+    fg.add_argument(
+        "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
+    )
     stream = sub.add_parser("dingtalk-stream", help="the DingTalk robot in Stream mode (extra 'dingtalk')")
     stream.add_argument("--client-id", default=None, help="the robot's AppKey (or DINGTALK_CLIENT_ID)")
     stream.add_argument(
@@ -470,6 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "eval": _eval,
         "serve": _serve,
         "dingtalk-stream": _dingtalk_stream,
+        "forget": _forget,
     }[args.command]
     try:
         return handler(args)

@@ -47,6 +47,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ..bot import Bot, session_key
 from ..redact import redact
 from ..review import Recorder, open_queue
+from ..stores import forget
 from . import dingtalk, feishu, wechat, wxcrypt
 from .delivery import SPACE, first_delivery, marker_key, user_session
 from .limits import Limiter
@@ -343,6 +344,23 @@ class Service:
             os.kill(int(supervisor), signal.SIGHUP)
             result["workers"] = "all told"
         return JSONResponse(result, status_code=200 if "error" not in result else 409)
+
+    async def admin_forget(self, request: Request) -> Response:
+        """DELETE /v1/admin/sessions/{id}: one person's data gone (the id as the store keeps it:
+        web:<id> for /v1/chat and the page, wechat:user:<openid> …, as the hand-off webhook sends it)."""
+        token = self.settings.admin_token
+        if not token:
+            raise BodyError(404, "admin calls are not configured (--admin-token)")
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+            raise BodyError(401, "a valid 'Authorization: Bearer <admin token>' header is required")
+        sid = request.path_params["session_id"]
+        try:
+            key = session_key(sid)
+        except SessionIdError as exc:
+            raise BodyError(422, str(exc)) from None
+        existed = await asyncio.to_thread(forget, self.bot.store, key)
+        return JSONResponse({"session_id": key, "forgotten": existed})
 
     async def metrics_page(self, request: Request) -> Response:
         if not self.metrics.enabled:
@@ -880,6 +898,7 @@ class Service:
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/metrics", self.metrics_page, methods=["GET"]),
             Route("/v1/admin/reload", self.admin_reload, methods=["POST"]),
+            Route("/v1/admin/sessions/{session_id:path}", self.admin_forget, methods=["DELETE"]),
             Route("/wechat", self.wechat_callback, methods=["GET", "POST"]),
             Route("/wecom", self.wecom_callback, methods=["GET", "POST"]),
             Route("/wecom/bot", self.wecom_bot_callback, methods=["GET", "POST"]),

@@ -30,6 +30,17 @@ class SessionStore(Protocol):
         """Raise StoreError unless the store can be used (for /healthz)."""
 
 
+def forget(store: SessionStore, session_id: str) -> bool:
+    """Delete one session (the id as the store keeps it); whether there was one to delete.
+
+    What a store keeps of a person is this one record (facts, state, digests of what was said,
+    never the messages), so deleting it forgets them; once-only markers hold no personal data."""
+    with store.lock(session_id):
+        existed = store.get(session_id) is not None
+        store.delete(session_id)
+    return existed
+
+
 def open_store(url: str | None) -> SessionStore:
     """A store from a URL: memory: (default), sqlite:///path/to.db, redis://host:port/0."""
     if not url or url in ("memory", "memory:"):
@@ -61,4 +72,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["MARKER", "MemoryStore", "RedisStore", "SQLiteStore", "SessionStore", "open_store"]
+__all__ = ["MARKER", "forget", "MemoryStore", "RedisStore", "SQLiteStore", "SessionStore", "open_store"]

@@ -336,3 +336,19 @@ def test_one_persons_data_can_be_forgotten(
     gone = asyncio.run(delete("/v1/admin/sessions/web:p1", "adm-1"))
     assert gone.status_code == 200 and gone.json() == {"session_id": "web:p1", "forgotten": True}
     assert asyncio.run(delete("/v1/admin/sessions/web:p1", "adm-1")).json()["forgotten"] is False
+
+
+def test_metrics_are_not_public(bot: Bot) -> None:
+    """Issue 25, defect 9: /metrics told anyone how busy the bot is; now only this machine or the admin."""
+    from overdue_bot.stores import MemoryStore
+
+    app = create_app(bot.with_store(MemoryStore()), admin_token="adm-2")
+
+    async def get(client_host: str, headers: dict[str, str]) -> Any:
+        transport = httpx.ASGITransport(app=app, client=(client_host, 5555))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return await c.get("/metrics", headers=headers)
+
+    assert asyncio.run(get("203.0.113.9", {})).status_code == 403
+    assert asyncio.run(get("203.0.113.9", {"Authorization": "Bearer adm-2"})).status_code in (200, 404)
+    assert asyncio.run(get("127.0.0.1", {})).status_code in (200, 404)  # 404: prometheus-client absent

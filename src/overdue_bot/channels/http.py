@@ -363,6 +363,16 @@ class Service:
         return JSONResponse({"session_id": key, "forgotten": existed})
 
     async def metrics_page(self, request: Request) -> Response:
+        """Prometheus text, to this machine (a scraper beside the server) or with the admin token:
+        the counters tell an outsider how busy the bot is and which channels it serves."""
+        host = request.client.host if request.client else ""
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            token = self.settings.admin_token
+            given = request.headers.get("authorization", "")
+            if not token or not hmac.compare_digest(
+                given.encode("utf-8", "replace"), f"Bearer {token}".encode()
+            ):
+                raise BodyError(403, "metrics are for this machine, or 'Authorization: Bearer <admin token>'")
         if not self.metrics.enabled:
             raise BodyError(404, "metrics need prometheus-client: pip install 'overdue-bot[server]'")
         body, content_type = await asyncio.to_thread(self.metrics.exposition)

@@ -65,3 +65,13 @@ def test_a_legal_word_alone_is_no_debt(bot: Bot) -> None:
         assert bot.parse(text).intent == "out_of_scope", text
     assert bot.parse("会被起诉吗").intent == "lawsuit_risk"
     assert bot.parse("网贷逾期会被仲裁吗").intent == "lawsuit_risk"
+
+
+def test_the_last_number_stated_is_kept_with_the_session() -> None:
+    import pytest
+
+    from overdue_bot.dialogue.session import Session
+
+    assert Session.from_dict(Session(last_number="budget").to_dict()).last_number == "budget"
+    with pytest.raises(ValueError):
+        Session.from_dict({"last_number": "password"})

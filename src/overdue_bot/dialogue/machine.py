@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
 from ..kb.loader import BANK_PRODUCTS
+from ..nlu.numerals import to_int
 from ..nlu.roles import Number
 from ..nlu.slots import MASK_CHARS
 from ..records import Answer, Intent, Knowledge, Parse, Point
@@ -34,6 +35,8 @@ log = logging.getLogger("overdue_bot.dialogue")
 _SENTENCE = re.compile(r"(?<=[。！？])")
 #: the label the point matcher reads everyday questions under (see nlu.pipeline)
 _BACKGROUND = "out_of_scope/answer"
+#: one number in a message, in digits or Chinese numerals with their units (2000, 两千, 1.5万)
+_BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?[万千wk]?\d*|[零一二两三四五六七八九十百千万]{2,}")
 #: (state, mode, event, handler, next states), in the order events are tried: the first row whose
 #: state and mode fit ("*": any) and whose event holds decides; the handler answers and leaves the
 #: session in one of the next states (checked on every turn, see Dialogue.undeclared)
@@ -631,6 +634,7 @@ class Dialogue:
             message = Message(message, message.text.lower())
         if session.state == "ended":
             session = Session()
+        message = self._bare_correction(session, message)
         event, handler = self.classify(session, message)
         heard = self._heard(message, event)
         # a topic's cues hold for the conversation (还清了 said once); a statement's for itself alone
@@ -760,6 +764,24 @@ class Dialogue:
                 if "amount" not in d and not m.question and self._paid.search(m.text)
             ),
         )
+
+    def _bare_correction(self, s: Session, m: Message) -> Message:
+        """其实是2000 / 不对 是两千 after 每个月能拿出1000: a correction with one bare number and no
+        word for what it is corrects the number the person stated last; it is heard as that fact
+        told again (an inform), so the reply says what was changed."""
+        slot = {"budget": "monthly_budget", "amount": "amount", "days_overdue": "days_overdue"}.get(
+            s.last_number
+        )
+        if not (m.correction and slot) or m.debts or m.parse.slots or m.question:
+            return m
+        found = _BARE_NUMBER.findall(m.text)
+        value = to_int(found[0]) if len(found) == 1 else None
+        if not value:
+            return m
+        parse = replace(
+            m.parse, intent="inform", confidence=max(m.parse.confidence, 0.5), slots={slot: value}
+        )
+        return replace(m, parse=parse)
 
     def _cues(self, text: str) -> dict[str, str]:
         """For each intent with cues, the first of its cases the text names."""

@@ -84,6 +84,9 @@ class Session:
     handoff_reason: str = ""
     #: the desk gave it back: the next reply starts with the hand-back line
     returned: bool = False
+    #: the number the person stated last (amount, days_overdue, budget, income): what a bare
+    #: number in a correction (其实是2000) corrects
+    last_number: str = ""
 
     # ------------------------------------------------------------------ views
     @property
@@ -148,6 +151,7 @@ class Session:
             "handed_until": self.handed_until,
             "handoff_reason": self.handoff_reason,
             "returned": self.returned,
+            "last_number": self.last_number,
         }
 
     @classmethod
@@ -220,6 +224,7 @@ class Session:
             misses=_typed(data, "misses", int, 0),
             handed_until=float(_number(data, "handed_until")),
             handoff_reason=_typed(data, "handoff_reason", str, ""),
+            last_number=_last_number(data),
             returned=bool(data.get("returned")),
         )
 
@@ -247,6 +252,31 @@ class Heard:
     denied_values: Mapping[str, int] = field(default_factory=dict)
     #: lenders said to be repaid in full (微粒贷已经还清了): their debts are no longer owed
     paid: tuple[str, ...] = ()
+
+
+#: the numbers a bare correction may set (Session.last_number)
+NUMBER_FACTS = ("amount", "days_overdue", "budget", "income")
+
+
+def _last_number(data: Mapping[str, Any]) -> str:
+    value = _typed(data, "last_number", str, "")
+    if value and value not in NUMBER_FACTS:
+        raise ValueError(f"last_number is one of {', '.join(NUMBER_FACTS)}")
+    return str(value)
+
+
+def _stated(heard: Heard) -> str:
+    """The number a message stated, money first (a bare number is rarely days)."""
+    numbers = {k for d in heard.debts for k in d} | set(heard.values)
+    for name, said in (
+        ("budget", heard.budget is not None),
+        ("income", heard.income is not None),
+        ("amount", "amount" in numbers),
+        ("days_overdue", "days_overdue" in numbers),
+    ):
+        if said:
+            return name
+    return ""
 
 
 def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
@@ -359,4 +389,5 @@ def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:
         budget=budget,
         income=income,
         costs=tuple(list(costs.items())[-MAX_COSTS:]),
+        last_number=_stated(heard) or session.last_number,
     )

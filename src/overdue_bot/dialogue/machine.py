@@ -772,8 +772,8 @@ class Dialogue:
         slot = {"budget": "monthly_budget", "amount": "amount", "days_overdue": "days_overdue"}.get(
             s.last_number
         )
-        if not (m.correction and slot) or m.debts or m.parse.slots or m.question:
-            return m
+        if not (m.correction and slot) or m.debts or m.parse.slots or m.question or m.numbers:
+            return m  # a number with a word of its own (房租其实是两千) is that, not a correction
         found = _BARE_NUMBER.findall(m.text)
         value = to_int(found[0]) if len(found) == 1 else None
         if not value:

@@ -7,11 +7,13 @@ matcher can mask slot values: 好分期逾期两天 and 花呗逾期三个月 th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ..records import CONTEXTS, Platform
+from .dates import received
 from .numerals import SUFFIX_UNITS, UNITS, parse_number, to_int
 from .roles import Number, RoleReader
 from .text import CJK_CHAR
@@ -360,9 +362,11 @@ class SlotExtractor:
         debt_words: Iterable[str] = (),
         contexts: Mapping[str, Iterable[str]] | None = None,
         number_roles: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self.platforms = tuple(platforms)
         self.roles = RoleReader(number_roles or {})
+        self.today = today
         self.contexts = Contexts.from_words({k: (contexts or {}).get(k, ()) for k in CONTEXTS})
         alias_to: dict[str, str] = {}
         self._loan_alias = {loan.lower() for p in self.platforms for loan in p.loans}
@@ -573,6 +577,10 @@ class SlotExtractor:
             if n and not self.contexts.overdue_verb.search(text[: m.start()].rstrip()):
                 elapsed, elapsed_at = n, m.span()
                 break
+        if elapsed is None and (got := received(text, self.today())) is not None:
+            # 上周三收到的: the days since, on the scale of 第N天 (today's paper counts as day 1, the
+            # safe side of a deadline)
+            elapsed, elapsed_at = max(1, got[0]), got[1]
         numbers = list(roled)
         numbers += [Number(role="days_overdue", value=n, start=st, end=e) for n, st, e in days]
         numbers += [Number(role="amount", value=v, start=st, end=e) for v, st, e in every_amount]

@@ -201,6 +201,13 @@ async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT)
         raise BodyError(400, "the client went away before sending the whole body") from None
 
 
+def bearer(request: Request, token: str) -> bool:
+    """Whether the request carries 'Authorization: Bearer <token>' (compared in constant time);
+    never with no token configured."""
+    given = request.headers.get("authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode())
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object from a body; every way this can fail is a BodyError (400 or 422)."""
     if not raw.strip():
@@ -329,15 +336,17 @@ class Service:
                 "examples": len(bot.nlu.examples),
             }
 
+    def _admin(self, request: Request) -> None:
+        """404 when admin calls are off, 401 without the admin token."""
+        if not self.settings.admin_token:
+            raise BodyError(404, "admin calls are not configured (--admin-token)")
+        if not bearer(request, self.settings.admin_token):
+            raise BodyError(401, "a valid 'Authorization: Bearer <admin token>' header is required")
+
     async def admin_reload(self, request: Request) -> Response:
         """POST /v1/admin/reload: this worker reloads now and answers how it went; under a
         multi-worker ``serve`` the others are told through the supervisor (SIGHUP)."""
-        token = self.settings.admin_token
-        if not token:
-            raise BodyError(404, "admin calls are not configured (--admin-token)")
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
-            raise BodyError(401, "a valid 'Authorization: Bearer <admin token>' header is required")
+        self._admin(request)
         result = await asyncio.to_thread(self.reload)
         supervisor = os.environ.get("OVERDUE_BOT_SUPERVISOR", "")
         if supervisor.isdigit() and int(supervisor) == os.getppid():
@@ -348,12 +357,7 @@ class Service:
     async def admin_forget(self, request: Request) -> Response:
         """DELETE /v1/admin/sessions/{id}: one person's data gone (the id as the store keeps it:
         web:<id> for /v1/chat and the page, wechat:user:<openid> …, as the hand-off webhook sends it)."""
-        token = self.settings.admin_token
-        if not token:
-            raise BodyError(404, "admin calls are not configured (--admin-token)")
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
-            raise BodyError(401, "a valid 'Authorization: Bearer <admin token>' header is required")
+        self._admin(request)
         sid = request.path_params["session_id"]
         try:
             key = session_key(sid)
@@ -366,13 +370,8 @@ class Service:
         """Prometheus text, to this machine (a scraper beside the server) or with the admin token:
         the counters tell an outsider how busy the bot is and which channels it serves."""
         host = request.client.host if request.client else ""
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            token = self.settings.admin_token
-            given = request.headers.get("authorization", "")
-            if not token or not hmac.compare_digest(
-                given.encode("utf-8", "replace"), f"Bearer {token}".encode()
-            ):
-                raise BodyError(403, "metrics are for this machine, or 'Authorization: Bearer <admin token>'")
+        if host not in ("127.0.0.1", "::1", "localhost") and not bearer(request, self.settings.admin_token):
+            raise BodyError(403, "metrics are for this machine, or 'Authorization: Bearer <admin token>'")
         if not self.metrics.enabled:
             raise BodyError(404, "metrics need prometheus-client: pip install 'overdue-bot[server]'")
         body, content_type = await asyncio.to_thread(self.metrics.exposition)
@@ -408,11 +407,8 @@ class Service:
     async def turn(self, request: Request, kind: str, id_field: str, text_field_name: str) -> tuple[str, Any]:
         """One conversation turn from a JSON body, raising BodyError for a body it cannot take."""
         started = time.perf_counter()
-        token = self.settings.api_token
-        if token:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
-                raise BodyError(401, "a valid 'Authorization: Bearer <api token>' header is required")
+        if self.settings.api_token and not bearer(request, self.settings.api_token):
+            raise BodyError(401, "a valid 'Authorization: Bearer <api token>' header is required")
         data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
         sid = text_field(data, id_field, MAX_ID, number_ok=True)
         text = text_field(data, text_field_name, self.settings.max_text, allow_empty=True, too_long=413)
@@ -447,11 +443,9 @@ class Service:
 
         The session id is the one the hand-off webhook sent (a channel's own prefixed id).
         """
-        token = self.settings.handoff_token
-        if not token:
+        if not self.settings.handoff_token:
             raise BodyError(404, "hand-off calls are not configured (--handoff-token)")
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+        if not bearer(request, self.settings.handoff_token):
             raise BodyError(401, "a valid 'Authorization: Bearer <handoff token>' header is required")
         data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
         sid = text_field(data, "session_id", 256)

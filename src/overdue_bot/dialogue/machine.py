@@ -673,13 +673,16 @@ class Dialogue:
 
     def _loss_heard(self, s: Session, m: Message, turn: Turn) -> tuple[Session, Turn]:
         """我老伴前年走了 留下一张信用卡欠了三万多: a hardship said with the debt's facts is heard
-        before they are noted (said alone, the hardship row answers it)."""
-        if turn.event in ("hardship", "distress") or turn.intent != "inform":
+        before they are noted, and a death in the family before any answer (said alone, the
+        hardship row answers it)."""
+        if turn.event in ("hardship", "distress") or turn.intent in self.chat - {"inform"}:
             return s, turn
         found = self._hardship.search(m.text)
         if not found:
             return s, turn
         loss = any(w in found.group(0) for w in self._passed_away)
+        if not loss and turn.intent != "inform":
+            return s, turn  # 失业了 with a question: the answer is the kindness (the hardship row otherwise)
         heard = (
             self.texts.condolence
             if loss and not s.has_said(self.texts.condolence)

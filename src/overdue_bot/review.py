@@ -3,8 +3,8 @@
 Opt-in (``serve --review DIR|redis://…``).  A turn goes in when the bot answered out of scope,
 asked which of two topics was meant, ranked two intents almost equal, or was corrected right after
 an answer.  What is kept is the message with personal data redacted (redact.py), why it was
-unsure, what the bot chose and its top three, the never the session id, so no item leads back to a conversation; at most MAX_ITEMS items, none
-older than MAX_AGE_DAYS.
+unsure, what the bot chose and its top three, the channel and the minute: never the session id,
+so no item leads back to a conversation.  At most MAX_ITEMS items, none older than MAX_AGE_DAYS.
 
 ``overdue-bot review`` walks the queue in the terminal; an accepted item becomes an example in
 the intents file of the intent chosen (see kbedit), and the knowledge base is checked afterwards.

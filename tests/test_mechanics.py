@@ -72,6 +72,6 @@ def test_the_last_number_stated_is_kept_with_the_session() -> None:
 
     from overdue_bot.dialogue.session import Session
 
-    assert Session.from_dict(Session(last_number="budget").to_dict()).last_number == "budget"
+    assert Session.from_dict(Session(last_number="monthly_budget").to_dict()).last_number == "monthly_budget"
     with pytest.raises(ValueError):
         Session.from_dict({"last_number": "password"})

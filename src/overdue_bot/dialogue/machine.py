@@ -23,7 +23,7 @@ from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
 from ..kb.loader import BANK_PRODUCTS
-from ..nlu.numerals import to_int
+from ..nlu.numerals import MONEY_RUN, to_int
 from ..nlu.roles import Number
 from ..nlu.slots import MASK_CHARS
 from ..records import Answer, Intent, Knowledge, Parse, Point
@@ -35,8 +35,8 @@ log = logging.getLogger("overdue_bot.dialogue")
 _SENTENCE = re.compile(r"(?<=[。！？])")
 #: the label the point matcher reads everyday questions under (see nlu.pipeline)
 _BACKGROUND = "out_of_scope/answer"
-#: one number in a message, in digits or Chinese numerals with their units (2000, 两千, 1.5万)
-_BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?[万千wk]?\d*|[零一二两三四五六七八九十百千万]{2,}")
+#: a sum written in a message (2000, 两千, 1.5万): the slot reader's own pattern
+_BARE_NUMBER = re.compile(MONEY_RUN)
 #: (state, mode, event, handler, next states), in the order events are tried: the first row whose
 #: state and mode fit ("*": any) and whose event holds decides; the handler answers and leaves the
 #: session in one of the next states (checked on every turn, see Dialogue.undeclared)
@@ -772,12 +772,10 @@ class Dialogue:
         """其实是2000 / 不对 是两千 after 每个月能拿出1000: a correction with one bare number and no
         word for what it is corrects the number the person stated last; it is heard as that fact
         told again (an inform), so the reply says what was changed."""
-        slot = {"budget": "monthly_budget", "amount": "amount", "days_overdue": "days_overdue"}.get(
-            s.last_number
-        )
+        slot = s.last_number
         if not (m.correction and slot) or m.debts or m.parse.slots or m.question or m.numbers:
             return m  # a number with a word of its own (房租其实是两千) is that, not a correction
-        found = _BARE_NUMBER.findall(m.text)
+        found = [run for run in _BARE_NUMBER.findall(m.text) if to_int(run)]
         value = to_int(found[0]) if len(found) == 1 else None
         if not value:
             return m

@@ -84,8 +84,8 @@ class Session:
     handoff_reason: str = ""
     #: the desk gave it back: the next reply starts with the hand-back line
     returned: bool = False
-    #: the number the person stated last (amount, days_overdue, budget, income): what a bare
-    #: number in a correction (其实是2000) corrects
+    #: the slot of the number the person stated last (amount, days_overdue, monthly_budget): what
+    #: a bare number in a correction (其实是2000) corrects
     last_number: str = ""
 
     # ------------------------------------------------------------------ views
@@ -254,8 +254,8 @@ class Heard:
     paid: tuple[str, ...] = ()
 
 
-#: the numbers a bare correction may set (Session.last_number)
-NUMBER_FACTS = ("amount", "days_overdue", "budget", "income")
+#: the slots a bare correction may set (Session.last_number)
+NUMBER_FACTS = ("amount", "days_overdue", "monthly_budget")
 
 
 def _last_number(data: Mapping[str, Any]) -> str:
@@ -266,17 +266,11 @@ def _last_number(data: Mapping[str, Any]) -> str:
 
 
 def _stated(heard: Heard) -> str:
-    """The number a message stated, money first (a bare number is rarely days)."""
-    numbers = {k for d in heard.debts for k in d} | set(heard.values)
-    for name, said in (
-        ("budget", heard.budget is not None),
-        ("income", heard.income is not None),
-        ("amount", "amount" in numbers),
-        ("days_overdue", "days_overdue" in numbers),
-    ):
-        if said:
-            return name
-    return ""
+    """The slot of the number a message stated, money first (a bare number is rarely days)."""
+    said = {k for d in heard.debts for k in d} | set(heard.values)
+    if heard.budget is not None:
+        said.add("monthly_budget")
+    return next((name for name in ("monthly_budget", "amount", "days_overdue") if name in said), "")
 
 
 def merge(session: Session, heard: Heard, kinds: Mapping[str, str]) -> Session:

@@ -25,6 +25,9 @@ DIGITS = {
     "九": 9,
 }
 UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000, "亿": 100000000}
+#: a run of characters a sum of money is written in (3000, 两千一, 1.5万, 1w5, 三万多): one pattern
+#: for the slot reader and the dialogue's bare-number corrections
+MONEY_RUN = r"[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14}"
 #: a unit written after a number (3万, 8千, 5w, 3k): what it multiplies by
 SUFFIX_UNITS = {"万": 10000, "w": 10000, "千": 1000, "k": 1000}
 #: the value a vague 几 stands for after 十 (十几 → 15): the middle of the range it names

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..records import CONTEXTS, Platform
 from .dates import received
-from .numerals import SUFFIX_UNITS, UNITS, parse_number, to_int
+from .numerals import MONEY_RUN, SUFFIX_UNITS, UNITS, parse_number, to_int
 from .roles import Number, RoleReader
 from .text import CJK_CHAR
 
@@ -296,16 +296,16 @@ _MONTH = r"(?:每个月|每月|一个月|一月|月)"
 _BUDGET_BEFORE = re.compile(
     _MONTH + r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,3})"
     r"(?:最多|顶多|至多|只能|就能|能|可以|也就|大概能|最多能|顶多能|还|还款|拿出|拿)"
-    r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
+    r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})(?P<amt>" + MONEY_RUN + ")"
     r"(?:元|块钱|块)?"
 )
 #: 每个月工资四千，最多能拿出两千: the capacity clause, with a month word earlier in the message
 _BUDGET_LATER = re.compile(
     r"(?:最多|顶多|至多|只能|最多能|顶多能|能还|还得起|能拿出|可以还)(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})"
-    r"(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})(?:元|块钱|块)?"
+    "(?P<amt>" + MONEY_RUN + r")(?:元|块钱|块)?"
 )
 _BUDGET_AFTER = re.compile(
-    _MONTH + r"(?:只有|就|大概|差不多|也就)?(?P<amt>[\d零〇一二两俩三四五六七八九十百千万几多.kw]{1,14})"
+    _MONTH + r"(?:只有|就|大概|差不多|也就)?(?P<amt>" + MONEY_RUN + ")"
     r"(?:元|块钱|块)?(?:左右)?(?:能|可以)(?:用来)?(?:还|拿出来|拿出)"
 )
 

@@ -324,7 +324,7 @@ class Dialogue:
                 and i == m.parse.intent
                 and i != s.last_intent  # a close call that includes the topic in focus is that topic
                 and self._reported(m, m.parse.intent) is None  # a report names its own case
-                and not any(r.target == i and any(w in m.text for w in r.words) for r in self.texts.reported)
+                and not self._reports(m, i)
                 and self._ambiguous(m.parse)
                 and max(m.points.values(), default=0.0) < c.point_direct
                 and self._pointed(m, i) == i
@@ -502,9 +502,7 @@ class Dialogue:
         if intent == "out_of_scope" and self._is_topic(best) and top >= c.in_context:
             # 老婆会不会被牵连: too little sign of a debt on its own, but words that plainly ask a case
             intent = self._reported(m, best, asked_only=True) or intent
-            if intent == "out_of_scope" and any(
-                r.target == best and any(w in m.text for w in r.words) for r in self.texts.reported
-            ):
+            if intent == "out_of_scope" and self._reports(m, best):
                 intent = best  # 他们说下周要上门: the report's own words confirm the best reading
         if (
             self._is_topic(last)
@@ -520,6 +518,10 @@ class Dialogue:
         elif intent != last or not self._is_topic(last):
             intent = self._pointed(m, intent, focused=self._is_topic(last))
         return self._reported(m, intent) or intent
+
+    def _reports(self, m: Message, target: str) -> bool:
+        """The message says in a report's own words what happened in ``target``'s case."""
+        return any(r.target == target and any(w in m.text for w in r.words) for r in self.texts.reported)
 
     def _reported(self, m: Message, intent: str, *, asked_only: bool = False) -> str | None:
         """The case a report of what already happened is (bot.yaml ``reported``), or None; with

@@ -30,6 +30,18 @@ class SessionStore(Protocol):
         """Raise StoreError unless the store can be used (for /healthz)."""
 
 
+@runtime_checkable
+class RateStore(Protocol):
+    """What a store shared by several workers offers to keep their rate limits in one budget.
+
+    SQLiteStore and RedisStore have it; the memory store, in one process, has no need of it.
+    """
+
+    def take(self, key: str, rate_per_s: float, burst: float, now: float | None = None) -> float:
+        """Seconds until a request under ``key`` may go; 0.0 when it may now (and it is counted)."""
+        ...
+
+
 def forget(store: SessionStore, session_id: str) -> bool:
     """Delete one session (the id as the store keeps it); whether there was one to delete.
 
@@ -72,4 +84,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["MARKER", "forget", "MemoryStore", "RedisStore", "SQLiteStore", "SessionStore", "open_store"]
+__all__ = [
+    "MARKER",
+    "forget",
+    "MemoryStore",
+    "RateStore",
+    "RedisStore",
+    "SQLiteStore",
+    "SessionStore",
+    "open_store",
+]

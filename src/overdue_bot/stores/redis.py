@@ -9,6 +9,9 @@ that stalls past its lease (a long GC pause, a frozen VM) may find the lock take
 worker when it wakes, so writes made under a lock are *fenced*: ``set`` and ``delete`` inside
 ``lock`` run a script that writes only while the lock key still holds this holder's token, and
 raise StoreError otherwise, so a stale turn cannot overwrite a newer one.
+
+``take`` keeps rate limits under ``{prefix}rate:``, so the workers sharing the server share one
+budget per client instead of each granting the whole rate.
 """
 
 from __future__ import annotations
@@ -59,6 +62,32 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
 end
 redis.call('DEL', KEYS[2])
 return 1
+"""
+
+# GCRA: one "theoretical arrival time" per key; the key expires when that time has passed,
+# which is exactly when it would mean a full budget again
+_TAKE = """
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now
+if ARGV[3] == '' then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+else
+    now = tonumber(ARGV[3])
+end
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then
+    tat = math.max(tonumber(stored), now)
+end
+local after = tat + interval
+local wait = after - burst * interval - now
+if wait > 0 then
+    return string.format('%.6f', wait)
+end
+redis.call('SET', KEYS[1], string.format('%.6f', after), 'PX', math.ceil((after - now) * 1000))
+return '0'
 """
 
 
@@ -150,6 +179,7 @@ class RedisStore:
         self._release_script = self._client.register_script(_RELEASE)
         self._set_script = self._client.register_script(_FENCED_SET)
         self._delete_script = self._client.register_script(_FENCED_DELETE)
+        self._take_script = self._client.register_script(_TAKE)
         # the tokens of the locks this thread holds, by session id: what fences its writes
         self._local = threading.local()
         self._renewer = _Renewer(self._renew, lease / 3, self._redis_errors)
@@ -257,3 +287,22 @@ class RedisStore:
                 self._release_script(keys=[key], args=[token])
             except self._redis_errors:
                 pass  # the lease ends on its own; the turn itself is done
+
+    def take(self, key: str, rate_per_s: float, burst: float, now: float | None = None) -> float:
+        """Seconds until one more request under ``key`` may go (0.0: it goes now, and is counted).
+
+        GCRA, one script, so every worker sharing this Redis draws on one budget per key; the
+        key expires when its budget is full again.  ``now`` (seconds) defaults to the server's
+        clock, so the workers' own clocks need not agree.
+        """
+        if rate_per_s <= 0 or burst < 1:
+            raise ValueError(
+                f"take needs a positive rate and a burst of at least 1 (got {rate_per_s}, {burst})"
+            )
+        try:
+            wait = self._take_script(
+                keys=[f"{self.prefix}rate:{key}"], args=[1.0 / rate_per_s, burst, "" if now is None else now]
+            )
+        except self._redis_errors as exc:
+            raise StoreError(f"Redis session store {self.url}: rate limit: {exc}") from exc
+        return max(0.0, float(wait))

@@ -12,12 +12,16 @@ holding it for a whole turn (as ``BEGIN IMMEDIATE`` did) made every other sessio
 The file is watched: if it is deleted or replaced while the server runs, the store opens the
 file at the path again (and says so) instead of writing into a file nobody can see.  Expired
 rows are purged as the store goes.
+
+``take`` keeps rate limits in the same file (the ``rates`` table), so the workers sharing it
+share one budget per client instead of each granting the whole rate.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import sqlite3
 import struct
@@ -49,6 +53,14 @@ CREATE TABLE IF NOT EXISTS locks (
     expires REAL NOT NULL
 )
 """
+# GCRA: one "theoretical arrival time" per key; a row whose time has passed means a full budget
+_RATES = """
+CREATE TABLE IF NOT EXISTS rates (
+    key TEXT PRIMARY KEY,
+    tat REAL NOT NULL
+)
+"""
+_RATES_BY_TIME = "CREATE INDEX IF NOT EXISTS rates_tat ON rates (tat)"
 #: a claimed session lock expires after this long (a worker that died mid-turn frees it)
 LOCK_TTL = 60.0
 #: how long a turn waits for another process's turn of the same session before giving up
@@ -57,6 +69,8 @@ LOCK_WAIT = 30.0
 
 #: seconds between purges of expired rows
 PURGE_EVERY = 600.0
+#: seconds between purges of spent rate rows: one row per client seen since, so this bounds the table
+RATE_PURGE_EVERY = 60.0
 
 try:  # open-file-description locks: Linux 3.15 and later
     import fcntl
@@ -87,6 +101,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._locks = SessionLocks()
         self._purged = self._clock()
+        self._rates_purged = -math.inf
         self._conn()
 
     def _identity(self) -> tuple[int, int] | None:
@@ -123,6 +138,8 @@ class SQLiteStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
                 conn.execute(_LOCKS)
+                conn.execute(_RATES)
+                conn.execute(_RATES_BY_TIME)
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the SQLite session store {self.path!r}: {exc}") from exc
             self._local.conn = conn
@@ -191,6 +208,44 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite session store {self.path!r}: {exc}") from exc
         return cur.rowcount
+
+    def take(self, key: str, rate_per_s: float, burst: float, now: float | None = None) -> float:
+        """Seconds until one more request under ``key`` may go (0.0: it goes now, and is counted).
+
+        GCRA in one BEGIN IMMEDIATE transaction, so two workers cannot both spend the last of a
+        budget.  ``now`` (seconds) defaults to the store's clock.  Keys are kept as given: the
+        caller bounds them (Limiter hashes its keys).
+        """
+        if rate_per_s <= 0 or burst < 1:
+            raise ValueError(
+                f"take needs a positive rate and a burst of at least 1 (got {rate_per_s}, {burst})"
+            )
+        interval = 1.0 / rate_per_s
+        now = self._clock() if now is None else now
+        try:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT tat FROM rates WHERE key = ?", (key,)).fetchone()
+                after = (max(float(row[0]), now) if row else now) + interval
+                wait = after - burst * interval - now
+                if wait <= 0:
+                    conn.execute(
+                        "INSERT INTO rates (key, tat) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET tat = excluded.tat",
+                        (key, after),
+                    )
+                    if now - self._rates_purged > RATE_PURGE_EVERY:
+                        self._rates_purged = now
+                        conn.execute("DELETE FROM rates WHERE tat < ?", (now,))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite session store {self.path!r}: rate limit: {exc}") from exc
+        return max(0.0, wait)
 
     def ping(self) -> None:
         """Raise StoreError unless a turn could be stored now: one small write, so a read-only

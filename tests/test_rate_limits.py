@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+from overdue_bot.channels.limits import Limiter
+from overdue_bot.errors import StoreError
 from overdue_bot.stores import MemoryStore, RateStore, open_store
 
 
@@ -84,3 +86,86 @@ def test_take_refuses_a_rate_it_cannot_keep(url: str) -> None:
 def test_only_shared_stores_keep_rates() -> None:
     """The memory store lives in one worker: its Limiter keeps buckets of its own."""
     assert not isinstance(MemoryStore(), RateStore)
+
+
+def test_limiter_in_one_process_is_a_token_bucket() -> None:
+    """No shared store: buckets in the worker, as before (the memory store has no take)."""
+    limiter = Limiter(60, 2, MemoryStore())
+    assert limiter.store is None
+    assert [limiter.wait("a", now=0.0) for _ in range(3)] == [0, 0, 1]
+    assert limiter.wait("b", now=0.0) == 0  # another key, another bucket
+    assert limiter.wait("a", now=1.0) == 0
+    assert Limiter(0, 1).wait("a") == 0  # rate 0: no limit
+
+
+def test_two_limiters_on_one_store_share_the_budget(url: str) -> None:
+    """Two workers' limiters (two store objects on one file or server): 20 a minute, 3 at once, in
+    all; the one refused is told the whole seconds to wait; the budget comes back with the clock."""
+    a, b = Limiter(20, 3, rates(url), name="session"), Limiter(20, 3, rates(url), name="session")
+    key, t = uuid.uuid4().hex, 1_000_000.0
+    assert [lim.wait(key, now=t) for lim in (a, b, a, b)] == [0, 0, 0, 3]
+    assert b.wait(key, now=t + 1.5) == 2
+    assert a.wait(key, now=t + 3.0) == 0
+    assert a.wait(uuid.uuid4().hex, now=t) == 0  # another client has its own budget
+
+
+def test_limiters_with_other_names_do_not_share(url: str) -> None:
+    """A session id chosen to look like an address cannot spend that address's budget."""
+    session, client = Limiter(60, 1, rates(url), name="session"), Limiter(60, 1, rates(url), name="client")
+    who, t = "10.0.0.7", 1_000_000.0
+    assert session.wait(who, now=t) == 0 and session.wait(who, now=t) == 1
+    assert client.wait(who, now=t) == 0
+
+
+def test_limiter_keys_in_redis_are_digests(redis_url: str) -> None:
+    """Whatever a client sends as its key, Redis holds a short key of one shape, which expires."""
+    import redis
+
+    limiter = Limiter(60, 2, rates(redis_url), name=f"n{uuid.uuid4().hex[:8]}")
+    assert limiter.wait("x" * 10_000 + "\ud800") == 0
+    client = redis.Redis.from_url(redis_url)
+    keys = client.keys(f"overdue_bot:rate:{limiter.name}:*")
+    assert len(keys) == 1 and len(keys[0]) < 80 and client.pttl(keys[0]) > 0
+
+
+class _Down:
+    """A shared store whose every rate check fails."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def take(self, key: str, rate_per_s: float, burst: float, now: float | None = None) -> float:
+        self.calls += 1
+        raise StoreError("down")
+
+
+def test_a_failing_store_lets_requests_through(caplog: pytest.LogCaptureFixture) -> None:
+    """Fail open: the store raising StoreError allows every request, past the burst too, and is
+    logged once for the lot."""
+    store = _Down()
+    limiter = Limiter(60, 1, store, name="session")
+    assert limiter.store is store
+    assert [limiter.wait("a") for _ in range(5)] == [0] * 5
+    assert store.calls == 5
+    assert len([r for r in caplog.records if "not checked" in r.getMessage()]) == 1
+
+
+def test_a_stopped_redis_lets_requests_through() -> None:
+    """The real outage: the Redis server gone, the limiter allows (and no exception escapes)."""
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    pytest.importorskip("redis")
+    from .conftest import start_redis
+
+    proc, url = start_redis()
+    try:
+        limiter = Limiter(60, 1, rates(url), name="client")
+        assert limiter.wait("a") == 0 and limiter.wait("a") == 1  # working: the second is refused
+        proc.terminate()
+        proc.wait(timeout=10)
+        assert [limiter.wait("a") for _ in range(3)] == [0, 0, 0]
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

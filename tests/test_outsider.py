@@ -18,7 +18,7 @@ pytest.importorskip("starlette")
 httpx = pytest.importorskip("httpx")
 
 from overdue_bot import Bot  # noqa: E402
-from overdue_bot.channels.http import create_app  # noqa: E402
+from overdue_bot.channels.http import PAGE_SESSION, create_app  # noqa: E402
 
 SECRET = "ding-secret-outsider"
 WECOM_TOKEN = "wecom-token-outsider"
@@ -29,12 +29,13 @@ FEISHU_TOKEN = "feishu-token-outsider"
 class Client:
     """Requests into the ASGI app, one event loop each."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, address: str = "127.0.0.1") -> None:
         self.app = app
+        self.address = address  # the client's address as the app sees it
 
     def get(self, path: str) -> Any:
         async def send() -> Any:
-            transport = httpx.ASGITransport(app=self.app)
+            transport = httpx.ASGITransport(app=self.app, client=(self.address, 40000))
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
                 return await c.get(path)
 
@@ -42,7 +43,7 @@ class Client:
 
     def post(self, path: str, *, content: bytes, headers: dict[str, Any] | None = None) -> Any:
         async def send() -> Any:
-            transport = httpx.ASGITransport(app=self.app)
+            transport = httpx.ASGITransport(app=self.app, client=(self.address, 40000))
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
                 return await c.post(path, content=content, headers=headers or {})
 
@@ -147,9 +148,11 @@ def test_a_valid_surrogate_pair_is_still_text(client: Client) -> None:
     assert r.status_code == 200, r.text
 
 
-def _chat(app: Any, sid: str, text: str, headers: dict[str, str] | None = None) -> Any:
+def _chat(
+    app: Any, sid: str, text: str, headers: dict[str, str] | None = None, address: str = "127.0.0.1"
+) -> Any:
     body = json.dumps({"session_id": sid, "text": text}, ensure_ascii=False).encode()
-    return Client(app).post(
+    return Client(app, address).post(
         "/v1/chat", content=body, headers={"Content-Type": "application/json", **(headers or {})}
     )
 
@@ -175,6 +178,82 @@ def test_a_session_id_is_no_credential(bot: Bot) -> None:
 
     debug = create_app(bot.with_store(MemoryStore()), debug=True)
     assert _chat(debug, "d", "花呗逾期三天").json()["slots"]["platform"] == "花呗"
+
+
+REMOTE = "203.0.113.7"  # a client on another machine (a documentation address)
+
+
+def test_the_page_uses_a_session_id_the_server_issued(bot: Bot) -> None:
+    """Issue 25, point 1: a client beyond this machine cannot choose or guess a session id; the
+    page asks POST /v1/session for a signed one, good on every server sharing the secret."""
+    from overdue_bot.stores import MemoryStore
+
+    store = MemoryStore()
+    app = create_app(bot.with_store(store), session_secret="s3cret")
+    issued = Client(app, REMOTE).post("/v1/session", content=b"")
+    assert issued.status_code == 200 and issued.headers["cache-control"] == "no-store"
+    sid = issued.json()["session_id"]
+    assert PAGE_SESSION.fullmatch(sid)
+    said = _chat(app, sid, "借呗逾期十天 欠两万", address=REMOTE)
+    assert said.status_code == 200 and "slots" not in said.json()
+    assert store.get(f"web:{sid}")["debts"][0]["platform"] == "借呗"
+    # a chosen id, a guessed one, and the issued one with its signature altered
+    tampered = sid[:-1] + ("0" if sid[-1] != "0" else "1")
+    for other in ("victim", "p.AAAAAAAAAAAAAAAAAAAAAA." + "0" * 32, tampered):
+        refused = _chat(app, other, "我欠了多少", address=REMOTE)
+        assert refused.status_code == 401 and "/v1/session" in refused.json()["error"]
+    # another worker (or machine) with the same secret knows it; one with another secret does not
+    twin = create_app(bot.with_store(store), session_secret="s3cret")
+    assert _chat(twin, sid, "还能协商吗", address=REMOTE).status_code == 200
+    stranger = create_app(bot.with_store(store), session_secret="other")
+    assert _chat(stranger, sid, "还能协商吗", address=REMOTE).status_code == 401
+    # this machine (the operator, a test client) may still choose its ids
+    assert _chat(app, "local-1", "你好").status_code == 200
+
+    locked = create_app(bot.with_store(MemoryStore()), api_token="tok-9", session_secret="s3cret")
+    page = _chat(locked, sid, "花呗逾期三天", address=REMOTE)
+    assert page.status_code == 200 and "slots" not in page.json()  # the page: no token, no slots
+    assert _chat(locked, "chosen", "你好").status_code == 401  # even from here, without the token
+    server = _chat(locked, "chosen", "花呗逾期三天", {"Authorization": "Bearer tok-9"}, REMOTE)
+    assert server.json()["slots"]["platform"] == "花呗"
+
+
+def test_new_sessions_are_limited_per_client(bot: Bot) -> None:
+    """Issue 25, defect 3: a flood of new session ids from one client, refused past the rate."""
+    from overdue_bot.stores import MemoryStore
+
+    app = create_app(bot.with_store(MemoryStore()), rate_new_sessions=5, burst_new_sessions=5)
+    statuses = [Client(app, REMOTE).post("/v1/session", content=b"").status_code for _ in range(8)]
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429] * 3
+    refused = Client(app, REMOTE).post("/v1/session", content=b"")
+    assert int(refused.headers["retry-after"]) >= 1
+    assert Client(app, "198.51.100.4").post("/v1/session", content=b"").status_code == 200
+    local = [Client(app).post("/v1/session", content=b"").status_code for _ in range(8)]
+    assert local == [200] * 8  # this machine (or a proxy not named in --forwarded-allow-ips)
+
+
+def test_a_retry_gets_its_reply_from_the_session_not_from_a_marker(client: Client) -> None:
+    """Issue 25, defect 9: duplicate-message markers kept whole replies for 24 h, out of reach of
+    forget; now a marker holds only that the message was seen, and the reply lives (and is
+    forgotten) with the person's session."""
+    from overdue_bot.channels.delivery import marker_key, user_session
+    from overdue_bot.stores import forget
+
+    app = client.app
+    store = app.state.service.bot.store
+    headers = _ding(str(int(time.time() * 1000)))
+    body = _ding_message("花呗逾期三天 欠五千", "m-kept", "kept-user")
+    first = client.post("/dingtalk", content=body, headers=headers)
+    again = client.post("/dingtalk", content=body, headers=headers)
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    assert first.json()["text"]["content"]
+    marker = store.get(marker_key("dingtalk", "msg", "m-kept"))
+    assert marker == {"seen": 1}
+    sid = user_session("dingtalk", "cid-outsider", "kept-user")
+    assert store.get(sid)["delivery"]["text"] == first.json()["text"]["content"]
+    assert forget(store, sid)
+    retried = client.post("/dingtalk", content=body, headers=headers)
+    assert retried.status_code == 200 and retried.json() == {}  # seen: not answered twice
 
 
 def test_serve_beyond_loopback_needs_a_token() -> None:

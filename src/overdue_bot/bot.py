@@ -114,15 +114,26 @@ class Bot:
         """What one message means, with no conversation around it."""
         return self.nlu.parse(_as_text(text))
 
-    def reply(self, text: str, *, session_id: str) -> Reply:
+    def reply(self, text: str, *, session_id: str, delivery: str = "") -> Reply:
         """Answer one message of a session, remembering its slots and state.
 
         ``session_id`` is required: every conversation is its own, there is no shared default.
+        ``delivery`` names a platform's message (its id): the reply is then kept in the session's
+        own record, for ``delivered`` to give a retry of that message, and forgotten with it.
         """
         started, sid, text, parse, analysis = self._understood(text, session_id)
         with self.store.lock(sid):
-            reply, event, doubt = self._turn(sid, parse, analysis)
+            reply, event, doubt = self._turn(sid, parse, analysis, delivery)
         return self._observed(sid, text, reply, event, doubt, started)
+
+    def delivered(self, session_id: str, delivery: str) -> tuple[str, str] | None:
+        """The reply (text, hand-off reason) the session's last turn gave to ``delivery``; None when
+        its last turn answered another message (or none)."""
+        data = self.store.get(session_key(session_id)) or {}
+        kept = data.get("delivery") if isinstance(data, dict) else None
+        if not isinstance(kept, dict) or kept.get("id") != _delivery_id(delivery):
+            return None
+        return str(kept.get("text") or ""), str(kept.get("handoff") or "")
 
     def reply_now(self, text: str, *, session_id: str) -> Reply | None:
         """reply(), if it can run without waiting: None when the session's lock is taken (another
@@ -148,7 +159,7 @@ class Bot:
         text = _as_text(text)
         return (started, sid, text, *self.nlu.understand(text))
 
-    def _turn(self, sid: str, parse: Parse, analysis: Analysis) -> tuple[Reply, str, str]:
+    def _turn(self, sid: str, parse: Parse, analysis: Analysis, delivery: str = "") -> tuple[Reply, str, str]:
         """The turn under the session's lock: the reply, its event and why the bot was unsure."""
         session = self._session(sid)
         if session.handed_until:
@@ -192,7 +203,10 @@ class Bot:
         before = session.last_intent
         session, turn = self.dialogue.step(session, message)
         session, turn, handoff = self._hand_off(session, turn)
-        self.store.set(sid, session.to_dict())
+        record = session.to_dict()
+        if delivery:
+            record["delivery"] = {"id": _delivery_id(delivery), "text": turn.text, "handoff": handoff}
+        self.store.set(sid, record)
         # an intent taken from the conversation (a filled slot, a choice) is not a guess
         contextual = turn.event in ("slot_filled", "choice", "follow_up", "dont_know", "miss")
         confidence = 1.0 if contextual else parse.confidence
@@ -311,6 +325,10 @@ HANDED_OFF = "handed_off"
 MAX_SESSION_ID = 256
 _REPORTED: dict[str, None] = {}
 log = logging.getLogger("overdue_bot")
+
+
+def _delivery_id(delivery: str) -> str:
+    return hashlib.sha256(delivery.encode("utf-8", "replace")).hexdigest()[:24]
 
 
 def session_key(session_id: object) -> str:

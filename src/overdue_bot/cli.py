@@ -173,6 +173,14 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["OVERDUE_BOT_DEBUG"] = "1" if args.debug else ""
     for name in ("rate_session", "burst_session", "rate_client", "burst_client"):
         os.environ[f"OVERDUE_BOT_{name.upper()}"] = str(getattr(args, name))
+    os.environ["OVERDUE_BOT_RATE_NEW_SESSIONS"] = str(args.new_sessions)
+    os.environ["OVERDUE_BOT_BURST_NEW_SESSIONS"] = str(max(1, args.new_sessions // 2))
+    os.environ["OVERDUE_BOT_CLIENT_CONNECTIONS"] = str(args.client_connections)
+    if not os.environ.get("OVERDUE_BOT_SESSION_SECRET"):
+        # one key for all this server's workers, so a page's session id is good on each of them
+        import secrets
+
+        os.environ["OVERDUE_BOT_SESSION_SECRET"] = secrets.token_hex(32)
     if args.review:
         from .review import open_queue
 
@@ -457,6 +465,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_bounded(1, 10_000_000),
         default=60,
         help="requests one client address may send at once (default 60)",
+    )
+    serve.add_argument(
+        "--new-sessions",
+        type=_bounded(0, 10_000_000),
+        default=60,
+        help="web-page sessions one client address may start per minute (0: no limit; default 60; "
+        "this machine's own address is not limited)",
+    )
+    serve.add_argument(
+        "--client-connections",
+        type=_bounded(0, 1_000_000),
+        default=256,
+        help="connections one client address may hold open in each worker (0: no limit; default "
+        "256; behind a proxy, every connection is the proxy's)",
     )
     serve.add_argument(
         "--log-format",

@@ -17,10 +17,12 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import os
 import re
+import secrets
 import signal
 import threading
 import time
@@ -76,6 +78,10 @@ DINGTALK_BODIES = 4
 #: the threads that call the hand-off webhook, and how many calls may wait for them
 HANDOFF_THREADS = 2
 HANDOFF_PENDING = 200
+
+#: the web page's session ids, issued by POST /v1/session: "p." + 22 random characters + "." + an
+#: HMAC of them under the server's session secret (a client can neither choose nor guess one)
+PAGE_SESSION = re.compile(r"p\.[A-Za-z0-9_-]{22}\.[0-9a-f]{32}")
 
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
 #: what _wechat_turn returns when the turn hands the person to WeChat's customer service
@@ -135,6 +141,13 @@ class Settings:
     #: and one client address (off by default: behind a proxy every user has its address)
     rate_client: float = 0.0
     burst_client: int = 60
+    #: web-page sessions one client address may start per minute (and at once); this machine's own
+    #: address (a proxy not named in --forwarded-allow-ips looks like it) is not limited
+    rate_new_sessions: float = 60.0
+    burst_new_sessions: int = 30
+    #: the key that signs the page's session ids; empty: a random one for this process (``serve``
+    #: makes one for all its workers; set OVERDUE_BOT_SESSION_SECRET on every machine of a fleet)
+    session_secret: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -168,6 +181,9 @@ class Settings:
             burst_session=int(get("BURST_SESSION") or 20),
             rate_client=float(get("RATE_CLIENT") or 0.0),
             burst_client=int(get("BURST_CLIENT") or 60),
+            rate_new_sessions=float(get("RATE_NEW_SESSIONS") or 60.0),
+            burst_new_sessions=int(get("BURST_NEW_SESSIONS") or 30),
+            session_secret=get("SESSION_SECRET"),
         )
 
 
@@ -206,6 +222,16 @@ def bearer(request: Request, token: str) -> bool:
     never with no token configured."""
     given = request.headers.get("authorization", "")
     return bool(token) and hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode())
+
+
+def local_client(request: Request) -> bool:
+    """Whether the request comes from this machine (a loopback address): the operator, a test
+    client, or a proxy that --forwarded-allow-ips does not name."""
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -270,8 +296,15 @@ class Service:
         self.recorder = Recorder(open_queue(settings.review)) if settings.review else None
         # a copy of its own: the observers of this app must not pile up on a Bot shared by others
         self.bot = self._observed(bot.with_store(bot.store))
-        self.session_limit = Limiter(settings.rate_session, settings.burst_session)
-        self.client_limit = Limiter(settings.rate_client, settings.burst_client)
+        # SQLite and Redis, shared by workers (and machines), keep the budgets: a client spread
+        # over the workers gets the rate once, not once per worker
+        store = bot.store
+        self.session_limit = Limiter(settings.rate_session, settings.burst_session, store, name="session")
+        self.client_limit = Limiter(settings.rate_client, settings.burst_client, store, name="client")
+        self.new_session_limit = Limiter(
+            settings.rate_new_sessions, settings.burst_new_sessions, store, name="new_session"
+        )
+        self._session_key = (settings.session_secret or secrets.token_hex(32)).encode("utf-8")
         self._reloading = threading.Lock()
         self._desk_pool = ThreadPoolExecutor(
             max_workers=HANDOFF_THREADS, thread_name_prefix="overdue-bot-handoff"
@@ -407,16 +440,31 @@ class Service:
     async def turn(self, request: Request, kind: str, id_field: str, text_field_name: str) -> tuple[str, Any]:
         """One conversation turn from a JSON body, raising BodyError for a body it cannot take."""
         started = time.perf_counter()
-        if self.settings.api_token and not bearer(request, self.settings.api_token):
-            raise BodyError(401, "a valid 'Authorization: Bearer <api token>' header is required")
+        trusted = bearer(request, self.settings.api_token)
+        if self.settings.api_token and not trusted and "authorization" in request.headers:
+            raise BodyError(401, "the 'Authorization: Bearer <api token>' header is not valid")
+        request.state.trusted = trusted
         data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
         sid = text_field(data, id_field, MAX_ID, number_ok=True)
+        if not (
+            trusted or self.signed_session(sid) or (not self.settings.api_token and local_client(request))
+        ):
+            # a chosen id is a server's (bearer) or this machine's; anyone else uses one we issued
+            raise BodyError(
+                401,
+                f"'{id_field}' must be a session id from POST /v1/session, or the request needs "
+                "'Authorization: Bearer <api token>'",
+                {"WWW-Authenticate": 'Bearer realm="overdue-bot"'},
+            )
         text = text_field(data, text_field_name, self.settings.max_text, allow_empty=True, too_long=413)
         try:
             key = session_key(SPACE["web"] + sid)
         except SessionIdError as exc:
             raise BodyError(422, f"'{id_field}': {exc}") from None
-        self.limit(request, key)
+        if self.session_limit.store is None:
+            self.limit(request, key)
+        else:  # a store's round trip (or its outage) must not hold the event loop
+            await asyncio.to_thread(self.limit, request, key)
         bot = self.bot
         # a turn on a local store (memory, SQLite in WAL) whose session is free takes well under a
         # millisecond: run it here, for the hop to a worker thread and back costs more than the
@@ -430,10 +478,38 @@ class Service:
         return sid, reply
 
     # ------------------------------------------------------------------ routes
+    def signed_session(self, sid: str) -> bool:
+        """Whether ``sid`` is a page session id this server (or one sharing its secret) issued."""
+        if not PAGE_SESSION.fullmatch(sid):
+            return False
+        body, _, mac = sid.rpartition(".")
+        return hmac.compare_digest(mac, self._sign(body))
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._session_key, body.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+    async def new_session(self, request: Request) -> Response:
+        """POST /v1/session: a session id for the web page, signed, and limited per client per minute
+        (a flood of new sessions would push real ones out of a bounded store)."""
+        if not local_client(request):
+            host = request.client.host if request.client else ""
+            wait = await asyncio.to_thread(self.new_session_limit.wait, host)
+            if wait:
+                self.metrics.count("limited", "new_session")
+                raise BodyError(
+                    429,
+                    f"too many new sessions from this client; try again in {wait} s",
+                    {"Retry-After": str(wait)},
+                )
+        body = "p." + secrets.token_urlsafe(16)[:22]
+        return JSONResponse(
+            {"session_id": f"{body}.{self._sign(body)}"}, headers={"Cache-Control": "no-store"}
+        )
+
     async def chat(self, request: Request) -> Response:
         sid, r = await self.turn(request, "chat", "session_id", "text")
         body = {"session_id": sid, **r.to_dict()}
-        if not (self.settings.api_token or self.settings.debug):
+        if not (request.state.trusted or self.settings.debug):
             # a session id is no credential: whoever knows or guesses one must not read the debts
             body.pop("slots", None)
         return JSONResponse(body)
@@ -694,22 +770,25 @@ class Service:
             store.set(seen_key, {"bodies": [*known, digest]})
 
     def _once(self, channel: str, msg_id: str, user: tuple[str, ...], content: str) -> tuple[str, str]:
-        """The reply to one platform message, computed once: a retry gets the stored reply.
+        """The reply to one platform message, computed once: a retry gets the same reply.
 
-        The marker lives in the session store under the channel's prefix, so a retry that
-        reaches another worker (sharing Redis or SQLite) is answered with the same text.
+        The marker (under the channel's prefix, so a retry that reaches another worker sharing
+        Redis or SQLite sees it) holds only that the message was seen; the reply itself is kept in
+        the person's own session record (``Bot.reply(delivery=…)``), so it expires and is forgotten
+        with the session.  A retry of a message whose reply is no longer the session's last gets
+        no answer rather than a second turn.
         """
         store = self.bot.store
         key = marker_key(channel, "msg", msg_id)
         sid = user_session(channel, *user)
         started = time.perf_counter()
         with store.lock(key):
-            done = store.get(key)
-            if done and isinstance(done.get("reply"), str):
-                return str(done["reply"]), str(done.get("handoff") or "")
-            r = self.bot.reply(content, session_id=sid)
+            again = self.bot.delivered(sid, key)
+            if again is not None or store.get(key):
+                return again or ("", "")
+            r = self.bot.reply(content, session_id=sid, delivery=key)
             self.record(channel, sid, content, r, started)
-            store.set(key, {"reply": r.text, "handoff": r.handoff})
+            store.set(key, {"seen": 1})
         if r.handoff:
             self.notify_desk(channel, sid, r)
         return r.text, r.handoff
@@ -896,6 +975,7 @@ class Service:
     def routes(self) -> list[Route]:
         return [
             Route("/v1/chat", self.chat, methods=["POST"]),
+            Route("/v1/session", self.new_session, methods=["POST"]),
             Route("/v1/handoff/{action}", self.handoff, methods=["POST"]),
             Route("/webhooks/rest/webhook", self.rasa_webhook, methods=["POST"]),
             Route("/webhooks/rest/", self.rasa_health, methods=["GET"]),

@@ -3,7 +3,10 @@
 uvicorn times out idle keep-alive connections, but a client that opens a connection and sends
 nothing (or a header a byte a minute) holds it forever: a thousand of them and no one else is
 served.  This protocol gives every request HEADER_TIMEOUT seconds to arrive, counted from the
-connection (or from the last response on it).  It also sets TCP_NODELAY on every connection.
+connection (or from the last response on it), and lets one client address hold at most
+CLIENT_CONNECTIONS connections open in a worker: a client renewing a thousand unfinished
+connections would otherwise fill ``--limit-concurrency`` and everyone else would get 503.  It
+also sets TCP_NODELAY on every connection.
 Both of uvicorn's parsers get it: h11 (pure Python, always there) and httptools (a C parser,
 the extra ``fast``, in fast.py).
 """
@@ -22,6 +25,15 @@ from ..errors import MissingExtraError, OverdueBotError
 #: seconds a connection may take to send a whole request's headers (``serve --header-timeout``
 #: passes its value to every worker process in the environment)
 HEADER_TIMEOUT = float(os.environ.get("OVERDUE_BOT_HEADER_TIMEOUT") or 10.0)
+#: connections one client address may hold open in this worker (``serve --client-connections``);
+#: 0: no limit
+CLIENT_CONNECTIONS = int(os.environ.get("OVERDUE_BOT_CLIENT_CONNECTIONS") or 256)
+
+#: open connections per client address in this worker (one event loop: no lock needed); an
+#: address leaves when its last connection closes, so this holds at most the open connections
+_open: dict[str, int] = {}
+#: connections refused because their client already held CLIENT_CONNECTIONS
+refused = 0
 
 
 def _no_delay(transport: asyncio.BaseTransport) -> None:
@@ -49,6 +61,8 @@ class _HeaderDeadline:
     transport: asyncio.Transport
     _deadline: asyncio.TimerHandle | None = None
     _armed_for: Any = None
+    client_connections: int = CLIENT_CONNECTIONS
+    _peer: str = ""
 
     def _arm(self) -> None:
         self._disarm()
@@ -70,12 +84,29 @@ class _HeaderDeadline:
             self._disarm()
 
     def connection_made(self, transport: Any) -> None:
+        global refused
         _no_delay(transport)
         super().connection_made(transport)  # type: ignore[misc]
+        peer = transport.get_extra_info("peername")
+        host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        if host and self.client_connections:
+            if _open.get(host, 0) >= self.client_connections:
+                refused += 1
+                transport.abort()  # at once, and without a response: the client is flooding
+                return
+            _open[host] = _open.get(host, 0) + 1
+            self._peer = host
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._peer:
+            left = _open.get(self._peer, 1) - 1
+            if left > 0:
+                _open[self._peer] = left
+            else:
+                _open.pop(self._peer, None)
+            self._peer = ""
         super().connection_lost(exc)  # type: ignore[misc]
 
     def on_response_complete(self) -> None:

@@ -13,14 +13,32 @@
   function store(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
   function load(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
 
-  function newId() {
-    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
-    return "s-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
+  // the session id is issued and signed by the server (POST v1/session): a page cannot choose
+  // or guess another person's, and the server refuses one it did not issue
+  function session(fresh) {
+    var id = fresh ? null : load(KEY_SESSION);
+    if (id) { return Promise.resolve(id); }
+    return fetch("v1/session", { method: "POST" }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        if (!res.ok || !body.session_id) {
+          var e = new Error(body.error || "请稍后再试"); e.status = res.status; throw e;
+        }
+        store(KEY_SESSION, body.session_id);
+        return body.session_id;
+      });
+    });
   }
-  function sessionId() {
-    var id = load(KEY_SESSION);
-    if (!id) { id = newId(); store(KEY_SESSION, id); }
-    return id;
+  function post(text, fresh) {
+    return session(fresh).then(function (id) {
+      return fetch("v1/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ session_id: id, text: text })
+      });
+    }).then(function (res) {
+      // an id this server no longer knows (its key changed): one new session, once
+      return res.status === 401 && !fresh ? post(text, true) : res;
+    });
   }
   function history() {
     try { return JSON.parse(load(KEY_LOG) || "[]"); } catch (e) { return []; }
@@ -72,11 +90,7 @@
     remember({ who: "me", text: text });
     input.value = "";
     setBusy(true);
-    fetch("v1/chat", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ session_id: sessionId(), text: text })
-    }).then(function (res) {
+    post(text, false).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
         if (!res.ok) {
           problem("服务器没能回答（错误 " + res.status + "）：" + (body.error || "请稍后再试") + "。");
@@ -86,8 +100,9 @@
         bubble("bot", body.text, debug);
         remember({ who: "bot", text: body.text, debug: debug });
       });
-    }).catch(function () {
-      problem("连接不上服务器，请检查网络后再试。你的消息没有发出去。");
+    }).catch(function (e) {
+      problem(e && e.status ? "服务器没能开始对话（错误 " + e.status + "）：" + e.message + "。"
+        : "连接不上服务器，请检查网络后再试。你的消息没有发出去。");
     }).then(function () {
       setBusy(false);
       input.focus();
@@ -122,7 +137,7 @@
       ? "还能输入 " + Math.max(0, config.max_text - input.value.length) + " 字" : "";
   });
   document.getElementById("new-chat").addEventListener("click", function () {
-    store(KEY_SESSION, newId());
+    store(KEY_SESSION, "");
     store(KEY_LOG, "[]");
     restore();
     input.focus();

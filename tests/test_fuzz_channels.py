@@ -33,6 +33,9 @@ ROUTES = [
     ("DELETE", "/v1/admin/sessions/web:x"),
     ("POST", "/v1/handoff/release"),
     ("POST", "/v1/handoff/start"),
+    ("POST", "/v1/session"),
+    ("POST", "/v1/chat"),
+    ("POST", "/webhooks/rest/webhook"),
 ]
 #: the headers the channels read, each given hostile values
 HEADERS = [
@@ -87,8 +90,10 @@ bodies = (
         [b"", b"{", b"[]", b'{"encrypt": "\\ud800"}', b"<xml><Encrypt>x</Encrypt></xml>", b"\xff\xfe"]
     )
 )
-header_values = st.binary(max_size=24).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")) | texts.map(
-    lambda t: t.encode("utf-8", "surrogatepass").replace(b"\r", b"").replace(b"\n", b"")
+header_values = (
+    st.binary(max_size=24).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
+    | texts.map(lambda t: t.encode("utf-8", "surrogatepass").replace(b"\r", b"").replace(b"\n", b""))
+    | st.just(b"Bearer fuzz-api")
 )
 
 
@@ -106,6 +111,7 @@ def app(bot: Bot) -> Any:
         feishu_app_secret="fuzz",
         admin_token="fuzz-admin",
         handoff_token="fuzz-desk",
+        api_token="fuzz-api",
     )
 
 
@@ -115,15 +121,21 @@ def app(bot: Bot) -> Any:
     body=bodies,
     headers=st.dictionaries(st.sampled_from(HEADERS), header_values, max_size=4),
     query=st.dictionaries(st.sampled_from(QUERY), texts, max_size=4),
+    address=st.sampled_from(["127.0.0.1", "203.0.113.5", "::1", "not-an-address"]),
 )
 def test_no_channel_answers_a_5xx(
-    app: Any, route: tuple[str, str], body: bytes, headers: dict[str, bytes], query: dict[str, str]
+    app: Any,
+    route: tuple[str, str],
+    body: bytes,
+    headers: dict[str, bytes],
+    query: dict[str, str],
+    address: str,
 ) -> None:
     method, path = route
     params = {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in query.items()}
 
     async def send() -> Any:
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             return await c.request(method, path, content=body, headers=list(headers.items()), params=params)
 

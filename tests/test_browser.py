@@ -161,3 +161,75 @@ def test_the_page_works_under_its_content_security_policy(browser) -> None:
         page.close()
     finally:
         server.stop()
+
+
+def test_a_hand_off_reaches_a_person_on_the_page(browser, tmp_path) -> None:
+    """Issue 26, point 2: 转人工 → the page says so → the desk replies → the page shows it →
+    release → the bot answers again; and the page's id is the one the desk uses."""
+    import json
+
+    from .test_handoff import Desk, _kb
+
+    desk = Desk()
+    server = Server(
+        "--intents", str(_kb(tmp_path)), "--handoff-webhook", desk.url, "--handoff-token", "desk-9"
+    )
+    auth = {"Authorization": "Bearer desk-9", "Content-Type": "application/json"}
+    try:
+        page = browser.new_page(bypass_csp=True, locale="zh-CN")  # for wait_for_function's strings
+        page.goto(f"http://127.0.0.1:{server.port}/")
+        page.wait_for_selector(".msg.bot")
+        assert not page.is_visible("#debug")  # no --debug: no debug toggle for users
+        page.fill("#text", "我要转人工")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 2")
+        assert "人工客服" in page.locator(".msg.bot").last.inner_text()
+        sid = page.evaluate("localStorage.getItem('overdue-bot:session')")
+        assert sid.startswith("p.") and desk.wait(1)[-1]["session_id"] == f"web:{sid}"
+
+        page.fill("#text", "有人吗")
+        page.press("#text", "Enter")
+        page.wait_for_selector(".msg.note")
+        assert "人工客服" in page.inner_text(".msg.note") and page.locator(".msg.bot").count() == 2
+
+        said = json.dumps({"session_id": sid, "text": "您好，我是客服小王，请问借的是哪个平台？"})
+        status, raw, _ = server.request("POST", "/v1/handoff/reply", said, auth)
+        assert status == 200 and json.loads(raw)["id"] == 1
+        page.wait_for_selector(".msg.desk")
+        assert "客服小王" in page.inner_text(".msg.desk")
+
+        status, raw, _ = server.request("POST", "/v1/handoff/release", json.dumps({"session_id": sid}), auth)
+        assert status == 200 and json.loads(raw)["released"] is True  # the id the page used
+        page.wait_for_function("document.body.innerText.includes('人工客服已结束接待')")
+        page.fill("#text", "逾期会上征信吗")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 3")
+        assert "征信" in page.locator(".msg.bot").last.inner_text()
+        page.reload()  # the desk's message is part of the conversation kept on the page
+        page.wait_for_selector(".msg.desk")
+        page.close()
+    finally:
+        server.stop()
+        desk.close()
+
+
+def test_a_failed_send_stays_in_the_box(browser) -> None:
+    """Issue 26, point 6: a message that did not get through is not shown as sent, and is not lost."""
+    server = Server()
+    try:
+        page = browser.new_page(bypass_csp=True, locale="zh-CN")
+        page.goto(f"http://127.0.0.1:{server.port}/")
+        page.wait_for_selector(".msg.bot")
+        page.route("**/v1/chat", lambda route: route.abort())
+        page.fill("#text", "逾期三天会怎样")
+        page.press("#text", "Enter")
+        page.wait_for_selector(".msg.error")
+        assert page.input_value("#text") == "逾期三天会怎样" and page.locator(".msg.me").count() == 0
+        assert "逾期三天会怎样" not in (page.evaluate("localStorage.getItem('overdue-bot:log')") or "")
+        page.unroute("**/v1/chat")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 2")
+        assert page.locator(".msg.me").count() == 1
+        page.close()
+    finally:
+        server.stop()

@@ -431,3 +431,60 @@ def test_metrics_are_not_public(bot: Bot) -> None:
     assert asyncio.run(get("203.0.113.9", {})).status_code == 403
     assert asyncio.run(get("203.0.113.9", {"Authorization": "Bearer adm-2"})).status_code in (200, 404)
     assert asyncio.run(get("127.0.0.1", {})).status_code in (200, 404)  # 404: prometheus-client absent
+
+
+def test_the_desk_writes_into_a_handed_off_page_session(tmp_path: Any) -> None:
+    """Issue 26, point 2: POST /v1/handoff/reply (the desk's bearer token) writes into the session,
+    POST /v1/messages gives the page what it has not shown, release takes the page's own id."""
+    from overdue_bot.stores import MemoryStore
+
+    from .test_handoff import _kb
+
+    bot = Bot(_kb(tmp_path), store=MemoryStore())
+    app = create_app(bot, handoff_token="desk-1", handoff_webhook="http://127.0.0.1:9/none")
+    issued = Client(app, REMOTE).post("/v1/session", content=b"").json()["session_id"]
+    desk = {"Authorization": "Bearer desk-1", "Content-Type": "application/json"}
+
+    def desk_call(action: str, **body: Any) -> Any:
+        data = json.dumps({"session_id": issued, **body}, ensure_ascii=False).encode()
+        return Client(app).post(f"/v1/handoff/{action}", content=data, headers=desk)
+
+    def messages(after: int, sid: str = issued, address: str = REMOTE) -> Any:
+        data = json.dumps({"session_id": sid, "after": after}).encode()
+        return Client(app, address).post("/v1/messages", content=data)
+
+    assert desk_call("reply", text="你好").status_code == 409  # not handed off: the bot has it
+    assert _chat(app, issued, "转人工", address=REMOTE).json()["state"] == "handed_off"
+    first = desk_call("reply", text="您好，我是客服小王")
+    assert first.status_code == 200 and first.json() == {
+        "session_id": f"web:{issued}",
+        "handed_off": True,
+        "id": 1,
+    }
+    desk_call("reply", text="请问是哪个平台？")
+    got = messages(0).json()
+    assert got["handed_off"] and [m["text"] for m in got["messages"]] == [
+        "您好，我是客服小王",
+        "请问是哪个平台？",
+    ]
+    assert [m["id"] for m in messages(1).json()["messages"]] == [2]
+    assert messages(0, sid="someone-elses-id").status_code == 401  # only the session's own page
+    assert messages(-1).status_code == 422
+    assert desk_call("release").json()["released"] is True
+    assert messages(2).json() == {"messages": [], "handed_off": False}
+    assert (
+        _chat(app, issued, "逾期会上征信吗", address=REMOTE).json()["text"].startswith("人工客服已结束接待")
+    )
+
+
+def test_no_desk_no_promise_of_one(tmp_path: Any) -> None:
+    """Issue 26, point 2: with the hand-off on in bot.yaml but no desk configured, 转人工 is not a
+    dead end: the bot says it is automatic and gives the lender's own customer service."""
+    from overdue_bot.stores import MemoryStore
+
+    from .test_handoff import _kb
+
+    app = create_app(Bot(_kb(tmp_path), store=MemoryStore()))
+    r = _chat(app, "no-desk", "转人工").json()
+    assert r["state"] != "handed_off" and "客服" in r["text"] and r["text"]
+    assert _chat(app, "no-desk", "逾期会上征信吗").json()["text"]  # still answered

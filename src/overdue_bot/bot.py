@@ -16,7 +16,7 @@ from typing import Any
 from . import model
 from .config import DEFAULT, MatcherConfig
 from .dialogue.machine import Message, Turn
-from .dialogue.session import Session
+from .dialogue.session import MAX_DESK, MAX_DESK_TEXT, Session
 from .errors import SessionIdError
 from .kb import loader as knowledge
 from .model import Model
@@ -89,6 +89,9 @@ class Bot:
         self.store: SessionStore = store if store is not None else MemoryStore()
         #: called after every turn with an Observed record (see observe())
         self.observers: list[Callable[[Observed], None]] = []
+        #: whether a person can take a conversation over here: a server with no desk to tell
+        #: (no hand-off webhook) must not promise one, whatever bot.yaml says
+        self.desk = True
 
     @classmethod
     def from_path(cls, path: str | Path, **kwargs: Any) -> Bot:
@@ -256,7 +259,7 @@ class Bot:
         if session.returned:
             turn = replace(turn, text=f"{cfg.back_text}\n\n{turn.text}")
             session = replace(session, returned=False)
-        reason = cfg.reason(turn.intent, turn.event, misses)
+        reason = cfg.reason(turn.intent, turn.event, misses) if self.desk else ""
         if not reason:
             return session, turn, ""
         # distress keeps its help lines; a request for a person or repeated misses get the hand-off text
@@ -292,6 +295,34 @@ class Bot:
         """Whether a person has this session now."""
         sid = session_key(session_id)
         return self._session(sid).handed_until > time.time()
+
+    def desk_reply(self, session_id: str, text: str) -> int | None:
+        """A person at the desk writes into a handed-off session: kept for the person's page or
+        channel to fetch (``desk_messages``), and the hand-off runs on from now.  Returns the
+        message's number, or None when the session is not handed off (the bot has it)."""
+        sid = session_key(session_id)
+        text = _as_text(text).strip()[:MAX_DESK_TEXT]
+        minutes = self.knowledge.texts.handoff.ttl_minutes
+        with self.store.lock(sid):
+            session = self._session(sid)
+            if session.handed_until <= time.time() or not text:
+                return None
+            session = replace(
+                session,
+                desk=(*session.desk, text)[-MAX_DESK:],
+                desk_seq=session.desk_seq + 1,
+                handed_until=time.time() + minutes * 60,
+            )
+            self.store.set(sid, session.to_dict())
+        return session.desk_seq
+
+    def desk_messages(self, session_id: str, after: int = 0) -> tuple[list[tuple[int, str]], bool]:
+        """What the desk wrote after message number ``after`` (at most the last MAX_DESK), and
+        whether a person still has the session."""
+        session = self._session(session_key(session_id))
+        first = session.desk_seq - len(session.desk) + 1
+        messages = [(first + n, text) for n, text in enumerate(session.desk) if first + n > after]
+        return messages, session.handed_until > time.time()
 
     async def areply(self, text: str, *, session_id: str) -> Reply:
         """reply() for asyncio hosts; runs in a worker thread so the event loop never blocks."""

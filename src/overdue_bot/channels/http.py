@@ -296,6 +296,12 @@ class Service:
         self.recorder = Recorder(open_queue(settings.review)) if settings.review else None
         # a copy of its own: the observers of this app must not pile up on a Bot shared by others
         self.bot = self._observed(bot.with_store(bot.store))
+        if bot.knowledge.texts.handoff.enabled and not self.bot.desk:
+            log.warning(
+                "bot.yaml enables the hand-off but neither --handoff-webhook nor --handoff-token is "
+                "set: no person would see it, so the bot answers 转人工 itself (the lender's own "
+                "customer service)"
+            )
         # SQLite and Redis, shared by workers (and machines), keep the budgets: a client spread
         # over the workers gets the rate once, not once per worker
         store = bot.store
@@ -320,6 +326,7 @@ class Service:
             self.feishu = feishu.Replier(s.feishu_app_id, s.feishu_app_secret, s.feishu_domain)
 
     def _observed(self, bot: Bot) -> Bot:
+        bot.desk = bool(self.settings.handoff_webhook or self.settings.handoff_token)
         bot.observe(self.metrics.observe)
         if self.recorder is not None:
             bot.observe(self.recorder)
@@ -446,16 +453,7 @@ class Service:
         request.state.trusted = trusted
         data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
         sid = text_field(data, id_field, MAX_ID, number_ok=True)
-        if not (
-            trusted or self.signed_session(sid) or (not self.settings.api_token and local_client(request))
-        ):
-            # a chosen id is a server's (bearer) or this machine's; anyone else uses one we issued
-            raise BodyError(
-                401,
-                f"'{id_field}' must be a session id from POST /v1/session, or the request needs "
-                "'Authorization: Bearer <api token>'",
-                {"WWW-Authenticate": 'Bearer realm="overdue-bot"'},
-            )
+        self._authorise(request, sid, id_field, trusted)
         text = text_field(data, text_field_name, self.settings.max_text, allow_empty=True, too_long=413)
         try:
             key = session_key(SPACE["web"] + sid)
@@ -478,6 +476,19 @@ class Service:
         return sid, reply
 
     # ------------------------------------------------------------------ routes
+    def _authorise(self, request: Request, sid: str, id_field: str, trusted: bool) -> None:
+        """401 unless the caller may use this session id: a server with the api token, a page
+        with an id this server signed, or this machine when no token is set."""
+        if trusted or self.signed_session(sid) or (not self.settings.api_token and local_client(request)):
+            return
+        # a chosen id is a server's (bearer) or this machine's; anyone else uses one we issued
+        raise BodyError(
+            401,
+            f"'{id_field}' must be a session id from POST /v1/session, or the request needs "
+            "'Authorization: Bearer <api token>'",
+            {"WWW-Authenticate": 'Bearer realm="overdue-bot"'},
+        )
+
     def signed_session(self, sid: str) -> bool:
         """Whether ``sid`` is a page session id this server (or one sharing its secret) issued."""
         if not PAGE_SESSION.fullmatch(sid):
@@ -515,16 +526,19 @@ class Service:
         return JSONResponse(body)
 
     async def handoff(self, request: Request) -> Response:
-        """The desk's side of a hand-off: ``start`` gives a session to a person, ``release`` gives it back.
+        """The desk's side of a hand-off: ``start`` gives a session to a person, ``reply`` writes
+        into it (the page shows it), ``release`` gives it back.
 
-        The session id is the one the hand-off webhook sent (a channel's own prefixed id).
+        The session id is the one the hand-off webhook sent (a channel's own prefixed id) or the
+        one the client used (a page's or /v1/chat's id, without ``web:``).
         """
         if not self.settings.handoff_token:
             raise BodyError(404, "hand-off calls are not configured (--handoff-token)")
         if not bearer(request, self.settings.handoff_token):
             raise BodyError(401, "a valid 'Authorization: Bearer <handoff token>' header is required")
         data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
-        sid = text_field(data, "session_id", 256)
+        given = text_field(data, "session_id", 256)
+        sid = given if given.startswith(tuple(SPACE.values())) else SPACE["web"] + given
         action = request.path_params["action"]
         if action == "release":
             released = await asyncio.to_thread(self.bot.release, sid)
@@ -532,7 +546,34 @@ class Service:
         if action == "start":
             await asyncio.to_thread(self.bot.hand_off, sid, "desk")
             return JSONResponse({"session_id": sid, "handed_off": True})
-        raise BodyError(404, "no such hand-off action (start or release)")
+        if action == "reply":
+            text = text_field(data, "text", self.settings.max_text, too_long=413)
+            number = await asyncio.to_thread(self.bot.desk_reply, sid, text)
+            if number is None:
+                raise BodyError(409, f"session {sid!r} is not handed off: start it first")
+            return JSONResponse({"session_id": sid, "handed_off": True, "id": number})
+        raise BodyError(404, "no such hand-off action (start, reply or release)")
+
+    async def desk_messages(self, request: Request) -> Response:
+        """POST /v1/messages ``{"session_id", "after"}``: what a person at the desk wrote since
+        message ``after``, for the page to show while the session is handed off.  The same
+        credential as /v1/chat: the session's signed id, this machine, or the api token."""
+        trusted = bearer(request, self.settings.api_token)
+        data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
+        sid = text_field(data, "session_id", MAX_ID, number_ok=True)
+        after = data.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**53:
+            raise BodyError(422, "'after' must be a whole number of messages (0 or more)")
+        self._authorise(request, sid, "session_id", trusted)
+        try:
+            key = session_key(SPACE["web"] + sid)
+        except SessionIdError as exc:
+            raise BodyError(422, f"'session_id': {exc}") from None
+        messages, handed = await asyncio.to_thread(self.bot.desk_messages, key, after)
+        return JSONResponse(
+            {"messages": [{"id": n, "text": t} for n, t in messages], "handed_off": handed},
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def rasa_webhook(self, request: Request) -> Response:
         sender, r = await self.turn(request, "rest", "sender", "message")
@@ -940,6 +981,11 @@ class Service:
             headers={"Cache-Control": "no-cache", **PAGE_HEADERS},
         )
 
+    @staticmethod
+    async def no_icon(request: Request) -> Response:
+        """Browsers ask for /favicon.ico whatever the page says: an empty answer, not a 404 logged."""
+        return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
+
     async def web_config(self, request: Request) -> Response:
         texts = self.bot.knowledge.texts
         return JSONResponse(
@@ -947,6 +993,8 @@ class Service:
                 "greeting": texts.greeting,
                 "quick_replies": list(texts.quick_replies),
                 "max_text": self.settings.max_text,
+                # the page shows its debug toggle (intent, slots) only for a server run with --debug
+                "debug": self.settings.debug,
             }
         )
 
@@ -976,6 +1024,7 @@ class Service:
         return [
             Route("/v1/chat", self.chat, methods=["POST"]),
             Route("/v1/session", self.new_session, methods=["POST"]),
+            Route("/v1/messages", self.desk_messages, methods=["POST"]),
             Route("/v1/handoff/{action}", self.handoff, methods=["POST"]),
             Route("/webhooks/rest/webhook", self.rasa_webhook, methods=["POST"]),
             Route("/webhooks/rest/", self.rasa_health, methods=["GET"]),
@@ -991,6 +1040,7 @@ class Service:
             Route("/", self.page, methods=["GET"]),
             Route("/static/{name}", self.asset, methods=["GET"]),
             Route("/v1/config", self.web_config, methods=["GET"]),
+            Route("/favicon.ico", self.no_icon, methods=["GET"]),
         ]
 
 

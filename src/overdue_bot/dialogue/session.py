@@ -20,6 +20,10 @@ from typing import Any
 DEBT_FIELDS = ("platform", "days_overdue", "amount", "product")
 #: how many digests of said lines a session keeps (the oldest go first)
 MAX_SAID = 80
+#: messages a desk (a person after a hand-off) wrote into a session that are kept for the page
+#: to fetch; ``desk_seq`` counts them all, so the page asks only for what it has not shown
+MAX_DESK = 20
+MAX_DESK_TEXT = 2000
 #: how many living costs a session keeps by name (房租, 生活费 …; the oldest go first)
 MAX_COSTS = 8
 
@@ -84,6 +88,9 @@ class Session:
     handoff_reason: str = ""
     #: the desk gave it back: the next reply starts with the hand-back line
     returned: bool = False
+    #: what a person at the desk wrote into the conversation (the last MAX_DESK), and how many
+    desk: tuple[str, ...] = ()
+    desk_seq: int = 0
     #: the slot of the number the person stated last (amount, days_overdue, monthly_budget): what
     #: a bare number in a correction (其实是2000) corrects
     last_number: str = ""
@@ -152,6 +159,8 @@ class Session:
             "handoff_reason": self.handoff_reason,
             "returned": self.returned,
             "last_number": self.last_number,
+            "desk": list(self.desk),
+            "desk_seq": self.desk_seq,
         }
 
     @classmethod
@@ -197,10 +206,10 @@ class Session:
             isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in costs.items()
         ):
             raise ValueError(f"costs map at most {MAX_COSTS} names to numbers")
-        strings = [_typed(data, key, list, []) for key in ("options", "said", "noted", "told")]
+        strings = [_typed(data, key, list, []) for key in ("options", "said", "noted", "told", "desk")]
         cues = _typed(data, "cues", dict, {})
         if not all(isinstance(x, str) for xs in (*strings, list(cues), list(cues.values())) for x in xs):
-            raise ValueError("options, said, noted, told and cues hold text")
+            raise ValueError("options, said, noted, told, desk and cues hold text")
         last, pending = data.get("last_intent"), data.get("pending")
         if not all(v is None or isinstance(v, str) for v in (last, pending)):
             raise ValueError("last_intent and pending are intent names")
@@ -226,6 +235,8 @@ class Session:
             handoff_reason=_typed(data, "handoff_reason", str, ""),
             last_number=_last_number(data),
             returned=bool(data.get("returned")),
+            desk=tuple(strings[4][-MAX_DESK:]),
+            desk_seq=_typed(data, "desk_seq", int, 0),
         )
 
 

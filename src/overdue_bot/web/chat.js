@@ -3,12 +3,15 @@
 (function () {
   "use strict";
   var KEY_SESSION = "overdue-bot:session", KEY_LOG = "overdue-bot:log", KEY_DEBUG = "overdue-bot:debug";
+  var KEY_DESK = "overdue-bot:desk";  // the last desk message shown, and whether a person has the chat
+  var KEEP_MS = 24 * 3600 * 1000;     // the page forgets a conversation as the server does: a day
+  var POLL_MS = 3000;
   var log = document.getElementById("log"), form = document.getElementById("composer");
   var input = document.getElementById("text"), send = document.getElementById("send");
   var typing = document.getElementById("typing"), chips = document.getElementById("chips");
   var counter = document.getElementById("counter"), debugBox = document.getElementById("debug");
-  var config = { greeting: "你好，我是逾期问答助手。", quick_replies: [], max_text: 2000 };
-  var busy = false;
+  var config = { greeting: "你好，我是逾期问答助手。", quick_replies: [], max_text: 2000, debug: false };
+  var busy = false, polling = null;
 
   function store(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
   function load(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
@@ -41,16 +44,24 @@
     });
   }
   function history() {
-    try { return JSON.parse(load(KEY_LOG) || "[]"); } catch (e) { return []; }
+    var h;
+    try { h = JSON.parse(load(KEY_LOG) || "[]"); } catch (e) { h = []; }
+    var since = Date.now() - KEEP_MS;
+    return Array.isArray(h) ? h.filter(function (e) { return e && e.at > since; }) : [];
   }
   function remember(entry) {
+    entry.at = Date.now();
     var h = history(); h.push(entry); store(KEY_LOG, JSON.stringify(h.slice(-200)));
+  }
+  function desk() {
+    try { return JSON.parse(load(KEY_DESK) || "{}") || {}; } catch (e) { return {}; }
   }
 
   function bubble(who, text, debug) {
     var div = document.createElement("div");
     div.className = "msg " + who;
     if (who === "me") { div.setAttribute("aria-label", "我说"); }
+    if (who === "desk") { div.setAttribute("aria-label", "人工客服说"); }
     text.split(/\n+/).forEach(function (line) {
       if (!line.trim()) { return; }
       var p = document.createElement("p");
@@ -71,6 +82,40 @@
   }
 
   function problem(text) { bubble("error", text); }
+  function note(text) { bubble("note", text); }
+
+  // while a person at the desk has the conversation, ask every few seconds for what they wrote
+  function watchDesk(on) {
+    var state = desk();
+    state.handed = on;
+    store(KEY_DESK, JSON.stringify(state));
+    if (on && !polling) { polling = setInterval(pollDesk, POLL_MS); pollDesk(); }
+    if (!on && polling) { clearInterval(polling); polling = null; }
+  }
+  function pollDesk() {
+    var id = load(KEY_SESSION);
+    if (!id) { return; }
+    fetch("v1/messages", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ session_id: id, after: desk().after || 0 })
+    }).then(function (res) { return res.ok ? res.json() : null; }).then(function (body) {
+      if (!body) { return; }
+      var state = desk();
+      body.messages.forEach(function (m) {
+        if (m.id > (state.after || 0)) {
+          bubble("desk", m.text);
+          remember({ who: "desk", text: m.text });
+          state.after = m.id;
+        }
+      });
+      store(KEY_DESK, JSON.stringify(state));
+      if (!body.handed_off) {
+        note("人工客服已结束接待，接下来由自动助手继续回答。");
+        watchDesk(false);
+      }
+    }).catch(function () { /* offline for a moment: the next poll tries again */ });
+  }
 
   function setBusy(on) {
     busy = on;
@@ -86,23 +131,34 @@
       return;
     }
     counter.textContent = "";
-    bubble("me", text);
-    remember({ who: "me", text: text });
+    var mine = bubble("me", text);
     input.value = "";
     setBusy(true);
+    // a message that did not get through stays in the box and out of the history
+    function failed(line) {
+      mine.remove();
+      if (!input.value) { input.value = text; }
+      problem(line);
+    }
     post(text, false).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
         if (!res.ok) {
-          problem("服务器没能回答（错误 " + res.status + "）：" + (body.error || "请稍后再试") + "。");
+          failed("服务器没能回答（错误 " + res.status + "）：" + (body.error || "请稍后再试") + "。消息还在输入框里。");
           return;
         }
+        remember({ who: "me", text: text });
         var debug = { intent: body.intent, confidence: body.confidence, state: body.state, slots: body.slots };
-        bubble("bot", body.text, debug);
-        remember({ who: "bot", text: body.text, debug: debug });
+        if (body.text) {
+          bubble("bot", body.text, debug);
+          remember({ who: "bot", text: body.text, debug: debug });
+        } else if (body.state === "handed_off") {
+          note("已转给人工客服，请稍候，回复会显示在这里。");
+        }
+        watchDesk(body.state === "handed_off");
       });
     }).catch(function (e) {
-      problem(e && e.status ? "服务器没能开始对话（错误 " + e.status + "）：" + e.message + "。"
-        : "连接不上服务器，请检查网络后再试。你的消息没有发出去。");
+      failed(e && e.status ? "服务器没能开始对话（错误 " + e.status + "）：" + e.message + "。"
+        : "连接不上服务器，请检查网络后再试。你的消息没有发出去，还在输入框里。");
     }).then(function () {
       setBusy(false);
       input.focus();
@@ -139,10 +195,13 @@
   document.getElementById("new-chat").addEventListener("click", function () {
     store(KEY_SESSION, "");
     store(KEY_LOG, "[]");
+    store(KEY_DESK, "{}");
+    watchDesk(false);
     restore();
     input.focus();
   });
   debugBox.checked = load(KEY_DEBUG) === "1";
+  debugBox.parentNode.hidden = true;  // shown only when the server runs with --debug
   debugBox.addEventListener("change", function () {
     store(KEY_DEBUG, debugBox.checked ? "1" : "0");
     Array.prototype.forEach.call(log.querySelectorAll(".debug"), function (d) { d.hidden = !debugBox.checked; });
@@ -153,8 +212,12 @@
   }).catch(function () {
     problem("连接不上服务器，请稍后刷新页面再试。");
   }).then(function () {
+    debugBox.parentNode.hidden = !config.debug;
+    if (!config.debug) { debugBox.checked = false; }
+    if (!history().length) { store(KEY_LOG, "[]"); store(KEY_SESSION, ""); }  // a day old: start afresh
     restore();
     showChips();
+    if (desk().handed) { watchDesk(true); }
     input.focus();
   });
 })();

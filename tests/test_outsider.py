@@ -488,3 +488,40 @@ def test_no_desk_no_promise_of_one(tmp_path: Any) -> None:
     r = _chat(app, "no-desk", "转人工").json()
     assert r["state"] != "handed_off" and "客服" in r["text"] and r["text"]
     assert _chat(app, "no-desk", "逾期会上征信吗").json()["text"]  # still answered
+
+
+@pytest.mark.parametrize("ts", [b"\xb2", b"\xb9\xb2\xb3", b"1\xbd"])
+def test_a_latin1_digit_feishu_timestamp_is_a_403(bot: Bot, ts: bytes) -> None:
+    """Found by benchmarks/attack.py: a Feishu X-Lark-Request-Timestamp of '²' (one latin-1 byte)
+    passed str.isdigit and failed int(): a 500 with a traceback."""
+    from overdue_bot.stores import MemoryStore
+
+    app = create_app(
+        bot.with_store(MemoryStore()),
+        feishu_verification_token=FEISHU_TOKEN,
+        feishu_encrypt_key="outsider-key",
+        feishu_app_id="cli_outsider",
+        feishu_app_secret="outsider-secret",
+    )
+    event = {
+        "schema": "2.0",
+        "header": {"event_id": "e-ts", "event_type": "im.message.receive_v1", "token": FEISHU_TOKEN},
+        "event": {
+            "sender": {"sender_id": {"open_id": "ou_x"}, "sender_type": "user"},
+            "message": {
+                "message_id": "om_ts",
+                "chat_id": "oc_x",
+                "chat_type": "p2p",
+                "message_type": "text",
+                "content": json.dumps({"text": "你好"}),
+            },
+        },
+    }
+    headers = {
+        "Content-Type": "application/json",
+        "X-Lark-Request-Timestamp": ts,
+        "X-Lark-Request-Nonce": "n",
+        "X-Lark-Signature": "0" * 64,
+    }
+    r = Client(app).post("/feishu", content=json.dumps(event).encode(), headers=headers)
+    assert r.status_code == 403 and "Timestamp" in r.text

@@ -265,7 +265,10 @@ def _bounded(low: int, high: int) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ._version import __version__
+
     ap = argparse.ArgumentParser(prog="overdue-bot", description="A Chinese assistant for overdue debts.")
+    ap.add_argument("--version", action="version", version=f"overdue-bot {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     chat = sub.add_parser("chat", help="chat in the terminal")
     repl.add_arguments(chat)

@@ -1,4 +1,8 @@
-"""``overdue-bot chat | check | test | eval | serve | review`` (also ``python -m overdue_bot``)."""
+"""``overdue-bot init | chat | check | test | eval | serve | review …`` (also ``python -m overdue_bot``).
+
+Every command that reads the knowledge base takes ``--intents DIR`` and, without it,
+``$OVERDUE_BOT_INTENTS``: an author who ran ``init`` sets it once instead of on every line.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,21 @@ from typing import Any
 
 from . import repl
 from .errors import OverdueBotError
+
+
+def _init(args: argparse.Namespace) -> int:
+    """Copy the shipped knowledge base out to edit, and say what to run next."""
+    from .kb.project import ENV, init
+
+    written = init(args.folder, force=args.force)
+    folder = args.folder
+    shipped = sum(1 for p in written if p.suffix == ".yaml" and p.parent.name != "dialogues")
+    print(f"wrote {shipped} knowledge-base files, README.md and dialogues/test_example.yaml into {folder}")
+    print("next: edit an intent (README.md says how), then")
+    print(f"  overdue-bot check --intents {folder}")
+    print(f"  overdue-bot test --intents {folder} {folder}/dialogues")
+    print(f"  overdue-bot serve --intents {folder}      (or: export {ENV}={folder})")
+    return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -266,24 +285,26 @@ def _bounded(low: int, high: int) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ._version import __version__
+    from .kb.project import add_intents_option, intents_path
 
     ap = argparse.ArgumentParser(prog="overdue-bot", description="A Chinese assistant for overdue debts.")
     ap.add_argument("--version", action="version", version=f"overdue-bot {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
+    ini = sub.add_parser("init", help="copy the shipped knowledge base into a folder, to edit")
+    ini.add_argument("folder", help="where to write it (new or empty)")
+    ini.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     chat = sub.add_parser("chat", help="chat in the terminal")
     repl.add_arguments(chat)
     test = sub.add_parser("test", help="run scripted dialogue files")
     test.add_argument("paths", nargs="+", help="dialogue files or folders")
-    test.add_argument("--intents", default=None)
+    add_intents_option(test)
     test.add_argument(
         "--figures",
         action="store_true",
         help="also print the repetition share and the answer lengths of these conversations",
     )
     chk = sub.add_parser("check", help="lint the knowledge base (exit 1 on errors)")
-    chk.add_argument(
-        "--intents", default=None, help="a knowledge-base folder or intents file (default: shipped)"
-    )
+    add_intents_option(chk)
     chk.add_argument("--format", choices=("text", "json"), default="text")
     chk.add_argument(
         "--folds",
@@ -294,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chk.add_argument("--all", action="store_true", help="list every finding, not 15 of each kind")
     rv = sub.add_parser("review", help="label what users asked that the bot was unsure about")
     rv.add_argument("queue", help="the folder or redis:// URL given to serve --review")
-    rv.add_argument("--intents", default=None, help="the knowledge-base folder to add examples to")
+    add_intents_option(rv, "the knowledge-base folder to add examples to")
     rv.add_argument(
         "--dialogues",
         nargs="*",
@@ -309,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ev = sub.add_parser("eval", help="evaluate intent and slot accuracy on a labelled file")
     ev.add_argument("file")
-    ev.add_argument("--intents", default=None)
+    add_intents_option(ev)
     ev.add_argument("--no-misses", action="store_true", help="do not list every miss")
     serve = sub.add_parser("serve", help="the HTTP server (extra 'server')")
     serve.add_argument("--host", default="127.0.0.1")
@@ -323,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
     )
-    serve.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+    add_intents_option(serve)
     serve.add_argument("--wechat-token", default=None, help="enables /wechat (or set WECHAT_TOKEN)")
     serve.add_argument(
         "--log-messages",
@@ -505,9 +526,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stream.add_argument(
         "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
     )
-    stream.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+    add_intents_option(stream)
     args = ap.parse_args(argv)
+    if getattr(args, "intents", "") is None:
+        args.intents = intents_path(None)
     handler = {
+        "init": _init,
         "chat": repl.chat,
         "check": _check,
         "review": _review,

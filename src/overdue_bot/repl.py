@@ -196,7 +196,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument(
         "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
     )
-    ap.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+    from .kb.project import add_intents_option
+
+    add_intents_option(ap)
     ap.add_argument(
         "--history",
         type=Path,
@@ -214,7 +216,9 @@ def chat(args: argparse.Namespace) -> int:
 
     _utf8(sys.stdout)
     _utf8(sys.stdin)
-    kb = knowledge.load(args.intents)
+    from .kb.project import intents_path
+
+    kb = knowledge.load(intents_path(args.intents))
     if needs_build(kb):
         # the first start of a knowledge base builds its index (seconds): say so, not a blank screen
         print("正在加载…", flush=True)

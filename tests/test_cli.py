@@ -98,3 +98,25 @@ def test_version() -> None:
 
     out = _run("-m", "overdue_bot", "--version")
     assert out.returncode == 0 and out.stdout.strip() == f"overdue-bot {__version__}"
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_writes_plain_lines_elsewhere() -> None:
+    import io
+
+    from overdue_bot._progress import Progress
+
+    log = io.StringIO()
+    plain = Progress("check", log, tty=False)
+    for done in range(3):
+        plain("left-out test", done, 3)
+    plain("done soon")
+    plain.done()
+    lines = log.getvalue().splitlines()
+    assert [line.split(" … ")[0] for line in lines[:2]] == ["check: left-out test (0/3)", "check: done soon"]
+    assert len(lines) == 3 and lines[2].startswith("check: done in") and "\r" not in log.getvalue()
+    screen = io.StringIO()
+    tty = Progress("check", screen, tty=True)
+    tty("left-out test", 2, 4)
+    tty.done()
+    assert screen.getvalue().startswith("\r\033[Kcheck: left-out test [" + "#" * 12 + "." * 12 + "] 2/4")
+    assert screen.getvalue().endswith("\r\033[K") and "\n" not in screen.getvalue()

@@ -8,6 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from overdue_bot.kb.loader import default_path
 from overdue_bot.kb.project import ENV, installed
 from overdue_bot.review import FolderQueue, Item
@@ -114,3 +116,25 @@ def test_review_in_a_checkout_may_edit_its_intents(tmp_path: Path) -> None:
     out = _run("-m", "overdue_bot", "review", str(tmp_path / "empty-queue"))
     assert out.returncode == 0, out.stderr
     assert "the review queue is empty" in out.stdout
+
+
+def test_serve_answers_from_the_folder_in_the_variable_and_removes_its_metrics_folder(tmp_path: Path) -> None:
+    """init, an edited intent, serve with $OVERDUE_BOT_INTENTS alone: the page's API answers with
+    the edit; the server's metrics folder (made for this start) is gone once it stops."""
+    pytest.importorskip("uvicorn")
+    from .http_server import Server
+
+    folder = tmp_path / "kb"
+    assert _run("-m", "overdue_bot", "init", str(folder)).returncode == 0
+    chitchat = folder / "chitchat.yaml"
+    chitchat.write_text(chitchat.read_text(encoding="utf-8").replace(THANKS, EDITED), encoding="utf-8")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    server = Server(env={ENV: str(folder), "TMPDIR": str(temp)})
+    try:
+        made = [p.name for p in temp.iterdir()]
+        assert len(made) == 1 and made[0].startswith("overdue-bot-metrics-")
+        assert EDITED in server.chat("thanks-1", "谢谢")["text"]
+    finally:
+        log = server.stop()
+    assert list(temp.iterdir()) == [], log[-2000:]

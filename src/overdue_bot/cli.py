@@ -148,12 +148,10 @@ def _dingtalk_stream(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import logging
-    import logging.config
     import os
 
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
         from .channels import http  # noqa: F401  (checks starlette is there)
     except ImportError:
@@ -162,7 +160,6 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from .channels import logs
     from .stores import open_store
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not (
@@ -227,12 +224,43 @@ def _serve(args: argparse.Namespace) -> int:
         from .review import open_queue
 
         open_queue(args.review)  # a folder that cannot be made, or Redis missing, fails now
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # every worker writes its counters here and /metrics adds them up; fresh for each start
-        import tempfile
-
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="overdue-bot-metrics-")
     os.environ["OVERDUE_BOT_HEADER_TIMEOUT"] = str(args.header_timeout)  # read by every worker
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return _run_server(args)  # the operator's folder: theirs to keep or clear
+    # every worker writes its counters here and /metrics adds them up; fresh for each start, and
+    # removed when the server stops (one folder per start would otherwise pile up in /tmp)
+    import shutil
+    import signal
+    import tempfile
+
+    made = tempfile.mkdtemp(prefix="overdue-bot-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; by default that ends the
+    # process on the spot, before the folder is removed, so here it ends it as an exception
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        return _run_server(args)
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == made:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    """A signal handler ending the process as an exception, so that ``finally`` blocks run; the
+    exit status is the shell's for a process ended by that signal (143 for SIGTERM)."""
+    raise SystemExit(128 + signum)
+
+
+def _run_server(args: argparse.Namespace) -> int:
+    """uvicorn (one worker) or the Supervisor (several), with the environment ``_serve`` set."""
+    import logging
+    import logging.config
+    import os
+
+    import uvicorn
+
+    from .channels import logs
     from .channels.protocol import protocol
 
     try:

@@ -56,9 +56,8 @@ every command with `--intents {folder}`, or once for the shell: `export {env}={f
 
 ## What is where
 
-- `chitchat.yaml`, `collection.yaml`, `consequences.yaml`, `court.yaml`, `credit.yaml`,
-  `payments.yaml`, `repayment.yaml`: the topics (intents). Each has `examples` (how people ask)
-  and either `points` (short answers, each with the questions that reach it) or plain `answers`.
+- {topics}: the topics (intents). Each has `examples` (how people ask) and either `points`
+  (short answers, each with the questions that reach it) or plain `answers`.
 - `safety.yaml`: the crisis answers (they must keep a help line).
 - `bot.yaml`: the greeting, the disclaimer, the texts of the conversation, the roles of intents.
 - `platforms.yaml`: lenders, their aliases and kinds. `lexicon.yaml`: typos, synonyms, words.
@@ -156,8 +155,10 @@ def init(folder: str | Path, *, force: bool = False) -> list[Path]:
             shutil.copyfile(f, target / f.name)
             written.append(target / f.name)
         shown = str(folder)
+        others = {"safety", *loader._SPECIAL}
+        topics = ", ".join(f"`{p.name}`" for p in written if p.stem not in others)
         texts = {
-            "README.md": README.format(version=__version__, folder=shown, env=ENV),
+            "README.md": README.format(version=__version__, folder=shown, env=ENV, topics=topics),
             DIALOGUE_FILE: DIALOGUE.format(folder=shown),
         }
         for name, text in texts.items():

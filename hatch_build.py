@@ -28,7 +28,11 @@ class ShipIndex(BuildHookInterface):  # type: ignore[misc]
             return
         root = Path(self.root)
         editable = version == "editable"
-        out = root / "src" / "overdue_bot" / "_index" if editable else Path(tempfile.mkdtemp()) / "_index"
+        if editable:
+            out = root / "src" / "overdue_bot" / "_index"
+        else:  # the wheel takes the files from here; finalize() removes it once the wheel is written
+            self._scratch = tempfile.mkdtemp(prefix="overdue-bot-wheel-index-")
+            out = Path(self._scratch) / "_index"
         if editable and out.exists():
             shutil.rmtree(out)
         # the source tree is put first on sys.path by the child itself: pip's isolated build
@@ -50,3 +54,9 @@ class ShipIndex(BuildHookInterface):  # type: ignore[misc]
             return
         if not editable:
             build_data["force_include"][str(out)] = "overdue_bot/_index"
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        """Remove the index's scratch folder: the wheel holds the files now."""
+        scratch = getattr(self, "_scratch", None)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
@@ -153,11 +154,14 @@ def test_the_wheel_pip_builds_ships_the_index(tmp_path: pathlib.Path) -> None:
     # a new venv, as on a fresh machine: nothing but pip (PyYAML and jieba only in the build env)
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=300)
     python = str(tmp_path / "venv" / "bin" / "python")
+    temp = tmp_path / "temp"  # the build's temporary folders, to see what it leaves behind
+    temp.mkdir()
     out = subprocess.run(
         [python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(src)],
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "TMPDIR": str(temp)},
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "index was not built" not in out.stderr, out.stderr[-2000:]
@@ -165,3 +169,5 @@ def test_the_wheel_pip_builds_ships_the_index(tmp_path: pathlib.Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("overdue_bot/_index/overdue_bot-index-") for n in names), names
     assert any(n.startswith("overdue_bot/_index/overdue_bot-jieba-") for n in names), names
+    # issue 26: each build left a 3 MB overdue-bot-ship-* (and the index's scratch folder) behind
+    assert not [p.name for p in temp.iterdir() if p.name.startswith("overdue-bot-")]

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 from .conftest import ROOT
 
 
-def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: object = ROOT, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """A bare environment (LANG=C, no HOME), keeping only where the package and its index cache are
+    (PYTHONPATH for a checkout run without installing it, OVERDUE_BOT_CACHE set by conftest)."""
+    keep = {k: os.environ[k] for k in ("PYTHONPATH", "OVERDUE_BOT_CACHE") if k in os.environ}
     return subprocess.run(
         [sys.executable, *args],
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "LANG": "C"},
+        cwd=cwd,
+        timeout=timeout,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C", **keep, **(env or {})},
     )
 
 
@@ -69,3 +75,48 @@ def test_dialogue_folder_passes() -> None:
     out = _run("-m", "overdue_bot", "test", "tests/dialogues")
     assert out.returncode == 0, out.stdout[-2000:]
     assert " passed, 0 failed" in out.stdout
+
+
+def test_quit_words_end_the_repl_as_slash_quit_does() -> None:
+    """Issue 26: 退出 / quit / exit typed without the slash end the chat instead of being answered."""
+    out = _run("run_bot.py", "--debug", stdin="逾期会上征信吗\n  退出。\n那会上征信吗\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("[debug]") == 1 and "intent=credit_report" in out.stdout
+
+
+def test_which_lines_are_quit_words() -> None:
+    from overdue_bot.repl import quits
+
+    for line in ("quit", "  EXIT ", "退出", "退出。", "“退出！”", "ｅｘｉｔ", "/quit", "/q", "exit()"):
+        assert quits(line), line
+    for line in ("怎么退出", "quite", "退出借款", "q", "", "。", "/help"):
+        assert not quits(line), line
+
+
+def test_version() -> None:
+    from overdue_bot import __version__
+
+    out = _run("-m", "overdue_bot", "--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"overdue-bot {__version__}"
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_writes_plain_lines_elsewhere() -> None:
+    import io
+
+    from overdue_bot._progress import Progress
+
+    log = io.StringIO()
+    plain = Progress("check", log, tty=False)
+    for done in range(3):
+        plain("left-out test", done, 3)
+    plain("done soon")
+    plain.done()
+    lines = log.getvalue().splitlines()
+    assert [line.split(" … ")[0] for line in lines[:2]] == ["check: left-out test (0/3)", "check: done soon"]
+    assert len(lines) == 3 and lines[2].startswith("check: done in") and "\r" not in log.getvalue()
+    screen = io.StringIO()
+    tty = Progress("check", screen, tty=True)
+    tty("left-out test", 2, 4)
+    tty.done()
+    assert screen.getvalue().startswith("\r\033[Kcheck: left-out test [" + "#" * 12 + "." * 12 + "] 2/4")
+    assert screen.getvalue().endswith("\r\033[K") and "\n" not in screen.getvalue()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from overdue_bot.kb.lint import LintConfig, check
+from overdue_bot.kb.lint import Finding, LintConfig, Report, check
 from overdue_bot.kb.loader import default_path
 
 BROKEN = """
@@ -103,6 +103,13 @@ def test_each_kind_of_problem_is_found_where_it_is(broken: Path) -> None:
     left = _kinds(f, "left_out")
     assert left and all(x.detail["top2"] for x in left)
     assert report.figures["misranked"] == len(left)
+    # issue 26: the left-out test measures; its findings are notes, so the warnings are the same
+    # with and without it (review skips it), and each report names the checks it ran
+    assert {x.level for x in left} == {"note"} and left == report.notes
+    skipped = check(broken, LintConfig(folds=0))
+    assert skipped.summary() == report.summary() and not skipped.notes
+    assert "left-out test (2 folds)" in report.ran() and "skipped" not in report.ran()
+    assert "skipped: left-out test" in skipped.ran()
 
 
 def test_cli_exits_non_zero_on_errors_and_speaks_json(broken: Path) -> None:
@@ -136,6 +143,29 @@ def test_cli_exits_non_zero_on_errors_and_speaks_json(broken: Path) -> None:
     assert text.returncode == 1
     assert "[unreachable] intents.yaml · credit_report · answers[1]" in text.stdout
     assert text.stdout.rstrip().endswith("warnings") and "Traceback" not in text.stderr
+    # issue 26: the slow steps are said on stderr as they start, as plain lines off a terminal
+    steps = text.stderr.splitlines()
+    assert steps[0].startswith("check: reading the knowledge base")
+    assert any(line.startswith("check: checking synonym groups (7/8)") for line in steps)
+    assert steps[-1].startswith("check: done in") and "\r" not in text.stderr
+    assert "checks run: load, duplicates" in text.stdout and "skipped: left-out test" in text.stdout
+
+
+def _finding(kind: str, n: int) -> Finding:
+    return Finding("warning", kind, f"number {n}", "intents.yaml", "greet", "examples")
+
+
+def test_the_report_groups_each_kind_with_its_count_and_shows_the_first_few() -> None:
+    findings = tuple(_finding("idle_rule", n) for n in range(5)) + (_finding("gap", 9),)
+    report = Report("kb", findings, {"checks": ["load"], "skipped": []})
+    text = report.describe()
+    assert "warnings (6)" in text
+    assert "  idle_rule (5): lexicon rules that touch no example" in text and "  gap (1): " in text
+    assert "number 2" in text and "number 3" not in text
+    assert "… and 2 more [idle_rule] (--all lists them)" in text and "number 9" in text
+    every = report.describe(limit=None)
+    assert all(f"number {n}" in every for n in range(5)) and "more [" not in every
+    assert text.splitlines()[-1] == "0 errors, 6 warnings"
 
 
 def test_a_knowledge_base_that_does_not_load_is_one_error(tmp_path: Path) -> None:

@@ -216,8 +216,19 @@ def test_metrics_add_up_over_two_workers(tmp_path: Path) -> None:
     (kb / "bot.yaml").write_text(
         bot.replace("handoff:\n  enabled: false", "handoff:\n  enabled: true"), encoding="utf-8"
     )
-    server = Server("--workers", "2", "--store", f"sqlite:///{tmp_path / 's.db'}", "--intents", str(kb))
+    temp = tmp_path / "temp"  # the server's temporary folders, to see that it removes its own
+    temp.mkdir()
+    server = Server(
+        "--workers",
+        "2",
+        "--store",
+        f"sqlite:///{tmp_path / 's.db'}",
+        "--intents",
+        str(kb),
+        env={"TMPDIR": str(temp)},
+    )
     try:
+        assert [p.name.startswith("overdue-bot-metrics-") for p in temp.iterdir()] == [True]
         pids: set[int] = set()
         deadline = time.time() + 30
         while len(pids) < 2 and time.time() < deadline:
@@ -250,6 +261,7 @@ def test_metrics_add_up_over_two_workers(tmp_path: Path) -> None:
             )
     finally:
         server.stop()
+    assert list(temp.iterdir()) == [], "issue 26: each start left its metrics folder behind"
 
 
 def test_rate_limits_answer_429_with_retry_after() -> None:

@@ -1,4 +1,8 @@
-"""``overdue-bot chat | check | test | eval | serve | review`` (also ``python -m overdue_bot``)."""
+"""``overdue-bot init | chat | check | test | eval | serve | review …`` (also ``python -m overdue_bot``).
+
+Every command that reads the knowledge base takes ``--intents DIR`` and, without it,
+``$OVERDUE_BOT_INTENTS``: an author who ran ``init`` sets it once instead of on every line.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,38 @@ from . import repl
 from .errors import OverdueBotError
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _init(args: argparse.Namespace) -> int:
+    """Copy the shipped knowledge base out to edit, and say what to run next."""
+    from .kb.project import ENV, init
+
+    written = init(args.folder, force=args.force)
+    folder = args.folder
+    shipped = sum(1 for p in written if p.suffix == ".yaml" and p.parent.name != "dialogues")
+    print(f"wrote {shipped} knowledge-base files, README.md and dialogues/test_example.yaml into {folder}")
+    print("next: edit an intent (README.md says how), then")
+    print(f"  overdue-bot check --intents {folder}")
+    print(f"  overdue-bot test --intents {folder} {folder}/dialogues")
+    print(f"  overdue-bot serve --intents {folder}      (or: export {ENV}={folder})")
+    return 0
+
+
+def _bot(intents: str | None) -> Any:
+    """A Bot over ``intents``, saying on stderr when its index must be built first: seconds that
+    would otherwise pass without a word (stdout stays the report)."""
     from .bot import Bot
+    from .kb import loader
+    from .model import needs_build
+
+    kb = loader.load(intents)
+    if needs_build(kb):
+        print("building the index of this knowledge base (once after each edit, seconds) …", file=sys.stderr)
+    return Bot(kb)
+
+
+def _eval(args: argparse.Namespace) -> int:
     from .testing.evaluate import evaluate, format_report, load_cases
 
-    bot = Bot(args.intents)
+    bot = _bot(args.intents)
     report = evaluate(load_cases(args.file), bot.parse)
     print(format_report(report, misses=not args.no_misses))
     return 0
@@ -25,13 +56,18 @@ def _check(args: argparse.Namespace) -> int:
     """The knowledge-base lint: exit 1 when it finds an error (for CI), 0 with only warnings."""
     import json
 
+    from ._progress import Progress
     from .kb.lint import LintConfig, check
 
-    report = check(args.intents, LintConfig(folds=args.folds))
+    progress = Progress("check")
+    try:
+        report = check(args.intents, LintConfig(folds=args.folds), progress=progress)
+    finally:
+        progress.done()
     if args.format == "json":
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(report.describe(limit=None if args.all else 15))
+        print(report.describe(limit=None if args.all else 3))
     return 1 if report.errors else 0
 
 
@@ -39,6 +75,7 @@ def _review(args: argparse.Namespace) -> int:
     """Walk the review queue; with examples added, check the knowledge base and run the dialogue tests."""
     from pathlib import Path
 
+    from ._progress import Progress
     from .bot import Bot
     from .kb.lint import LintConfig, check
     from .review import open_queue, session
@@ -48,11 +85,17 @@ def _review(args: argparse.Namespace) -> int:
     if not added:
         return 0
     print(f"\n{len(added)} examples added. Checking the knowledge base …")
-    report = check(args.intents, LintConfig(folds=args.folds))
-    problems = [f for f in report.findings if f.kind != "left_out"]
-    for f in problems:
-        print(f"  {f.level}: {f.describe()}")
-    print(f"check: {len(report.errors)} errors, {len(report.warnings)} warnings")
+    progress = Progress("review")
+    try:
+        report = check(args.intents, LintConfig(folds=args.folds), progress=progress)
+    finally:
+        progress.done()
+    for line in report.grouped(limit=3):
+        print(line)
+    # the same counts as `overdue-bot check` gives for the same checks; which ran is said, as
+    # review skips the slow left-out test by default
+    print(report.ran())
+    print(f"check: {report.summary()}")
     paths = args.dialogues or [p for p in ("tests/dialogues",) if Path(p).is_dir()]
     failed = []
     if paths:
@@ -66,10 +109,9 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from .bot import Bot
     from .testing.dialogues import figures, run_paths
 
-    bot = Bot(args.intents)
+    bot = _bot(args.intents)
     results = run_paths(args.paths, bot)
     failed = [r for r in results if not r.ok]
     for r in failed:
@@ -106,12 +148,10 @@ def _dingtalk_stream(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import logging
-    import logging.config
     import os
 
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
         from .channels import http  # noqa: F401  (checks starlette is there)
     except ImportError:
@@ -120,7 +160,6 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from .channels import logs
     from .stores import open_store
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not (
@@ -185,12 +224,43 @@ def _serve(args: argparse.Namespace) -> int:
         from .review import open_queue
 
         open_queue(args.review)  # a folder that cannot be made, or Redis missing, fails now
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # every worker writes its counters here and /metrics adds them up; fresh for each start
-        import tempfile
-
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="overdue-bot-metrics-")
     os.environ["OVERDUE_BOT_HEADER_TIMEOUT"] = str(args.header_timeout)  # read by every worker
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return _run_server(args)  # the operator's folder: theirs to keep or clear
+    # every worker writes its counters here and /metrics adds them up; fresh for each start, and
+    # removed when the server stops (one folder per start would otherwise pile up in /tmp)
+    import shutil
+    import signal
+    import tempfile
+
+    made = tempfile.mkdtemp(prefix="overdue-bot-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; by default that ends the
+    # process on the spot, before the folder is removed, so here it ends it as an exception
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        return _run_server(args)
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == made:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    """A signal handler ending the process as an exception, so that ``finally`` blocks run; the
+    exit status is the shell's for a process ended by that signal (143 for SIGTERM)."""
+    raise SystemExit(128 + signum)
+
+
+def _run_server(args: argparse.Namespace) -> int:
+    """uvicorn (one worker) or the Supervisor (several), with the environment ``_serve`` set."""
+    import logging
+    import logging.config
+    import os
+
+    import uvicorn
+
+    from .channels import logs
     from .channels.protocol import protocol
 
     try:
@@ -265,22 +335,27 @@ def _bounded(low: int, high: int) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ._version import __version__
+    from .kb.project import add_intents_option, intents_path
+
     ap = argparse.ArgumentParser(prog="overdue-bot", description="A Chinese assistant for overdue debts.")
+    ap.add_argument("--version", action="version", version=f"overdue-bot {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
+    ini = sub.add_parser("init", help="copy the shipped knowledge base into a folder, to edit")
+    ini.add_argument("folder", help="where to write it (new or empty)")
+    ini.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     chat = sub.add_parser("chat", help="chat in the terminal")
     repl.add_arguments(chat)
     test = sub.add_parser("test", help="run scripted dialogue files")
     test.add_argument("paths", nargs="+", help="dialogue files or folders")
-    test.add_argument("--intents", default=None)
+    add_intents_option(test)
     test.add_argument(
         "--figures",
         action="store_true",
         help="also print the repetition share and the answer lengths of these conversations",
     )
     chk = sub.add_parser("check", help="lint the knowledge base (exit 1 on errors)")
-    chk.add_argument(
-        "--intents", default=None, help="a knowledge-base folder or intents file (default: shipped)"
-    )
+    add_intents_option(chk)
     chk.add_argument("--format", choices=("text", "json"), default="text")
     chk.add_argument(
         "--folds",
@@ -288,10 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=5,
         help="rounds of the left-out check (0 skips it; default 5)",
     )
-    chk.add_argument("--all", action="store_true", help="list every finding, not 15 of each kind")
+    chk.add_argument("--all", action="store_true", help="list every finding, not the first 3 of each kind")
     rv = sub.add_parser("review", help="label what users asked that the bot was unsure about")
     rv.add_argument("queue", help="the folder or redis:// URL given to serve --review")
-    rv.add_argument("--intents", default=None, help="the knowledge-base folder to add examples to")
+    add_intents_option(rv, "the knowledge-base folder to add examples to")
     rv.add_argument(
         "--dialogues",
         nargs="*",
@@ -306,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ev = sub.add_parser("eval", help="evaluate intent and slot accuracy on a labelled file")
     ev.add_argument("file")
-    ev.add_argument("--intents", default=None)
+    add_intents_option(ev)
     ev.add_argument("--no-misses", action="store_true", help="do not list every miss")
     serve = sub.add_parser("serve", help="the HTTP server (extra 'server')")
     serve.add_argument("--host", default="127.0.0.1")
@@ -320,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
     )
-    serve.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+    add_intents_option(serve)
     serve.add_argument("--wechat-token", default=None, help="enables /wechat (or set WECHAT_TOKEN)")
     serve.add_argument(
         "--log-messages",
@@ -502,9 +577,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stream.add_argument(
         "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
     )
-    stream.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+    add_intents_option(stream)
     args = ap.parse_args(argv)
+    if getattr(args, "intents", "") is None:
+        args.intents = intents_path(None)
     handler = {
+        "init": _init,
         "chat": repl.chat,
         "check": _check,
         "review": _review,

@@ -6,7 +6,9 @@
      ├── KnowledgeError (ValueError)   a YAML file of the knowledge base is malformed
      ├── StoreError (RuntimeError)     a session store cannot be opened or used
      ├── SessionIdError (ValueError)   a session id that is missing, empty, too long or not text
-     └── MissingExtraError (ImportError) an optional extra is not installed
+     ├── MissingExtraError (ImportError) an optional extra is not installed
+     └── FolderError (OSError)         a folder a command would write into is not one to write:
+                                       not empty (init), an installed package's (review)
 
 Each subclass also inherits the builtin it resembles, so callers may catch either.
 """
@@ -48,3 +50,11 @@ class MissingExtraError(OverdueBotError, ImportError):
 
     def __init__(self, feature: str, extra: str) -> None:
         super().__init__(f"{feature} needs the optional extra {extra!r}: pip install 'overdue-bot[{extra}]'")
+
+
+class FolderError(OverdueBotError, OSError):
+    """A folder the command would write into is not one to write to; the message says what to do.
+
+    ``init`` refuses a folder that already holds files (it may be someone's edited knowledge base),
+    ``review`` the knowledge base inside an installed package (an upgrade would undo the edits).
+    """

@@ -2,7 +2,8 @@
 
 On a terminal it uses readline (editing of wide characters, ↑ for earlier lines) and colours; with
 stdin piped it reads one message per line and prints one reply block per line, so it can be
-scripted.  Ctrl-C clears the line, Ctrl-D (or /quit) ends the chat.  What is typed is kept in a
+scripted.  Ctrl-C clears the line, Ctrl-D (or /quit, or quit, exit, 退出 typed as they are) ends
+the chat.  What is typed is kept in a
 history file only when asked for (``--history FILE`` or ``OVERDUE_BOT_HISTORY``), and then at
 most HISTORY_LINES lines: people type their debts here.  Nothing the bot prints can move the
 cursor or recolour the terminal: control and escape sequences are taken out of every reply.
@@ -14,6 +15,7 @@ import argparse
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -40,7 +42,28 @@ HELP = """命令：
   /help   显示帮助
   /reset  清空本次对话记住的信息，重新开始
   /debug  打开或关闭调试信息（意图、置信度、前三名、槽位、状态、答案变体）
-  /quit   退出（也可以按 Ctrl-D）"""
+  /quit   退出（也可以输入 退出、quit、exit，或按 Ctrl-D）"""
+
+#: words that end the chat typed without the slash: a newcomer types them first, and as questions
+#: they would only get the bot's out-of-scope answer
+QUIT_WORDS = frozenset({"quit", "exit", "退出"})
+
+
+def quits(line: str) -> bool:
+    """Whether ``line`` asks to end the chat: /quit, /exit, /q, or a quit word alone.
+
+    The word may come with spaces, punctuation or full-width letters around it (退出。, ｅｘｉｔ,
+    “quit!”), since people type it in whatever input mode they are in; a sentence holding the
+    word (怎么退出借款) is still a question.
+    """
+    command = line.strip().lower()
+    if command in ("/quit", "/exit", "/q"):
+        return True
+    bare = unicodedata.normalize("NFKC", line).lower()
+    edge = [unicodedata.category(c)[0] not in "PZSC" for c in bare]
+    if True not in edge:
+        return False
+    return bare[edge.index(True) : len(edge) - edge[::-1].index(True)] in QUIT_WORDS
 
 
 def _colour(on: bool) -> tuple[str, str, str, str]:
@@ -104,7 +127,7 @@ def run(
                     pass
         except ImportError:
             pass
-        print(f"{bold}逾期问答助手{reset}  输入 /help 查看命令，/quit 退出", file=stdout)
+        print(f"{bold}逾期问答助手{reset}  输入 /help 查看命令，退出 或 /quit 结束", file=stdout)
         print(f"{cyan}{bot.greeting}{reset}\n", file=stdout)
 
     def read() -> str | None:
@@ -126,14 +149,14 @@ def run(
             except KeyboardInterrupt:
                 if not interactive:
                     break
-                print("^C（已清空这一行，输入 /quit 或按 Ctrl-D 退出）", file=stdout)
+                print("^C（已清空这一行，输入 退出 或按 Ctrl-D 结束）", file=stdout)
                 continue
             if line is None:
                 break
             if not line.strip():
                 continue  # an empty line asks nothing
             command = line.strip().lower()
-            if command in ("/quit", "/exit", "/q"):
+            if quits(line):
                 break
             if command == "/help":
                 print(HELP, file=stdout)
@@ -173,7 +196,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument(
         "--store", default=None, help="memory: (default), sqlite:///path.db or redis://host:port/0"
     )
-    ap.add_argument("--intents", default=None, help="a knowledge-base folder or intents file")
+    from .kb.project import add_intents_option
+
+    add_intents_option(ap)
     ap.add_argument(
         "--history",
         type=Path,
@@ -191,7 +216,9 @@ def chat(args: argparse.Namespace) -> int:
 
     _utf8(sys.stdout)
     _utf8(sys.stdin)
-    kb = knowledge.load(args.intents)
+    from .kb.project import intents_path
+
+    kb = knowledge.load(intents_path(args.intents))
     if needs_build(kb):
         # the first start of a knowledge base builds its index (seconds): say so, not a blank screen
         print("正在加载…", flush=True)

@@ -264,7 +264,9 @@ def session(
     from .bot import Bot
     from .errors import KnowledgeError
     from .kb.edit import add_example
+    from .kb.project import editable
 
+    editable(kb_path)  # an installed package's copy is refused before anyone labels anything
     items = queue.pending()
     if not items:
         say("the review queue is empty")

@@ -8,7 +8,7 @@ both are worth a look.  Used by the test suite and by ``overdue-bot check``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..nlu.matcher import Example, Matcher
@@ -28,8 +28,15 @@ class Misranked:
     top2: tuple[tuple[str, float], ...]
 
 
-def misranked(kb: Knowledge, *, folds: int = FOLDS, understanding: object | None = None) -> list[Misranked]:
-    """Every example of ``kb`` that its held-out parse misranks, in knowledge-base order."""
+def misranked(
+    kb: Knowledge,
+    *,
+    folds: int = FOLDS,
+    understanding: object | None = None,
+    on_fold: Callable[[int], None] | None = None,
+) -> list[Misranked]:
+    """Every example of ``kb`` that its held-out parse misranks, in knowledge-base order;
+    ``on_fold`` is told how many folds are done after each (each builds an index: seconds)."""
     from ..model import load
     from ..nlu.pipeline import Understanding
 
@@ -48,6 +55,8 @@ def misranked(kb: Knowledge, *, folds: int = FOLDS, understanding: object | None
             got, _ = nlu.decide(ranking, a.evidence)
             if got != intent:
                 out.append(Misranked(text, intent, got, tuple((n, round(s, 3)) for n, s in ranking[:2])))
+        if on_fold is not None:
+            on_fold(fold + 1)
     order = {text: i for i, (text, _) in enumerate(nlu.examples)}
     return sorted(out, key=lambda m: order[m.text])
 

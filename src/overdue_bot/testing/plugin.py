@@ -8,6 +8,13 @@ file::
     overdue_bot_dialogues = ["tests/dialogues"]     # folders (or files) of test_*.yaml dialogues
     overdue_bot_intents = "intents"                  # the knowledge base they run against (optional)
 
+In a listed folder the files named ``test_*.yaml`` are collected; a file listed itself is collected
+whatever its name, and so is a dialogue file named on the command line (``pytest my_talks.yaml``),
+with or without the ini option: naming a file is asking for it.  A YAML file named on the
+command line that is not a list of dialogues (a config file) is left to pytest, as before.
+Without ``overdue_bot_intents`` the dialogues run against ``$OVERDUE_BOT_INTENTS``, else the shipped
+knowledge base.
+
 Each dialogue is one item.  The ``overdue_bot`` fixture gives tests a shared Bot built from the
 configured knowledge base (the shipped one by default).
 """
@@ -25,7 +32,7 @@ _BOTS: dict[str, Any] = {}
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "overdue_bot_dialogues",
-        "folders or files of test_*.yaml dialogues to collect",
+        "dialogue files (any name), and folders of test_*.yaml dialogue files, to collect",
         type="paths",
         default=[],
     )
@@ -35,7 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _bot(config: pytest.Config) -> Any:
-    intents = str(config.getini("overdue_bot_intents") or "")
+    from ..kb.project import intents_path
+
+    intents = str(config.getini("overdue_bot_intents") or intents_path(None) or "")
     if intents and not Path(intents).is_absolute():
         intents = str(Path(config.rootpath) / intents)
     if intents not in _BOTS:
@@ -51,12 +60,26 @@ def overdue_bot(request: pytest.FixtureRequest) -> Any:
     return _bot(request.config)
 
 
+def _dialogues(path: Path) -> bool:
+    """Whether a YAML file holds dialogues (a list of mappings with ``turns``).  A file that does not
+    parse counts as one: a dialogue file with a typo should fail loudly, not be skipped."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True
+    return isinstance(data, list) and all(isinstance(d, dict) and "turns" in d for d in data)
+
+
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    roots = [Path(p).resolve() for p in parent.config.getini("overdue_bot_dialogues")]
-    if not roots or file_path.suffix not in (".yaml", ".yml") or not file_path.name.startswith("test_"):
+    if file_path.suffix not in (".yaml", ".yml"):
         return None
+    roots = [Path(p).resolve() for p in parent.config.getini("overdue_bot_dialogues")]
     here = file_path.resolve()
-    if any(here == root or root in here.parents for root in roots):
+    listed = here in roots or (parent.session.isinitpath(file_path) and _dialogues(here))
+    in_folder = file_path.name.startswith("test_") and any(root in here.parents for root in roots)
+    if listed or in_folder:
         return DialogueFile.from_parent(parent, path=file_path)
     return None
 

@@ -327,6 +327,7 @@ PLAN_FRAMES = (
     "blank",
     "hardship_blank",
     "share_blank",
+    "money_blank",
     "date",
     "date_year",
 )
@@ -362,7 +363,7 @@ PLAN_PIECES = (
     "visit",
 )
 #: the facts a plan asks for when they are missing (plan.yaml ``questions``)
-PLAN_QUESTIONS = ("debts", "days_overdue", "amount", "monthly_budget", "product", "received")
+PLAN_QUESTIONS = ("debts", "platform", "days_overdue", "amount", "monthly_budget", "product", "received")
 #: the court and arbitration papers a session keeps (plan.yaml ``papers`` names them)
 PLAN_PAPERS = ("payment_order", "summons", "award", "arbitration", "enforcement")
 #: the cases the code tells a piece it is in (``when: {cue: [...]}``): a deadline's paper and

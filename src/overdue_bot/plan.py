@@ -446,6 +446,8 @@ class _Writer:
         debts = tuple(self.debt(d) for d, _ in order)
         deadlines = self.deadlines()
         steps = self.steps(order, shares)
+        # each lender's share, said in the order of contact
+        shares = {i: shares[i] for i in (self.debts.index(d) for d, _ in order) if i in shares}
         budget = self.arithmetic(shares)
         scripts = self.scripts(order, shares)
         letter = self.letter(order, shares)

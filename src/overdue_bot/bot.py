@@ -21,6 +21,8 @@ from .errors import SessionIdError
 from .kb import loader as knowledge
 from .model import Model
 from .nlu.pipeline import Analysis
+from .plan import Plan
+from .plan import build as build_plan
 from .records import Knowledge, Parse, Reply
 from .stores import MemoryStore, SessionStore
 
@@ -202,6 +204,7 @@ class Bot:
             questions=self.nlu.questions(parse.text, analysis),
             denied=analysis.denied,
             denied_values=dict(analysis.denied_values),
+            today=self.nlu.slots.today(),
         )
         before = session.last_intent
         session, turn = self.dialogue.step(session, message)
@@ -236,6 +239,15 @@ class Bot:
             low_margin=self.config.low_margin,
         )
         return reply, turn.event, doubt
+
+    def plan(self, session_id: str) -> Plan:
+        """The plan for what the session knows now (plan.py): its debts, deadlines, the order of
+        contact, the arithmetic with the budget, what to say, a written request and the facts
+        still missing.  Built afresh on every call, so it follows every correction; the session
+        is read, never changed.  ``plan(...).to_dict()`` is its JSON, ``.text`` the chat's words.
+        """
+        session = self._session(session_key(session_id))
+        return build_plan(session, self.knowledge, self.nlu.slots.today(), words=self.dialogue)
 
     def observe(self, observer: Callable[[Observed], None]) -> None:
         """Call ``observer`` after every turn (metrics, the review queue); its errors are logged, never raised."""

@@ -291,6 +291,166 @@ class Texts:
     roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
+# ---------------------------------------------------------------- the plan (plan.yaml)
+#: the plan's sections, in the order the text shows them (their titles are plan.yaml ``headings``)
+PLAN_HEADINGS = (
+    "title",
+    "debts",
+    "deadlines",
+    "steps",
+    "budget",
+    "script",
+    "letter",
+    "complaints",
+    "help",
+    "missing",
+)
+#: how the plan's lines are put together (plan.yaml ``frames``: no statement of their own)
+PLAN_FRAMES = (
+    "debt_full",
+    "debt_days",
+    "debt_amount",
+    "debt_bare",
+    "risk",
+    "lender_label",
+    "lender_unnamed",
+    "of_lender",
+    "step",
+    "why",
+    "general_step",
+    "share_part",
+    "share_item",
+    "partial",
+    "script_for",
+    "complaint",
+    "missing",
+    "blank",
+    "hardship_blank",
+    "share_blank",
+    "money_blank",
+    "date",
+    "date_year",
+)
+#: what the plan states (plan.yaml ``pieces``: each wording names its facts.md sections)
+PLAN_PIECES = (
+    "kind_label",
+    "stage",
+    "bucket",
+    "next_risk",
+    "scale_note",
+    "deadline",
+    "objection",
+    "verify",
+    "ask",
+    "why",
+    "step_living",
+    "step_record",
+    "step_proof",
+    "budget_total",
+    "budget_shares",
+    "budget_short",
+    "budget_short_next",
+    "script",
+    "script_tip",
+    "account",
+    "proposal",
+    "letter",
+    "warning",
+    "complaint_evidence",
+    "family",
+    "workplace",
+    "exposure",
+    "visit",
+)
+#: the facts a plan asks for when they are missing (plan.yaml ``questions``)
+PLAN_QUESTIONS = ("debts", "platform", "days_overdue", "amount", "monthly_budget", "product", "received")
+#: the court and arbitration papers a session keeps (plan.yaml ``papers`` names them)
+PLAN_PAPERS = ("payment_order", "summons", "award", "arbitration", "enforcement")
+#: the cases the code tells a piece it is in (``when: {cue: [...]}``): a deadline's paper and
+#: whether its day is known or has passed; why a lender comes where it does
+PLAN_CUES = (
+    *PLAN_PAPERS,
+    *(f"{p}_{s}" for p in ("payment_order", "summons", "award") for s in ("dated", "passed")),
+    "paper",
+    "card_line",
+    "light",
+    "longest",
+    "reported",
+)
+#: the values the plan fills into its frames, pieces and questions (besides the answers' own)
+PLAN_VALUES = frozenset(
+    {
+        "platform",
+        "lender",
+        "lender_label",
+        "lenders",
+        "kind_label",
+        "duration",
+        "money",
+        "stage",
+        "bucket",
+        "next_risk",
+        "n",
+        "ask",
+        "why",
+        "text",
+        "share_money",
+        "share_part",
+        "shares",
+        "total_money",
+        "budget_money",
+        "months_text",
+        "minimum_money",
+        "shortfall_money",
+        "partial",
+        "known",
+        "unknown",
+        "paper",
+        "of_lender",
+        "received",
+        "by",
+        "days_left",
+        "complaint",
+        "question",
+        "hardship_text",
+        "share_text",
+        "account",
+        "proposal",
+        "duration_text",
+        "money_text",
+        "blank",
+        "month",
+        "day",
+        "year",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPiece:
+    """One wording of a piece of the plan: said where ``when`` holds, as its own ``text`` (resting
+    on the facts.md sections ``facts``) or as a topic's ``point`` ("intent/point") says it."""
+
+    text: str = ""
+    point: str = ""
+    when: Mapping[str, Any] = field(default_factory=dict)
+    facts: tuple[str, ...] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTexts:
+    """plan.yaml: every word of the plan (issue 27), so nothing it states is prose in code."""
+
+    headings: Mapping[str, str]
+    frames: Mapping[str, str]
+    pieces: Mapping[str, tuple[PlanPiece, ...]]
+    questions: Mapping[str, str]
+    papers: Mapping[str, str]
+    #: where it was read from (errors name it; the shipped one serves a knowledge base without one)
+    source: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Knowledge:
     """The whole knowledge base as frozen records."""
@@ -326,3 +486,5 @@ class Knowledge:
     contexts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: per role of NUMBER_ROLES, the words before and after a number that give it that role
     number_roles: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: the plan's words (plan.yaml); None only for a knowledge base built in code without one
+    plan: PlanTexts | None = None

@@ -41,6 +41,7 @@ def printable(text: str) -> str:
 HELP = """命令：
   /help   显示帮助
   /reset  清空本次对话记住的信息，重新开始
+  /plan   按目前聊到的情况，写出你的计划（欠款、期限、先找谁、怎么说、申请书）
   /debug  打开或关闭调试信息（意图、置信度、前三名、槽位、状态、答案变体）
   /quit   退出（也可以输入 退出、quit、exit，或按 Ctrl-D）"""
 
@@ -164,6 +165,11 @@ def run(
             if command == "/reset":
                 bot.reset(session)
                 print("（已重新开始，之前说过的信息都已清空）", file=stdout)
+                continue
+            if command == "/plan":
+                # the plan as it stands, read from the session (it changes nothing in it)
+                print(f"{cyan}{printable(bot.plan(session).text)}{reset}\n", file=stdout)
+                stdout.flush()
                 continue
             if command == "/debug":
                 debug = not debug

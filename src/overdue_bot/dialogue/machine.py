@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from ..config import DEFAULT, MatcherConfig
@@ -26,9 +27,10 @@ from ..kb.loader import BANK_PRODUCTS
 from ..nlu.numerals import MONEY_RUN, to_int
 from ..nlu.roles import Number
 from ..nlu.slots import MASK_CHARS
-from ..records import Answer, Intent, Knowledge, Parse, Point
+from ..plan import build as build_plan
+from ..records import PLAN_PAPERS, Answer, Intent, Knowledge, Parse, Point
 from .render import choose, duration, fill, matches, money
-from .session import Heard, Session, merge
+from .session import MAX_HAPPENED, MAX_HARDSHIP, MAX_PAPERS, Heard, Session, merge
 
 log = logging.getLogger("overdue_bot.dialogue")
 #: where a line splits into sentences (the mark stays with its sentence)
@@ -42,6 +44,10 @@ _BARE_NUMBER = re.compile(MONEY_RUN)
 #: session in one of the next states (checked on every turn, see Dialogue.undeclared)
 TABLE: tuple[tuple[str, str, str, str, str], ...] = (
     ("*", "*", "distress", "comfort", "idle"),  # crisis words: help lines; the session turns supportive
+    # 帮我列个计划 / 给个计划 / 帮我总结一下: the plan (issue 27), after at most one question; the answer
+    # to that question (or 不知道, or any fact) is the plan, only a question on a topic escapes it
+    ("*", "*", "plan_request", "write_plan", "idle|awaiting"),
+    ("*", "*", "plan_fact", "write_plan", "idle|awaiting"),
     # while in distress (the mode lasts): despair gets hope that is true, thanks a warm close with a
     # help line, 从哪开始 the first small step, and debts named are heard as debts, not comforted away
     ("*", "support", "despair", "hope", "idle"),  # 我是不是完了 / 没救了
@@ -142,6 +148,8 @@ class Message:
     denied_values: Mapping[str, int] = field(default_factory=dict)
     #: each question of a message that asks several, read on its own: (intent, confidence)
     questions: tuple[tuple[str, float], ...] = ()
+    #: the day the message came (the Bot's clock): a paper received 5天前 is kept as a date
+    today: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +264,8 @@ class Dialogue:
         self._paid = re.compile(alternatives("paid"))
         self._kin = re.compile(alternatives("kin"))
         self._budget_question = re.compile(alternatives("budget_question"))
+        self._plan_request = re.compile(alternatives("plan_request"))
+        self._contacted = re.compile(alternatives("contacted"))
         #: the topics with an answer for a monthly budget (a point or wording that needs one)
         self._budget_plans = frozenset(
             it.name
@@ -295,6 +305,8 @@ class Dialogue:
                 and (s.mode != "support" or bool(self._crisis.search(m.text)) or not self._held(m))
             ),
             "despair": lambda s, m, i: bool(self._despair.search(m.text)),
+            "plan_request": lambda s, m, i: bool(self._plan_request.search(m.text)),
+            "plan_fact": self._plan_fact,
             "closing": lambda s, m, i: (
                 i in ("thanks", "goodbye")
                 or (bool(self._closing.search(m.text)) and not self._person.search(m.text) and not m.question)
@@ -421,6 +433,101 @@ class Dialogue:
             intent in self.chat
             and bool(new)
             and (any(d.get("platform") for d in s.debts) or len(m.debts) > 1)
+        )
+
+    def _plan_fact(self, s: Session, m: Message, intent: str) -> bool:
+        """The answer to the one question asked before the plan: any fact, 不知道, anything but a
+        question on a topic (answered as such), a goodbye or a request for a person."""
+        if not s.plan.startswith("ask:") or intent in ("goodbye", "human_agent"):
+            return False
+        told = bool(m.parse.slots or m.debts or m.elapsed is not None or m.product)
+        unknown = bool(self._dont_know.search(m.text))  # 记不清了: the plan without it
+        return told or unknown or not (m.question and self._is_topic(intent))
+
+    def _write_plan(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
+        """The plan (plan.py) for what the session knows now: rebuilt every time, so a correction
+        changes it and asking twice gives the current one.  Before the first plan, one question
+        where a missing fact changes it (a deadline's day, the monthly budget …); never again."""
+        plan = build_plan(s, self.kb, m.today, words=self)
+        topic = "repayment_priority" if "repayment_priority" in self.intents else None
+        ask = plan.question if not s.plan else None
+        if ask is not None:
+            focus = next(
+                (i for i, d in enumerate(s.debts) if ask.lender and d.get("platform") == ask.lender), s.focus
+            )
+            after = replace(
+                s.remember([ask.question]),
+                state=f"awaiting:{ask.fact}",
+                plan=f"ask:{ask.fact}",
+                focus=focus,
+                pending=None,
+                asks=0,
+                options=(),
+                last_intent=topic or s.last_intent,
+            )
+            return after, Turn(ask.question, topic, "plan_ask", event)
+        # the budget's lines are said: the income line is not said again before the plan
+        after = replace(
+            s.remember(plan.budget.lines),
+            state="idle",
+            plan="done",
+            disclaimed=True,
+            pending=None,
+            asks=0,
+            options=(),
+            last_intent=topic or s.last_intent,
+        )
+        return after, Turn(plan.text, topic, "plan", event)
+
+    def _plan_answer(self, s: Session, m: Message) -> Message:
+        """两千, said when the plan asked for the monthly budget: the budget, not an amount owed."""
+        slots = m.parse.slots
+        if s.plan != "ask:monthly_budget" or "monthly_budget" in slots or "amount" not in slots or m.debts:
+            return m
+        told = {k: v for k, v in slots.items() if k != "amount"} | {"monthly_budget": slots["amount"]}
+        return replace(m, parse=replace(m.parse, slots=told))
+
+    def _kept(self, s: Session, m: Message, intent: str, event: str, cues: Mapping[str, str]) -> Session:
+        """What a plan needs that no slot holds: the papers received and on which day, what already
+        happened (distress, harassment, family or work called), the hardship named."""
+        will = bool(self._will.search(m.text)) and "已经" not in m.text  # 会不会收到支付令: nothing came
+        papers = list(s.papers)
+        received = (
+            (m.today - timedelta(days=m.elapsed)).isoformat() if m.elapsed is not None and m.today else ""
+        )
+        paper = cues.get("court_papers")
+        if paper == "arbitration" and "裁决" in m.text:
+            paper = "award"  # an award runs its 3 months; a notice of arbitration does not
+        named = _named(m)
+        if paper in PLAN_PAPERS and intent == "court_papers" and not will:
+            at = next((i for i, p in enumerate(papers) if p[0] == paper), -1)
+            if at < 0:
+                papers.append((str(paper), received, named[0] if named else ""))
+            else:
+                old = papers[at]
+                papers[at] = (old[0], received or old[1], named[0] if named else old[2])
+        elif received and papers and (s.last_intent == "court_papers" or s.plan == "ask:received"):
+            # 3天前收到的, said after the paper: that paper's day (the last one without a day)
+            at = next((i for i in range(len(papers) - 1, -1, -1) if not papers[i][1]), len(papers) - 1)
+            papers[at] = (papers[at][0], received, papers[at][2])
+        tags = list(s.happened)
+        if event == "distress":
+            tags.append("distress")
+        if not will and intent == "harassment_complaint":
+            tags += ["harassed", *(c for c in (cues.get("harassment_complaint"),) if c)]
+        if (
+            not will
+            and intent in ("harassment_complaint", "family_liability", "contact_emergency_contacts")
+            and self._kin.search(m.text)
+            and self._contacted.search(m.text)
+        ):
+            tags.append("family")  # 催收打电话给我儿子了
+        found = self._hardship.search(m.text)
+        return replace(
+            s,
+            papers=tuple(papers[-MAX_PAPERS:]),
+            happened=tuple(dict.fromkeys(tags))[-MAX_HAPPENED:],
+            hardship=found.group(0)[:MAX_HARDSHIP] if found else s.hardship,
         )
 
     def _note_means(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
@@ -636,7 +743,7 @@ class Dialogue:
             message = Message(message, message.text.lower())
         if session.state == "ended":
             session = Session()
-        message = self._bare_correction(session, message)
+        message = self._plan_answer(session, self._bare_correction(session, message))
         event, handler = self.classify(session, message)
         heard = self._heard(message, event)
         # a topic's cues hold for the conversation (还清了 said once); a statement's for itself alone
@@ -648,8 +755,13 @@ class Dialogue:
             message, every=heard.every, recase=topic in said and kept.get(topic) not in (None, said[topic])
         )
         owed = {d.get("platform") for d in session.debts}
-        session = replace(merge(session, heard, self.kinds), cues=cues)
+        intent = self.resolve(message, session.last_intent)
+        session = self._kept(
+            replace(merge(session, heard, self.kinds), cues=cues), message, intent, event, said
+        )
         after, turn = self._handlers[handler](session, message, event)
+        if handler != "write_plan" and after.plan.startswith("ask:"):
+            after = replace(after, plan="done")  # the question before the plan was asked: never again
         gone = [p for p in heard.paid if p in owed and all(d.get("platform") != p for d in session.debts)]
         if gone and turn.event != "distress":
             line = fill(self.texts.paid_noted, {"platform": "、".join(gone)})

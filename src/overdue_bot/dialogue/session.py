@@ -26,9 +26,17 @@ MAX_DESK = 20
 MAX_DESK_TEXT = 2000
 #: how many living costs a session keeps by name (房租, 生活费 …; the oldest go first)
 MAX_COSTS = 8
+#: how many court or arbitration papers, and how many tags of what happened, a session keeps
+MAX_PAPERS = 8
+MAX_HAPPENED = 16
+#: the longest hardship a session keeps (a word of bot.yaml's list, or 老伴前年走了)
+MAX_HARDSHIP = 16
 
 
 _STATE = re.compile(r"idle|ended|clarify|awaiting:[a-z_]+")
+#: where the plan stands: never asked for, one question before it pending, or asked or written
+_PLAN = re.compile(r"|done|ask:[a-z_]+")
+_DATE = re.compile(r"|\d{4}-\d{2}-\d{2}")
 
 
 def _typed(data: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
@@ -94,6 +102,19 @@ class Session:
     #: the slot of the number the person stated last (amount, days_overdue, monthly_budget): what
     #: a bare number in a correction (其实是2000) corrects
     last_number: str = ""
+    #: the court and arbitration papers the person said they received, as (paper, the day it came
+    #: as an ISO date or "", the lender it is from or ""): a plan's deadlines count from that day,
+    #: so the day is kept, never "5 days ago" (which is wrong tomorrow)
+    papers: tuple[tuple[str, str, str], ...] = ()
+    #: what already happened, as tags (distress, harassed, family, workplace, visit, exposure): a
+    #: plan says where to complain for it and gives the help lines after distress
+    happened: tuple[str, ...] = ()
+    #: the hardship the person named (失业, 生病住院 …, as they said it): the reason in the plan's
+    #: written request, instead of a blank
+    hardship: str = ""
+    #: the plan (issue 27): "" never asked for; "ask:<fact>" the one question asked before it;
+    #: "done" once asked or written (a plan asked for again is written, never asked about again)
+    plan: str = ""
 
     # ------------------------------------------------------------------ views
     @property
@@ -161,6 +182,10 @@ class Session:
             "last_number": self.last_number,
             "desk": list(self.desk),
             "desk_seq": self.desk_seq,
+            "papers": [list(p) for p in self.papers],
+            "happened": list(self.happened),
+            "hardship": self.hardship,
+            "plan": self.plan,
         }
 
     @classmethod
@@ -210,6 +235,22 @@ class Session:
         cues = _typed(data, "cues", dict, {})
         if not all(isinstance(x, str) for xs in (*strings, list(cues), list(cues.values())) for x in xs):
             raise ValueError("options, said, noted, told, desk and cues hold text")
+        papers = []
+        for item in _typed(data, "papers", list, [])[-MAX_PAPERS:]:
+            if (
+                not isinstance(item, (list, tuple))
+                or len(item) != 3
+                or not all(isinstance(x, str) for x in item)
+                or not _DATE.fullmatch(item[1])
+            ):
+                raise ValueError("a paper is [paper, ISO date or '', lender or '']")
+            papers.append((str(item[0]), str(item[1]), str(item[2])))
+        happened = _typed(data, "happened", list, [])
+        if not all(isinstance(x, str) for x in happened):
+            raise ValueError("happened holds text")
+        plan = _typed(data, "plan", str, "")
+        if not _PLAN.fullmatch(plan):
+            raise ValueError(f"unknown plan state {plan!r}")
         last, pending = data.get("last_intent"), data.get("pending")
         if not all(v is None or isinstance(v, str) for v in (last, pending)):
             raise ValueError("last_intent and pending are intent names")
@@ -237,6 +278,10 @@ class Session:
             returned=bool(data.get("returned")),
             desk=tuple(strings[4][-MAX_DESK:]),
             desk_seq=_typed(data, "desk_seq", int, 0),
+            papers=tuple(papers),
+            happened=tuple(happened[-MAX_HAPPENED:]),
+            hardship=_typed(data, "hardship", str, "")[:MAX_HARDSHIP],
+            plan=plan,
         )
 
 

@@ -19,10 +19,19 @@ from ..errors import KnowledgeError
 from ..records import (
     CONTEXTS,
     NUMBER_ROLES,
+    PLAN_CUES,
+    PLAN_FRAMES,
+    PLAN_HEADINGS,
+    PLAN_PAPERS,
+    PLAN_PIECES,
+    PLAN_QUESTIONS,
+    PLAN_VALUES,
     Answer,
     Intent,
     Kind,
     Knowledge,
+    PlanPiece,
+    PlanTexts,
     Platform,
     Point,
     Reported,
@@ -736,7 +745,7 @@ def _check_conditions(
                     )
 
 
-_SPECIAL = ("platforms", "lexicon", "bot")
+_SPECIAL = ("platforms", "lexicon", "bot", "plan")
 #: the crisis intent every knowledge base must have, and the help lines its answers must give
 SAFETY_INTENT = "distress"
 HELP_LINES = ("12356", "400-161-9995", "010-82951332", "110", "120")
@@ -829,6 +838,137 @@ def _check_placeholders(
             check(a.text, TEMPLATE_VALUES, bot_file, f"snippet {name}", f"answers[{i}].text")
     for key in _TEXT_KEYS:
         check(getattr(texts, key), TEXT_VALUES, bot_file, None, key)
+
+
+def _plan_map(data: Any, file: str, key: str, names: tuple[str, ...]) -> dict[str, str]:
+    """One of plan.yaml's mappings of name → text: exactly ``names``, every text non-empty."""
+    raw = data.get(key)
+    if not isinstance(raw, dict):
+        raise KnowledgeError(
+            file, f"must be a mapping of {', '.join(names)} (got {_type_name(raw)})", field=key
+        )
+    odd = sorted(set(map(str, raw)) ^ set(names))
+    if odd:
+        what = "unknown" if odd[0] in map(str, raw) else "missing"
+        raise KnowledgeError(file, f"{what} {odd[0]!r}; known: {', '.join(names)}", field=key)
+    out = {}
+    for name in names:
+        value = raw[name]
+        if not isinstance(value, str) or not value.strip():
+            raise KnowledgeError(
+                file, f"must be a non-empty text (got {_type_name(value)})", field=f"{key}.{name}"
+            )
+        out[name] = value.strip("\n") if key == "frames" else value.strip()
+    return out
+
+
+def _plan(
+    raw: Any,
+    file: str,
+    intents: list[Intent],
+    snippets: Mapping[str, tuple[Answer, ...]],
+    *,
+    own: bool,
+) -> PlanTexts:
+    """plan.yaml as a record: every heading, frame, piece, question and paper there, every piece's
+    wording resting on facts.md sections (or a point of a topic, which does), every placeholder
+    one the plan fills.  A knowledge base without a plan.yaml of its own gets the shipped one; its
+    points may name topics that knowledge base lacks, and a plan then leaves those lines out."""
+    if not isinstance(raw, dict) or set(raw) != {"plan"} or not isinstance(raw["plan"], dict):
+        raise KnowledgeError(file, "the top level must be one mapping, 'plan'", field="plan")
+    data = raw["plan"]
+    unknown = sorted(set(data) - {"headings", "frames", "pieces", "questions", "papers"})
+    if unknown:
+        raise KnowledgeError(
+            file,
+            "unknown key; known: frames, headings, papers, pieces, questions",
+            field=f"plan.{unknown[0]}",
+        )
+    headings = _plan_map(data, file, "headings", PLAN_HEADINGS)
+    frames = _plan_map(data, file, "frames", PLAN_FRAMES)
+    questions = _plan_map(data, file, "questions", PLAN_QUESTIONS)
+    papers = _plan_map(data, file, "papers", PLAN_PAPERS)
+    points = {f"{it.name}/{p.name}" for it in intents for p in it.points}
+    allowed = PLAN_VALUES | TEMPLATE_VALUES | set(snippets)
+    raw_pieces = data.get("pieces")
+    if not isinstance(raw_pieces, dict):
+        raise KnowledgeError(file, f"must be a mapping of {', '.join(PLAN_PIECES)}", field="pieces")
+    odd = sorted(set(map(str, raw_pieces)) ^ set(PLAN_PIECES))
+    if odd:
+        what = "unknown" if odd[0] in map(str, raw_pieces) else "missing"
+        raise KnowledgeError(
+            file, f"{what} piece {odd[0]!r}; known: {', '.join(PLAN_PIECES)}", field="pieces"
+        )
+    pieces: dict[str, tuple[PlanPiece, ...]] = {}
+    for name in PLAN_PIECES:
+        variants = raw_pieces[name]
+        where = f"pieces.{name}"
+        if not isinstance(variants, list) or not variants:
+            raise KnowledgeError(file, "must be a non-empty list of wordings", field=where)
+        out = []
+        for i, item in enumerate(variants):
+            fld = f"{where}[{i}]"
+            if not isinstance(item, dict) or set(item) - {"when", "text", "point", "facts"}:
+                raise KnowledgeError(
+                    file, "a wording is a mapping of when, text or point, and facts", field=fld
+                )
+            if ("text" in item) == ("point" in item):
+                raise KnowledgeError(file, "a wording has either 'text' or 'point' (one of them)", field=fld)
+            when = _condition(item.get("when"), file, "plan", f"{fld}.when")
+            bad_cue = [c for c in when.get("cue", ()) if c not in PLAN_CUES]
+            if bad_cue:
+                raise KnowledgeError(
+                    file,
+                    f"unknown cue {bad_cue[0]!r}; known: {', '.join(PLAN_CUES)}",
+                    field=f"{fld}.when.cue",
+                )
+            if "point" in item:
+                ref = item["point"]
+                if not isinstance(ref, str) or not re.fullmatch(r"[a-z][a-z0-9_]*/[a-z][a-z0-9_]*", ref):
+                    raise KnowledgeError(
+                        file, f"must name a point as intent/point (got {ref!r})", field=f"{fld}.point"
+                    )
+                if own and ref not in points:
+                    raise KnowledgeError(
+                        file, f"no such point {ref!r} in the knowledge base", field=f"{fld}.point"
+                    )
+                if item.get("facts"):
+                    raise KnowledgeError(
+                        file,
+                        "a point's wording rests on the point's own facts: leave 'facts' out",
+                        field=f"{fld}.facts",
+                    )
+                out.append(PlanPiece(point=ref, when=when, name=f"{name}[{i}]"))
+                continue
+            text = item["text"]
+            if not isinstance(text, str) or not text.strip():
+                raise KnowledgeError(
+                    file, f"must be a non-empty text (got {_type_name(text)})", field=f"{fld}.text"
+                )
+            facts = _facts(item.get("facts"), file, "plan", f"{fld}.facts")
+            if not facts:
+                raise KnowledgeError(
+                    file,
+                    "every wording the plan states names the facts.md sections it rests on (facts: [13])",
+                    field=f"{fld}.facts",
+                )
+            out.append(PlanPiece(text=text.strip(), when=when, facts=facts, name=f"{name}[{i}]"))
+        pieces[name] = tuple(out)
+    texts = [(f"frames.{k}", v) for k, v in frames.items()]
+    texts += [(f"questions.{k}", v) for k, v in questions.items()]
+    texts += [(f"pieces.{k}[{i}].text", v.text) for k, vs in pieces.items() for i, v in enumerate(vs)]
+    for fld, text in texts:
+        for placeholder in _PLACEHOLDER.findall(text):
+            if placeholder not in allowed:
+                close = difflib.get_close_matches(placeholder, sorted(allowed), n=1)
+                hint = f"; did you mean {{{close[0]}}}?" if close else ""
+                raise KnowledgeError(file, f"unknown placeholder {{{placeholder}}}{hint}", field=fld)
+    for fld, text in [(f"headings.{k}", v) for k, v in headings.items()] + [
+        (f"papers.{k}", v) for k, v in papers.items()
+    ]:
+        if _PLACEHOLDER.search(text):
+            raise KnowledgeError(file, "a heading or a paper's name fills in nothing", field=fld)
+    return PlanTexts(headings, frames, pieces, questions, papers, source=file)
 
 
 def load(path: str | Path | None = None) -> Knowledge:
@@ -943,6 +1083,11 @@ def load(path: str | Path | None = None) -> Knowledge:
             lex_file, f"must map exactly {', '.join(CONTEXTS)} to word lists (got {got})", field="contexts"
         )
     context_words = {k: _str_list(contexts[k], lex_file, None, f"contexts.{k}", min_len=1) for k in CONTEXTS}
+    plan = None
+    if "plan" in special:
+        plan_path, plan_data = special["plan"]
+        own = path.is_dir() and plan_path.resolve().parent == path.resolve()
+        plan = _plan(plan_data, str(plan_path), intents, snippets, own=own)
     number_roles = _number_roles(lexicon.get("number_roles"), lex_file)
     stopwords = frozenset(_str_list(lexicon.get("stopwords") or [], lex_file, None, "stopwords"))
     questions = _str_list(lexicon.get("question_words"), lex_file, None, "question_words", min_len=1)
@@ -973,6 +1118,7 @@ def load(path: str | Path | None = None) -> Knowledge:
         tuple(w.lower() for w in questions_en),
         context_words,
         number_roles,
+        plan,
     )
 
 

@@ -233,3 +233,42 @@ def test_a_failed_send_stays_in_the_box(browser) -> None:
         page.close()
     finally:
         server.stop()
+
+
+def test_my_plan_on_the_page(browser) -> None:
+    """Issue 27, point 2: after a conversation that named debts, 我的计划 shows the plan as a card;
+    copy puts its text on the clipboard; the print view fits one A4 page."""
+    server = Server()
+    try:
+        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+        context.grant_permissions(
+            ["clipboard-read", "clipboard-write"], origin=f"http://127.0.0.1:{server.port}"
+        )
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{server.port}/")
+        page.wait_for_selector(".msg.bot")
+        assert not page.is_visible("#plan-open")  # no debt known yet
+        for n, text in enumerate(
+            ["我招行信用卡逾期两个月欠2万，借呗逾期一个月欠3万", "我每个月最多能还1500"], start=2
+        ):
+            page.fill("#text", text)
+            page.press("#text", "Enter")
+            page.wait_for_selector(f".msg.bot >> nth={n - 1}")
+        page.click("#plan-open")
+        page.wait_for_selector("#plan-body h3")
+        card = page.inner_text("#plan-body")
+        assert "你的欠款" in card and "借呗" in card and "1500" in card
+        page.click("#plan-copy")
+        page.wait_for_function("document.getElementById('plan-status').textContent.includes('已复制')")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith("你的计划") and "借呗" in copied
+        OUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUT / "plan-phone.png"))
+        page.evaluate("document.body.classList.add('printing-plan')")
+        page.emulate_media(media="print")
+        pdf = page.pdf(format="A4", print_background=True)
+        (OUT / "plan-print.pdf").write_bytes(pdf)
+        assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == 1  # one A4 page
+        context.close()
+    finally:
+        server.stop()

@@ -525,3 +525,22 @@ def test_a_latin1_digit_feishu_timestamp_is_a_403(bot: Bot, ts: bytes) -> None:
     }
     r = Client(app).post("/feishu", content=json.dumps(event).encode(), headers=headers)
     assert r.status_code == 403 and "Timestamp" in r.text
+
+
+def test_the_plan_is_the_sessions_own(bot: Bot) -> None:
+    """Issue 27, point 3: GET /v1/sessions/{id}/plan, with the session's own credential."""
+    from overdue_bot.stores import MemoryStore
+
+    app = create_app(bot.with_store(MemoryStore()), session_secret="plan-secret")
+    sid = Client(app, REMOTE).post("/v1/session", content=b"").json()["session_id"]
+    said = _chat(app, sid, "借呗逾期十天欠两万", address=REMOTE).json()
+    assert said["plan_ready"] is True and "slots" not in said
+    plan = Client(app, REMOTE).get(f"/v1/sessions/{sid}/plan")
+    assert plan.status_code == 200 and plan.headers["cache-control"] == "no-store"
+    body = plan.json()
+    assert body["debts"][0]["lender"] == "借呗" and body["debts"][0]["amount"] == 20000
+    assert {"deadlines", "steps", "budget", "script", "letter", "missing", "text"} <= set(body)
+    assert Client(app, REMOTE).get("/v1/sessions/someone/plan").status_code == 401
+    assert Client(app).get("/v1/sessions/" + "x" * 300 + "/plan").status_code == 422
+    empty = _chat(app, "local-empty", "你好").json()
+    assert empty["plan_ready"] is False

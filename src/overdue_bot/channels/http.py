@@ -519,9 +519,28 @@ class Service:
             {"session_id": f"{body}.{self._sign(body)}"}, headers={"Cache-Control": "no-store"}
         )
 
+    async def plan(self, request: Request) -> Response:
+        """GET /v1/sessions/{id}/plan: the person's plan as JSON (``Plan.to_dict()``), with the same
+        credential as the session's turns: the api token, the page's signed id, or this machine."""
+        sid = request.path_params["session_id"]
+        trusted = bearer(request, self.settings.api_token)
+        if self.settings.api_token and not trusted and "authorization" in request.headers:
+            raise BodyError(401, "the 'Authorization: Bearer <api token>' header is not valid")
+        if len(sid) > MAX_ID:
+            raise BodyError(422, f"the session id is longer than {MAX_ID} characters")
+        self._authorise(request, sid, "session id", trusted)
+        try:
+            key = session_key(SPACE["web"] + sid)
+        except SessionIdError as exc:
+            raise BodyError(422, f"the session id: {exc}") from None
+        plan = await asyncio.to_thread(self.bot.plan, key)
+        return JSONResponse(plan.to_dict(), headers={"Cache-Control": "no-store"})
+
     async def chat(self, request: Request) -> Response:
         sid, r = await self.turn(request, "chat", "session_id", "text")
         body = {"session_id": sid, **r.to_dict()}
+        # the page shows 我的计划 once a debt is known (a yes or no: no debt is read back)
+        body["plan_ready"] = bool(r.slots.get("platform") or r.slots.get("debts") or r.slots.get("amount"))
         if not (request.state.trusted or self.settings.debug):
             # a session id is no credential: whoever knows or guesses one must not read the debts
             body.pop("slots", None)
@@ -1026,6 +1045,7 @@ class Service:
             Route("/v1/chat", self.chat, methods=["POST"]),
             Route("/v1/session", self.new_session, methods=["POST"]),
             Route("/v1/messages", self.desk_messages, methods=["POST"]),
+            Route("/v1/sessions/{session_id:path}/plan", self.plan, methods=["GET"]),
             Route("/v1/handoff/{action}", self.handoff, methods=["POST"]),
             Route("/webhooks/rest/webhook", self.rasa_webhook, methods=["POST"]),
             Route("/webhooks/rest/", self.rasa_health, methods=["GET"]),

@@ -3,13 +3,17 @@
 (function () {
   "use strict";
   var KEY_SESSION = "overdue-bot:session", KEY_LOG = "overdue-bot:log", KEY_DEBUG = "overdue-bot:debug";
-  var KEY_DESK = "overdue-bot:desk";  // the last desk message shown, and whether a person has the chat
+  var KEY_DESK = "overdue-bot:desk";
+  var KEY_PLAN = "overdue-bot:plan";  // "1" once a debt is known: the 我的计划 button is shown  // the last desk message shown, and whether a person has the chat
   var KEEP_MS = 24 * 3600 * 1000;     // the page forgets a conversation as the server does: a day
   var POLL_MS = 3000;
   var log = document.getElementById("log"), form = document.getElementById("composer");
   var input = document.getElementById("text"), send = document.getElementById("send");
   var typing = document.getElementById("typing"), chips = document.getElementById("chips");
   var counter = document.getElementById("counter"), debugBox = document.getElementById("debug");
+  var planOpen = document.getElementById("plan-open"), planBox = document.getElementById("plan");
+  var planBody = document.getElementById("plan-body"), planStatus = document.getElementById("plan-status");
+  var planText = "";
   var config = { greeting: "你好，我是逾期问答助手。", quick_replies: [], max_text: 2000, debug: false };
   var busy = false, polling = null;
 
@@ -155,6 +159,7 @@
           note("已转给人工客服，请稍候，回复会显示在这里。");
         }
         watchDesk(body.state === "handed_off");
+        if (body.plan_ready) { planOpen.hidden = false; store(KEY_PLAN, "1"); }
       });
     }).catch(function (e) {
       failed(e && e.status ? "服务器没能开始对话（错误 " + e.status + "）：" + e.message + "。"
@@ -164,6 +169,55 @@
       input.focus();
     });
   }
+
+  // the plan: fetched from the server when asked for, shown as a card; nothing is sent elsewhere
+  function line(tag, cls, text) {
+    var el = document.createElement(tag);
+    if (cls) { el.className = cls; }
+    el.textContent = text;
+    planBody.appendChild(el);
+  }
+  function showPlan() {
+    var id = load(KEY_SESSION);
+    if (!id) { return; }
+    planBody.textContent = "";
+    planStatus.textContent = "正在整理…";
+    planBox.hidden = false;
+    fetch("v1/sessions/" + encodeURIComponent(id) + "/plan").then(function (res) {
+      return res.json().then(function (plan) {
+        if (!res.ok) { throw new Error(plan.error || String(res.status)); }
+        return plan;
+      });
+    }).then(function (plan) {
+      planStatus.textContent = "";
+      planText = plan.text || "";
+      (plan.sections || []).forEach(function (sec) {
+        line("h3", "", String(sec.title || "").replace(/^【|】$/g, ""));
+        (sec.lines || []).forEach(function (l) { line("p", "", l); });
+      });
+      if (plan.disclaimer) { line("p", "plan-disclaimer", plan.disclaimer); }
+      document.getElementById("plan-close").focus();
+    }).catch(function (e) {
+      planStatus.textContent = "计划没能整理出来（" + e.message + "），请稍后再试。";
+    });
+  }
+  planOpen.addEventListener("click", showPlan);
+  document.getElementById("plan-close").addEventListener("click", function () {
+    planBox.hidden = true; planOpen.focus();
+  });
+  document.getElementById("plan-copy").addEventListener("click", function () {
+    var done = function () { planStatus.textContent = "已复制，可以粘贴到备忘录或发给自己。"; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(planText).then(done, function () {
+        planStatus.textContent = "复制没成功，请长按选中文字复制。";
+      });
+    }
+  });
+  document.getElementById("plan-print").addEventListener("click", function () {
+    document.body.classList.add("printing-plan");
+    window.print();
+  });
+  window.addEventListener("afterprint", function () { document.body.classList.remove("printing-plan"); });
 
   function greet() { bubble("bot", config.greeting); }
 
@@ -196,6 +250,8 @@
     store(KEY_SESSION, "");
     store(KEY_LOG, "[]");
     store(KEY_DESK, "{}");
+    store(KEY_PLAN, "");
+    planOpen.hidden = true;
     watchDesk(false);
     restore();
     input.focus();
@@ -218,6 +274,7 @@
     restore();
     showChips();
     if (desk().handed) { watchDesk(true); }
+    planOpen.hidden = !(load(KEY_PLAN) === "1" && load(KEY_SESSION));
     input.focus();
   });
 })();

@@ -275,3 +275,33 @@ def test_the_parser_finds_marked_blocks(tmp_path: Path) -> None:
         (7, "sh", "echo two\n", False),
         (13, "python", "pass\n", False),
     ]
+
+
+# -- the links between them -----------------------------------------------------------------------
+
+
+def _anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings."""
+    found = set()
+    fenced = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fenced ^= line.strip().startswith("```")
+        if line.startswith("#") and not fenced:
+            title = line.lstrip("#").strip().lower()
+            found.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return found
+
+
+@pytest.mark.parametrize("path", [*DOCS, ROOT / "CONTRIBUTING.md"], ids=lambda p: p.name)
+def test_every_link_to_a_file_of_the_project_and_its_heading_exists(path: Path) -> None:
+    wrong = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue  # http(s), mailto: not checked here
+        name, _, anchor = target.partition("#")
+        linked = (path.parent / name).resolve() if name else path
+        if not linked.exists():
+            wrong.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+            wrong.append(f"{target}: no heading #{anchor}")
+    assert wrong == []

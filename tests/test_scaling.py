@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 
 import pytest
 
@@ -50,8 +51,11 @@ def test_accepted_connections_get_tcp_nodelay_even_from_a_proto_0_socket() -> No
 def test_two_workers_both_accept_connections(tmp_path) -> None:
     server = Server("--workers", "2", "--store", f"sqlite:///{tmp_path / 's.db'}")
     try:
-        pids = []
-        for _ in range(40):  # fresh connections, each from its own source port
+        pids: list[int] = []
+        # fresh connections, each from its own source port; a worker listens once it has loaded,
+        # so the second may join a moment after the first answers
+        deadline = time.time() + 60
+        while len(set(pids)) < 2 and time.time() < deadline:
             status, body, _ = server.request("GET", "/healthz")
             assert status == 200
             pids.append(json.loads(body)["pid"])

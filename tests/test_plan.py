@@ -443,3 +443,21 @@ def test_a_knowledge_base_without_plan_yaml_gets_the_shipped_one(tmp_path: pathl
             f.unlink()
     kb = loader.load(folder)
     assert kb.plan is not None and kb.plan.source == str(loader.default_path() / "plan.yaml")
+
+
+def test_a_conversation_that_named_a_debt_ends_with_the_plan(fresh_bot: Bot) -> None:
+    """Issue 27, point 1: at the end of a conversation that named a debt, the plan to take away;
+    not again when it was given, and not for a conversation that named none."""
+    bot = fresh_bot
+    bot.reply("花呗逾期三天欠五千", session_id="bye-1")
+    bye = bot.reply("好的再见", session_id="bye-1")
+    farewell = bot.knowledge.plan.headings["farewell"]
+    assert bye.intent == "goodbye" and bye.text.startswith(farewell) and "【你的欠款】" in bye.text
+    assert "花呗" in bye.text and bye.text.rstrip().endswith("再见！")
+
+    bot.reply("借呗逾期十天欠两万", session_id="bye-2")
+    bot.reply("帮我列个计划", session_id="bye-2")
+    assert farewell not in bot.reply("再见", session_id="bye-2").text  # it was given already
+
+    bot.reply("逾期会上征信吗", session_id="bye-3")
+    assert farewell not in bot.reply("拜拜", session_id="bye-3").text  # no debt was named

@@ -304,6 +304,7 @@ PLAN_HEADINGS = (
     "complaints",
     "help",
     "missing",
+    "farewell",
 )
 #: how the plan's lines are put together (plan.yaml ``frames``: no statement of their own)
 PLAN_FRAMES = (

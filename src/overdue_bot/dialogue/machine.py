@@ -1008,6 +1008,11 @@ class Dialogue:
 
     def _end(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:
         text, variant = self.render("goodbye", s.facts)
+        if s.debts and s.plan != "done" and self.kb.plan is not None:
+            # a conversation that named a debt ends with the plan to take away, unless it was given
+            plan = build_plan(s, self.kb, m.today, words=self)
+            text = f"{self.kb.plan.headings['farewell']}\n{plan.text}\n\n{text}"
+            variant = "plan"
         return Session(state="ended"), Turn(text, "goodbye", variant, event)
 
     def _answer_choice(self, s: Session, m: Message, event: str) -> tuple[Session, Turn]:

@@ -31,7 +31,7 @@ def test_chat_keeps_context(server: Server) -> None:
     assert r["slots"]["platform"] == "好分期" and r["slots"]["days_overdue"] == 2 and "联系人" in r["text"]
     r = server.chat(sid, "那会上征信吗")
     assert r["intent"] == "credit_report" and r["slots"]["platform"] == "好分期"
-    assert set(r) == {"session_id", "text", "intent", "confidence", "slots", "state"}
+    assert set(r) == {"session_id", "text", "intent", "confidence", "slots", "state", "plan_ready"}
 
 
 def test_rasa_rest_channel(server: Server) -> None:

@@ -301,9 +301,12 @@ _BUDGET_BEFORE = re.compile(
 )
 #: 每个月工资四千，最多能拿出两千: the capacity clause, with a month word earlier in the message
 _BUDGET_LATER = re.compile(
-    r"(?:最多|顶多|至多|只能|最多能|顶多能|能还|还得起|能拿出|可以还)(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})"
+    r"(?:最多|顶多|至多|只能|最多能|顶多能|能还|还得起|能拿出|可以还|能拿|可以拿)"
+    r"(?:[^，。,.!！？?\d零一二两三四五六七八九十]{0,4})"
     "(?P<amt>" + MONEY_RUN + r")(?:元|块钱|块)?"
 )
+#: what comes a month without a month word: 退休金三千，最多能拿一千出来
+_MONTHLY_INCOME = re.compile(r"工资|退休金|养老金|月薪|收入|低保")
 _BUDGET_AFTER = re.compile(
     _MONTH + r"(?:只有|就|大概|差不多|也就)?(?P<amt>" + MONEY_RUN + ")"
     r"(?:元|块钱|块)?(?:左右)?(?:能|可以)(?:用来)?(?:还|拿出来|拿出)"
@@ -314,7 +317,8 @@ def _find_budget(text: str) -> tuple[int | None, tuple[int, int] | None]:
     month = re.search(_MONTH, text)
     for rx in (_BUDGET_BEFORE, _BUDGET_AFTER, _BUDGET_LATER):
         m = rx.search(text)
-        if not m or (rx is _BUDGET_LATER and not (month and month.start() < m.end())):
+        monthly = month or _MONTHLY_INCOME.search(text)
+        if not m or (rx is _BUDGET_LATER and not (monthly and monthly.start() < m.end())):
             continue
         if re.search(r"(?:要|得|需要|应该?|必须)还", m.group()):
             continue  # 每个月要还一万二: what is due each month, not what the person can pay

@@ -1558,7 +1558,7 @@ def row_session_read(ctx: Ctx) -> Row:
         ]
         return run_batch(port, jobs)
 
-    def probe(port: int, targets: list[str]) -> list[tuple[str, str, str, Resp]]:
+    def probe(port: int, targets: list[str], source: str | None = None) -> list[tuple[str, str, str, Resp]]:
         jobs, keys = [], []
         for sid in targets:
             for path, text in probes:
@@ -1568,7 +1568,7 @@ def row_session_read(ctx: Ctx) -> Row:
                     )
                 )
                 keys.append((sid, path, text))
-        return [(*k, r) for k, r in zip(keys, run_batch(port, jobs), strict=True)]
+        return [(*k, r) for k, r in zip(keys, run_batch(port, jobs, source=source), strict=True)]
 
     # ---- phase A: the default server
     server = ctx.serve()
@@ -1577,9 +1577,14 @@ def row_session_read(ctx: Ctx) -> Row:
         ok_told = sum(r.status == 200 for r in told_a)
         base = {(p, t): told(r)[1] for _, p, t, r in probe(server.port, controls)}
         seen = probe(server.port, ids)
+        # the same probes from another address (127.0.0.2): an outsider, who may not choose ids
+        outside = probe(server.port, ids, OUTSIDER)
     finally:
         server.stop()
-    sent += len(told_a) + len(controls) * len(probes) + len(seen)
+    sent += len(told_a) + len(controls) * len(probes) + len(seen) + len(outside)
+    outside_reads = {
+        s for s, p, t, r in outside if r.status == 200 and (told(r)[0] or told(r)[1] - base[(p, t)])
+    }
     slot_leaks = [(s, p, t) for s, p, t, r in seen if told(r)[0]]
     empty_leaks = [(s, p) for s, p, t, r in seen if not t.strip() and (told(r)[1] - base[(p, t)])]
     text_reads = {s for s, p, t, r in seen if t.strip() and (told(r)[1] - base[(p, t)])}
@@ -1595,6 +1600,8 @@ def row_session_read(ctx: Ctx) -> Row:
             "sessions_read_through_answers": len(text_reads),
             "example_answer_to_another": example[:160],
             "statuses": dict(Counter(str(r.status) for *_, r in seen)),
+            "outsider_probe_statuses": dict(Counter(str(r.status) for *_, r in outside)),
+            "sessions_read_by_an_outsider": len(outside_reads),
         }
     }
 
@@ -1650,11 +1657,17 @@ def row_session_read(ctx: Ctx) -> Row:
     row.requests = sent
     row.status_5xx = fives
     row.tracebacks = tracebacks
-    row.leaks = len(b_leaks) + len({s for s, *_ in slot_leaks}) + len({s for s, _ in empty_leaks})
+    row.leaks = (
+        len(b_leaks)
+        + len({s for s, *_ in slot_leaks})
+        + len({s for s, _ in empty_leaks})
+        + len(outside_reads)
+    )
     default = (
         "numeric ids refused"
         if not ok_told
-        else f"slots {len(slot_leaks)}, empty text {len(empty_leaks)}, answers read {len(text_reads)}/{n} sessions"
+        else f"slots {len(slot_leaks)}, empty text {len(empty_leaks)}, answers read {len(text_reads)}/{n} "
+        f"sessions from this machine, {len(outside_reads)}/{n} from another address"
     )
     row.measure = (
         f"--api-token: {len(b_leaks)} read; default: {default}; "
@@ -1676,7 +1689,8 @@ def row_session_read(ctx: Ctx) -> Row:
         row.verdict = "DEFECT: " + "; ".join(problems)
     else:
         row.verdict = "ok" + (
-            f" (without a token, {len(text_reads)}/{n} numeric sessions answer their debt to anyone asking)"
+            f" (without a token, {len(text_reads)}/{n} numeric sessions answer their debt to this machine"
+            ", which may choose ids; another address may not)"
             if text_reads
             else ""
         )
@@ -1794,6 +1808,11 @@ def row_session_flood(ctx: Ctx) -> Row:
         asyncio.run(pipelined(server.port, requests, statuses, budget, OUTSIDER))
         wall = time.monotonic() - started
         rss1 = proc_status(server.pid, "VmRSS") or 0
+        # the way an outsider may start sessions: the page's POST /v1/session, limited per client
+        pages = run_batch(
+            server.port, [("POST", "/v1/session", b"", b"")] * (200 if ctx.quick else 2000), 4, OUTSIDER
+        )
+        page_statuses = Counter(str(r.status) for r in pages)
         after = [run_batch(server.port, [chat_job(s, "嗯")], 1)[0] for s, _, _ in real]
         lost = sum(
             not has_debt(r, lender, amount) for r, (_, lender, amount) in zip(after, real, strict=True)
@@ -1808,9 +1827,9 @@ def row_session_flood(ctx: Ctx) -> Row:
         alive = http_get(server.port, "/healthz")[0] == 200
     finally:
         server.stop()
-    sent = sum(statuses.values())
-    refused = statuses.get("429", 0)
-    accepted = statuses.get("200", 0)
+    sent = sum(statuses.values()) + len(pages)
+    refused = statuses.get("429", 0) + statuses.get("401", 0) + page_statuses.get("429", 0)
+    accepted = statuses.get("200", 0) + page_statuses.get("200", 0)
     rate = accepted / max(wall, 0.001)
     exceeded = accepted > cap  # only then can this flood have pushed anything out of the store
     row.requests = sent + len(real) * 2 + 2
@@ -1821,7 +1840,9 @@ def row_session_flood(ctx: Ctx) -> Row:
     row.leaks = 0
     row.measure = (
         f"{accepted} new sessions accepted from one address in {wall:.0f} s ({rate:.0f}/s), "
-        f"{refused} refused (429); the store holds {cap}; --new-sessions {'present' if limit_flag else 'absent'}"
+        f"{refused} refused (chosen ids 401: {statuses.get('401', 0)}, page sessions 429: "
+        f"{page_statuses.get('429', 0)} of {len(pages)}); the store holds {cap}; "
+        f"--new-sessions {'present' if limit_flag else 'absent'}"
     )
     row.details = {
         "flood_planned": flood,
@@ -1829,6 +1850,7 @@ def row_session_flood(ctx: Ctx) -> Row:
         "flood_sent": sent,
         "seconds": round(wall, 1),
         "statuses": dict(statuses),
+        "page_session_statuses": dict(page_statuses),
         "accepted_per_second": round(rate, 1),
         "memory_store_max_sessions": cap,
         "accepted_exceeds_store": exceeded,

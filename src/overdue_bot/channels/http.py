@@ -226,14 +226,20 @@ def bearer(request: Request, token: str) -> bool:
     return bool(token) and hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode())
 
 
+#: this machine's own address: the operator, a test client, or a proxy that --forwarded-allow-ips
+#: does not name (a local proxy connects from it); the rest of 127/8 is not taken on trust
+LOCAL = frozenset({ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")})
+
+
 def local_client(request: Request) -> bool:
-    """Whether the request comes from this machine (a loopback address): the operator, a test
-    client, or a proxy that --forwarded-allow-ips does not name."""
+    """Whether the request comes from this machine's own address (127.0.0.1 or ::1)."""
     host = request.client.host if request.client else ""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    return (mapped or address) in LOCAL
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

@@ -225,6 +225,8 @@ def test_metrics_add_up_over_two_workers(tmp_path: Path) -> None:
         f"sqlite:///{tmp_path / 's.db'}",
         "--intents",
         str(kb),
+        "--handoff-token",  # a desk that can take the sessions: without one no hand-off is promised
+        "desk-ops",
         env={"TMPDIR": str(temp)},
     )
     try:

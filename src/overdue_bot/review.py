@@ -112,6 +112,9 @@ class FolderQueue:
         except OSError as exc:
             raise StoreError(f"cannot create the review folder {self.folder}: {exc.strerror}") from None
         self._mutex = threading.Lock()
+        #: lines this process appended since it last pruned: short items never fill the byte
+        #: cap, so the count prunes too (every MAX_ITEMS // 2 lines: at most MAX_ITEMS per worker)
+        self._appended = 0
 
     def record(self, item: Item) -> None:
         line = (item.to_json() + "\n").encode("utf-8")
@@ -121,8 +124,10 @@ class FolderQueue:
                 full = path.stat().st_size > MAX_ITEMS * (MAX_TEXT * 3 + 400)  # bytes an item may take
             except FileNotFoundError:
                 full = False
-            if full:
+            if full or self._appended >= MAX_ITEMS // 2:
                 self.prune()
+                self._appended = 0
+            self._appended += 1
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)

@@ -113,8 +113,9 @@ class FolderQueue:
             raise StoreError(f"cannot create the review folder {self.folder}: {exc.strerror}") from None
         self._mutex = threading.Lock()
         #: lines this process appended since it last pruned: short items never fill the byte
-        #: cap, so the count prunes too (every MAX_ITEMS // 2 lines: at most MAX_ITEMS per worker)
-        self._appended = 0
+        #: cap, so the count prunes too (every MAX_ITEMS // 2 lines: at most MAX_ITEMS per worker);
+        #: None until the first record, which prunes what earlier processes left (a restart)
+        self._appended: int | None = None
 
     def record(self, item: Item) -> None:
         line = (item.to_json() + "\n").encode("utf-8")
@@ -124,7 +125,7 @@ class FolderQueue:
                 full = path.stat().st_size > MAX_ITEMS * (MAX_TEXT * 3 + 400)  # bytes an item may take
             except FileNotFoundError:
                 full = False
-            if full or self._appended >= MAX_ITEMS // 2:
+            if full or self._appended is None or self._appended >= MAX_ITEMS // 2:
                 self.prune()
                 self._appended = 0
             self._appended += 1

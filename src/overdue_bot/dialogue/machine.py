@@ -451,6 +451,13 @@ class Dialogue:
         plan = build_plan(s, self.kb, m.today, words=self)
         topic = "repayment_priority" if "repayment_priority" in self.intents else None
         ask = plan.question if not s.plan else None
+        # what the plan's turn leaves behind either way: no question pending, the plan's topic
+        settled: dict[str, Any] = {
+            "pending": None,
+            "asks": 0,
+            "options": (),
+            "last_intent": topic or s.last_intent,
+        }
         if ask is not None:
             focus = next(
                 (i for i, d in enumerate(s.debts) if ask.lender and d.get("platform") == ask.lender), s.focus
@@ -460,23 +467,11 @@ class Dialogue:
                 state=f"awaiting:{ask.fact}",
                 plan=f"ask:{ask.fact}",
                 focus=focus,
-                pending=None,
-                asks=0,
-                options=(),
-                last_intent=topic or s.last_intent,
+                **settled,
             )
             return after, Turn(ask.question, topic, "plan_ask", event)
         # the budget's lines are said: the income line is not said again before the plan
-        after = replace(
-            s.remember(plan.budget.lines),
-            state="idle",
-            plan="done",
-            disclaimed=True,
-            pending=None,
-            asks=0,
-            options=(),
-            last_intent=topic or s.last_intent,
-        )
+        after = replace(s.remember(plan.budget.lines), state="idle", plan="done", disclaimed=True, **settled)
         return after, Turn(plan.text, topic, "plan", event)
 
     def _plan_answer(self, s: Session, m: Message) -> Message:

@@ -544,3 +544,42 @@ def test_the_plan_is_the_sessions_own(bot: Bot) -> None:
     assert Client(app).get("/v1/sessions/" + "x" * 300 + "/plan").status_code == 422
     empty = _chat(app, "local-empty", "你好").json()
     assert empty["plan_ready"] is False
+
+
+def test_a_proxied_request_is_not_this_machine(bot: Bot) -> None:
+    """Review of issue 25: nginx beside the server connects from 127.0.0.1 for every user, so a
+    request carrying a proxy's header may not choose a session id or read a plan."""
+    from overdue_bot.stores import MemoryStore
+
+    app = create_app(bot.with_store(MemoryStore()))
+    _chat(app, "victim-2", "借呗逾期十天欠两万")
+    for header in (
+        {"X-Forwarded-For": "198.51.100.9"},
+        {"X-Real-IP": "198.51.100.9"},
+        {"Forwarded": "for=1.2.3.4"},
+    ):
+        assert _chat(app, "victim-2", "我欠了多少", header).status_code == 401
+
+        async def plan(h: dict[str, str] = header) -> Any:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                return await c.get("/v1/sessions/victim-2/plan", headers=h)
+
+        assert asyncio.run(plan()).status_code == 401
+    assert _chat(app, "victim-2", "我欠了多少").status_code == 200  # this machine itself still may
+
+
+def test_the_signing_key_is_kept_in_a_shared_store(bot: Bot, tmp_path: Any) -> None:
+    """Review of issue 25: a new random key at every start ended every page's session at a
+    restart; with a shared store the key is kept there, so a restart (or another worker) knows
+    the ids it issued."""
+    from overdue_bot.stores import open_store
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    first = create_app(bot.with_store(open_store(url)))
+    sid = Client(first, REMOTE).post("/v1/session", content=b"").json()["session_id"]
+    _chat(first, sid, "花呗逾期三天", address=REMOTE)
+    restarted = create_app(bot.with_store(open_store(url)))
+    assert _chat(restarted, sid, "会上征信吗", address=REMOTE).status_code == 200
+    elsewhere = create_app(bot.with_store(open_store(f"sqlite:///{tmp_path / 'other.db'}")))
+    assert _chat(elsewhere, sid, "会上征信吗", address=REMOTE).status_code == 401

@@ -215,8 +215,11 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["OVERDUE_BOT_RATE_NEW_SESSIONS"] = str(args.new_sessions)
     os.environ["OVERDUE_BOT_BURST_NEW_SESSIONS"] = str(max(1, args.new_sessions // 2))
     os.environ["OVERDUE_BOT_CLIENT_CONNECTIONS"] = str(args.client_connections)
-    if not os.environ.get("OVERDUE_BOT_SESSION_SECRET"):
-        # one key for all this server's workers, so a page's session id is good on each of them
+    if not os.environ.get("OVERDUE_BOT_SESSION_SECRET") and not (args.store or "").startswith(
+        ("redis", "rediss", "unix", "sqlite")
+    ):
+        # one key for all this server's workers, so a page's session id is good on each of them;
+        # a shared store keeps its own key instead (Service), so a restart keeps the page sessions
         import secrets
 
         os.environ["OVERDUE_BOT_SESSION_SECRET"] = secrets.token_hex(32)

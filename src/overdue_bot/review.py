@@ -146,7 +146,7 @@ class FolderQueue:
             return 0
         done = self._done()
         keep = [line for line in lines if _fresh(line, done)][-(MAX_ITEMS // 2) :]
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # workers prune at once: one file each
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("".join(line + "\n" for line in keep))

@@ -85,6 +85,10 @@ HANDOFF_PENDING = 200
 #: HMAC of them under the server's session secret (a client can neither choose nor guess one)
 PAGE_SESSION = re.compile(r"p\.[A-Za-z0-9_-]{22}\.[0-9a-f]{32}")
 
+#: where the store keeps the key that signs page session ids (under MARKER: never evicted by
+#: a flood of sessions, never a session)
+SECRET_KEY = "marker:server:session-secret"
+
 #: the store prefix of each channel's sessions: /v1/chat's "wechat:x" is "web:wechat:x"
 #: what _wechat_turn returns when the turn hands the person to WeChat's customer service
 TRANSFER = "\x00transfer"
@@ -231,8 +235,15 @@ def bearer(request: Request, token: str) -> bool:
 LOCAL = frozenset({ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")})
 
 
+#: headers a proxy adds: a request that carries one came from elsewhere through this machine
+FORWARDED = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
 def local_client(request: Request) -> bool:
-    """Whether the request comes from this machine's own address (127.0.0.1 or ::1)."""
+    """Whether the request comes from this machine's own address (127.0.0.1 or ::1), and not
+    through a proxy there (nginx beside the server connects from 127.0.0.1 for everyone)."""
+    if any(h in request.headers for h in FORWARDED):
+        return False
     host = request.client.host if request.client else ""
     try:
         address = ipaddress.ip_address(host)
@@ -318,7 +329,7 @@ class Service:
         self.new_session_limit = Limiter(
             settings.rate_new_sessions, settings.burst_new_sessions, store, name="new_session"
         )
-        self._session_key = (settings.session_secret or secrets.token_hex(32)).encode("utf-8")
+        self._session_key = (settings.session_secret or self._stored_secret()).encode("utf-8")
         self._reloading = threading.Lock()
         self._desk_pool = ThreadPoolExecutor(
             max_workers=HANDOFF_THREADS, thread_name_prefix="overdue-bot-handoff"
@@ -332,6 +343,30 @@ class Service:
         self.feishu: feishu.Replier | None = None
         if s.feishu_verification_token and s.feishu_app_id and s.feishu_app_secret:
             self.feishu = feishu.Replier(s.feishu_app_id, s.feishu_app_secret, s.feishu_domain)
+
+    def _refresh_secret(self) -> None:
+        """Keep the stored key from expiring while pages are still being started."""
+        try:
+            self.bot.store.set(SECRET_KEY, {"secret": self._session_key.decode("utf-8")})
+        except StoreError:
+            pass  # the key in memory still signs; the next issuance tries again
+
+    def _stored_secret(self) -> str:
+        """The key that signs page session ids, kept in the session store: every worker and machine
+        sharing it signs alike, and a restart keeps the pages' sessions (SQLite, Redis).  A new one
+        is made the first time; a store that fails now gets a key for this process alone."""
+        store = self.bot.store
+        try:
+            with store.lock(SECRET_KEY):
+                kept = store.get(SECRET_KEY) or {}
+                secret = kept.get("secret") if isinstance(kept, dict) else None
+                if not isinstance(secret, str) or len(secret) < 32:
+                    secret = secrets.token_hex(32)
+                store.set(SECRET_KEY, {"secret": secret})  # written again: the store's expiry restarts
+                return secret
+        except StoreError as exc:
+            log.error("the session store cannot keep the page's signing key (%s): one for this worker", exc)
+            return secrets.token_hex(32)
 
     def _observed(self, bot: Bot) -> Bot:
         bot.desk = bool(self.settings.handoff_webhook or self.settings.handoff_token)
@@ -417,8 +452,7 @@ class Service:
     async def metrics_page(self, request: Request) -> Response:
         """Prometheus text, to this machine (a scraper beside the server) or with the admin token:
         the counters tell an outsider how busy the bot is and which channels it serves."""
-        host = request.client.host if request.client else ""
-        if host not in ("127.0.0.1", "::1", "localhost") and not bearer(request, self.settings.admin_token):
+        if not local_client(request) and not bearer(request, self.settings.admin_token):
             raise BodyError(403, "metrics are for this machine, or 'Authorization: Bearer <admin token>'")
         if not self.metrics.enabled:
             raise BodyError(404, "metrics need prometheus-client: pip install 'overdue-bot[server]'")
@@ -520,6 +554,8 @@ class Service:
                     f"too many new sessions from this client; try again in {wait} s",
                     {"Retry-After": str(wait)},
                 )
+        if not self.settings.session_secret:
+            await asyncio.to_thread(self._refresh_secret)
         body = "p." + secrets.token_urlsafe(16)[:22]
         return JSONResponse(
             {"session_id": f"{body}.{self._sign(body)}"}, headers={"Cache-Control": "no-store"}
@@ -850,9 +886,8 @@ class Service:
         sid = user_session(channel, *user)
         started = time.perf_counter()
         with store.lock(key):
-            again = self.bot.delivered(sid, key)
-            if again is not None or store.get(key):
-                return again or ("", "")
+            if store.get(key):
+                return self.bot.delivered(sid, key) or ("", "")
             r = self.bot.reply(content, session_id=sid, delivery=key)
             self.record(channel, sid, content, r, started)
             store.set(key, {"seen": 1})

@@ -89,7 +89,8 @@ class _HeaderDeadline:
         super().connection_made(transport)  # type: ignore[misc]
         peer = transport.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
-        if host and self.client_connections:
+        # this machine's own address is a local proxy (every user's connections) or the operator
+        if host and self.client_connections and host not in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
             if _open.get(host, 0) >= self.client_connections:
                 refused += 1
                 transport.abort()  # at once, and without a response: the client is flooding

@@ -583,3 +583,14 @@ def test_the_signing_key_is_kept_in_a_shared_store(bot: Bot, tmp_path: Any) -> N
     assert _chat(restarted, sid, "会上征信吗", address=REMOTE).status_code == 200
     elsewhere = create_app(bot.with_store(open_store(f"sqlite:///{tmp_path / 'other.db'}")))
     assert _chat(elsewhere, sid, "会上征信吗", address=REMOTE).status_code == 401
+
+
+def test_the_desk_poll_is_limited_per_session(bot: Bot) -> None:
+    """Review of issue 25: POST /v1/messages had no limit; the page asks 20 times a minute."""
+    from overdue_bot.channels.http import POLLS_PER_MINUTE
+    from overdue_bot.stores import MemoryStore
+
+    app = create_app(bot.with_store(MemoryStore()))
+    body = json.dumps({"session_id": "poller", "after": 0}).encode()
+    statuses = [Client(app).post("/v1/messages", content=body).status_code for _ in range(POLLS_PER_MINUTE)]
+    assert statuses[: POLLS_PER_MINUTE // 3] == [200] * (POLLS_PER_MINUTE // 3) and 429 in statuses

@@ -85,6 +85,9 @@ HANDOFF_PENDING = 200
 #: HMAC of them under the server's session secret (a client can neither choose nor guess one)
 PAGE_SESSION = re.compile(r"p\.[A-Za-z0-9_-]{22}\.[0-9a-f]{32}")
 
+#: how often one session may ask POST /v1/messages (the page asks every 3 s: 20 a minute)
+POLLS_PER_MINUTE = 60
+
 #: where the store keeps the key that signs page session ids (under MARKER: never evicted by
 #: a flood of sessions, never a session)
 SECRET_KEY = "marker:server:session-secret"
@@ -326,6 +329,8 @@ class Service:
         store = bot.store
         self.session_limit = Limiter(settings.rate_session, settings.burst_session, store, name="session")
         self.client_limit = Limiter(settings.rate_client, settings.burst_client, store, name="client")
+        # the page asks every 3 s while a person has the chat: its own budget, not the chat's
+        self.poll_limit = Limiter(POLLS_PER_MINUTE, POLLS_PER_MINUTE // 3, store, name="poll")
         self.new_session_limit = Limiter(
             settings.rate_new_sessions, settings.burst_new_sessions, store, name="new_session"
         )
@@ -632,6 +637,10 @@ class Service:
             key = session_key(SPACE["web"] + sid)
         except SessionIdError as exc:
             raise BodyError(422, f"'session_id': {exc}") from None
+        wait = await asyncio.to_thread(self.poll_limit.wait, key)
+        if wait:
+            self.metrics.count("limited", "poll")
+            raise BodyError(429, f"asking too often; try again in {wait} s", {"Retry-After": str(wait)})
         messages, handed = await asyncio.to_thread(self.bot.desk_messages, key, after)
         return JSONResponse(
             {"messages": [{"id": n, "text": t} for n, t in messages], "handed_off": handed},

@@ -572,8 +572,11 @@ def test_x_forwarded_for_is_believed_only_from_a_named_proxy() -> None:
     try:
         statuses = []
         for n in range(4):  # four "different clients" through a header nobody vouches for
-            body = json.dumps({"session_id": f"xff-{n}", "text": "你好"})
-            statuses.append(s.request("POST", "/v1/chat", body, {"X-Forwarded-For": f"10.9.9.{n}"})[0])
+            xff = {"X-Forwarded-For": f"10.9.9.{n}"}
+            # a proxied request is not this machine: it uses a session id the server issued
+            sid = json.loads(s.request("POST", "/v1/session", b"", xff)[1])["session_id"]
+            body = json.dumps({"session_id": sid, "text": "你好"})
+            statuses.append(s.request("POST", "/v1/chat", body, xff)[0])
         assert 429 in statuses  # one client after all: 127.0.0.1
     finally:
         s.stop()

@@ -484,9 +484,17 @@ def _pty_chat(keys: list[bytes], env: dict[str, str]) -> str:
     for key in keys:
         if key == b"\x03":  # Ctrl-C: what the terminal would send the foreground process
             os.kill(proc.pid, signal.SIGINT)
+            # a loaded machine may take a while: wait for the line to be cleared, not a fixed time
+            end = time.time() + 20
+            while "已清空".encode() not in out and time.time() < end and proc.poll() is None:
+                drain(0.5)
         else:
+            before = len(out)
             os.write(master, key)
-        drain(3)
+            end = time.time() + 20
+            while len(out) == before and time.time() < end and proc.poll() is None:
+                drain(0.5)  # the terminal's echo (or the answer) came back: the key was taken
+        drain(1)
     proc.wait(timeout=30)
     drain(0.5)
     os.close(master)

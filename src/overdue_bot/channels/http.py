@@ -494,18 +494,12 @@ class Service:
     async def turn(self, request: Request, kind: str, id_field: str, text_field_name: str) -> tuple[str, Any]:
         """One conversation turn from a JSON body, raising BodyError for a body it cannot take."""
         started = time.perf_counter()
-        trusted = bearer(request, self.settings.api_token)
-        if self.settings.api_token and not trusted and "authorization" in request.headers:
-            raise BodyError(401, "the 'Authorization: Bearer <api token>' header is not valid")
+        trusted = self._trusted(request)
         request.state.trusted = trusted
         data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
         sid = text_field(data, id_field, MAX_ID, number_ok=True)
-        self._authorise(request, sid, id_field, trusted)
+        key = self._web_key(request, sid, f"'{id_field}'", trusted)
         text = text_field(data, text_field_name, self.settings.max_text, allow_empty=True, too_long=413)
-        try:
-            key = session_key(SPACE["web"] + sid)
-        except SessionIdError as exc:
-            raise BodyError(422, f"'{id_field}': {exc}") from None
         if self.session_limit.store is None:
             self.limit(request, key)
         else:  # a store's round trip (or its outage) must not hold the event loop
@@ -523,6 +517,21 @@ class Service:
         return sid, reply
 
     # ------------------------------------------------------------------ routes
+    def _trusted(self, request: Request) -> bool:
+        """Whether the caller has the api token; 401 for an Authorization header that is wrong."""
+        trusted = bearer(request, self.settings.api_token)
+        if self.settings.api_token and not trusted and "authorization" in request.headers:
+            raise BodyError(401, "the 'Authorization: Bearer <api token>' header is not valid")
+        return trusted
+
+    def _web_key(self, request: Request, sid: str, what: str, trusted: bool) -> str:
+        """The store key of a web session the caller may use (401 or 422 otherwise)."""
+        self._authorise(request, sid, what, trusted)
+        try:
+            return session_key(SPACE["web"] + sid)
+        except SessionIdError as exc:
+            raise BodyError(422, f"{what}: {exc}") from None
+
     def _authorise(self, request: Request, sid: str, id_field: str, trusted: bool) -> None:
         """401 unless the caller may use this session id: a server with the api token, a page
         with an id this server signed, or this machine when no token is set."""
@@ -531,7 +540,7 @@ class Service:
         # a chosen id is a server's (bearer) or this machine's; anyone else uses one we issued
         raise BodyError(
             401,
-            f"'{id_field}' must be a session id from POST /v1/session, or the request needs "
+            f"{id_field} must be a session id from POST /v1/session, or the request needs "
             "'Authorization: Bearer <api token>'",
             {"WWW-Authenticate": 'Bearer realm="overdue-bot"'},
         )
@@ -570,16 +579,9 @@ class Service:
         """GET /v1/sessions/{id}/plan: the person's plan as JSON (``Plan.to_dict()``), with the same
         credential as the session's turns: the api token, the page's signed id, or this machine."""
         sid = request.path_params["session_id"]
-        trusted = bearer(request, self.settings.api_token)
-        if self.settings.api_token and not trusted and "authorization" in request.headers:
-            raise BodyError(401, "the 'Authorization: Bearer <api token>' header is not valid")
         if len(sid) > MAX_ID:
             raise BodyError(422, f"the session id is longer than {MAX_ID} characters")
-        self._authorise(request, sid, "session id", trusted)
-        try:
-            key = session_key(SPACE["web"] + sid)
-        except SessionIdError as exc:
-            raise BodyError(422, f"the session id: {exc}") from None
+        key = self._web_key(request, sid, "the session id", self._trusted(request))
         plan = await asyncio.to_thread(self.bot.plan, key)
         return JSONResponse(plan.to_dict(), headers={"Cache-Control": "no-store"})
 
@@ -626,17 +628,13 @@ class Service:
         """POST /v1/messages ``{"session_id", "after"}``: what a person at the desk wrote since
         message ``after``, for the page to show while the session is handed off.  The same
         credential as /v1/chat: the session's signed id, this machine, or the api token."""
-        trusted = bearer(request, self.settings.api_token)
+        trusted = self._trusted(request)
         data = parse_json_object(await read_body(request, self.settings.max_body, self.settings.body_timeout))
         sid = text_field(data, "session_id", MAX_ID, number_ok=True)
         after = data.get("after", 0)
         if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**53:
             raise BodyError(422, "'after' must be a whole number of messages (0 or more)")
-        self._authorise(request, sid, "session_id", trusted)
-        try:
-            key = session_key(SPACE["web"] + sid)
-        except SessionIdError as exc:
-            raise BodyError(422, f"'session_id': {exc}") from None
+        key = self._web_key(request, sid, "'session_id'", trusted)
         wait = await asyncio.to_thread(self.poll_limit.wait, key)
         if wait:
             self.metrics.count("limited", "poll")

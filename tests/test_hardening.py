@@ -461,6 +461,9 @@ def _pty_chat(keys: list[bytes], env: dict[str, str]) -> str:
         cwd=ROOT,
         env=env,
         close_fds=True,
+        # as a terminal's shell starts it: a test run started in the background (CI's `make test &`)
+        # has SIGINT ignored, and Python keeps an ignored SIGINT, so Ctrl-C would do nothing
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(slave)
     out = b""

@@ -240,7 +240,8 @@ def test_my_plan_on_the_page(browser) -> None:
     copy puts its text on the clipboard; the print view fits one A4 page."""
     server = Server()
     try:
-        context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+        # bypass_csp: wait_for_function evaluates strings; the page itself runs under its policy
+        context = browser.new_context(bypass_csp=True, locale="zh-CN", viewport={"width": 390, "height": 844})
         context.grant_permissions(
             ["clipboard-read", "clipboard-write"], origin=f"http://127.0.0.1:{server.port}"
         )

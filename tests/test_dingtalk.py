@@ -30,13 +30,13 @@ def _headers(ts_ms: int | None = None, secret: str = SECRET) -> dict[str, str]:
     return {"timestamp": ts, "sign": base64.b64encode(mac).decode(), "Content-Type": "application/json"}
 
 
-def _message(text: str, msg_id: str, staff: str, conversation: str = "cid-1") -> str:
+def _message(text: str, msg_id: str, staff: str, conversation: str = "cid-1", at: int | None = None) -> str:
     return json.dumps(
         {
             "msgtype": "text",
             "text": {"content": text},
             "msgId": msg_id,
-            "createAt": int(time.time() * 1000),
+            "createAt": int(time.time() * 1000) if at is None else at,
             "conversationType": "1",
             "conversationId": conversation,
             "senderId": "$:LWCP:" + staff,
@@ -51,7 +51,12 @@ def _message(text: str, msg_id: str, staff: str, conversation: str = "cid-1") ->
 
 
 def _answer(server: Server, text: str, msg_id: str, staff: str) -> str:
-    status, body, _ = server.request("POST", "/dingtalk", _message(text, msg_id, staff), _headers())
+    # one millisecond for the signature and the body: two sends in the same millisecond are then
+    # the same request (a retry), as DingTalk's are; a signature carries one body (DINGTALK_BODIES)
+    now = int(time.time() * 1000)
+    status, body, _ = server.request(
+        "POST", "/dingtalk", _message(text, msg_id, staff, at=now), _headers(now)
+    )
     assert status == 200, body
     data = json.loads(body)
     assert data["msgtype"] == "text"
